@@ -1,0 +1,4 @@
+"""`python -m genarena` is the command line."""
+from genarena.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,20 @@
+"""Benchmark suites of `genarena bench` (SPEC 8); results go to benchmarks/results/ as JSON + md."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+from typing import Callable
+
+from genarena.bench import throughput
+
+SUITES: MappingProxyType[str, Callable[[Path, bool], list[Path]]] = MappingProxyType({
+    "throughput": throughput.run,
+})
+
+
+def run_suites(names: list[str], out: Path, quick: bool = False) -> list[Path]:
+    """Run the named suites, returning the result files written."""
+    written: list[Path] = []
+    for name in names:
+        written += SUITES[name](out, quick)
+    return written

@@ -1,0 +1,389 @@
+"""Typed configuration: schema with defaults, YAML presets, dotted overrides, strict validation.
+
+Precedence (lowest first): schema defaults < preset/YAML file (and its `base:` chain) < overrides.
+Every problem is a UserError naming the key and what was expected.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from genarena.errors import UserError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+def _opt(default: Any, *, choices: tuple = (), lo: float | None = None, lo_open: bool = False,
+         hi: float | None = None, doc: str = "") -> Any:
+    """A schema field with validation bounds carried in its metadata."""
+    meta = {"choices": choices, "lo": lo, "lo_open": lo_open, "hi": hi, "doc": doc}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataConfig:
+    """Which data to train on and how to batch it."""
+    name: str = _opt("ring8", doc="built-in dataset (genarena datasets); ignored when path is set")
+    path: str = _opt("", doc="the user's own data file or folder (SPEC 2.2)")
+    batch_size: int = _opt(512, lo=1)
+    resolution: int = _opt(0, lo=0, doc="image folders: resize to this size (0: keep)")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of the generator and discriminator."""
+    arch: str = _opt("mlp", choices=("mlp",))
+    z_dim: int = _opt(2, lo=1)
+    z_dist: str = _opt("normal", choices=("normal", "uniform"))
+    g_hidden: list[int] = _opt([400, 400, 400, 400])
+    d_hidden: list[int] = _opt([200, 200, 200])
+    activation: str = _opt("relu", choices=("relu", "leaky_relu", "elu", "tanh"))
+    g_output: str = _opt("auto", choices=("auto", "identity", "tanh"),
+                         doc="auto: tanh for data scaled to [-1,1], identity otherwise")
+    pack: int = _opt(1, lo=1, doc="PacGAN: D judges packs of this many samples")
+
+
+@dataclass
+class LossConfig:
+    """Adversarial loss and its regularizers (SPEC 3.1)."""
+    name: str = _opt("nsgan", choices=("bce", "nsgan", "lsgan", "wgan", "wgan-gp", "hinge"))
+    clip: float | None = _opt(None, lo=0, doc="clip D weights to ±clip after each D step "
+                                             "(null: the loss's default, 0.01 for wgan)")
+    gp_weight: float | None = _opt(None, lo=0, doc="gradient-penalty weight "
+                                                  "(null: the loss's default, 10 for wgan-gp)")
+    r1_gamma: float = _opt(0.0, lo=0, doc="R1 penalty γ on reals (0: off)")
+    r1_interval: int = _opt(16, lo=1, doc="lazy R1: apply every this many steps")
+
+
+@dataclass
+class TrainerConfig:
+    """How the models are trained (SPEC 3.3)."""
+    name: str = _opt("pair", choices=("pair",))
+    d_steps: int = _opt(1, lo=1, hi=100)
+    ema_half_life: float = _opt(0.0, lo=0, doc="EMA of G, half-life in images (0: off)")
+    grad_clip: float = _opt(0.0, lo=0, doc="clip gradient norms to this (0: off)")
+    max_retries: int = _opt(3, lo=0, doc="divergence guard: rollbacks before giving up")
+
+
+@dataclass
+class ControllerConfig:
+    """What changes learning rates, loss weights and d_steps during training."""
+    name: str = _opt("static", choices=("static",))
+    interval: int = _opt(100, lo=1, doc="steps between controller decisions")
+
+
+@dataclass
+class OptimConfig:
+    """Optimizers of G and D."""
+    name: str = _opt("adam", choices=("adam", "adamw", "rmsprop", "sgd"))
+    lr_g: float = _opt(1e-3, lo=0, lo_open=True)
+    lr_d: float = _opt(1e-3, lo=0, lo_open=True)
+    betas: list[float] = _opt([0.5, 0.999])
+    weight_decay: float = _opt(0.0, lo=0)
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation during and after training (SPEC 7)."""
+    n_samples: int = _opt(2500, lo=1)
+    interval: int = _opt(0, lo=0, doc="steps between in-training evaluations (0: at the end only)")
+
+
+@dataclass
+class LogConfig:
+    """Logging, checkpoints and sample images."""
+    interval: int = _opt(100, lo=1, doc="steps between metrics.jsonl lines")
+    checkpoint_interval: int = _opt(500, lo=1, doc="steps between writes of checkpoints/last.pt")
+    snapshot_interval: int = _opt(0, lo=0, doc="also keep checkpoints/step-N.pt (0: none)")
+    sample_interval: int = _opt(0, lo=0, doc="steps between sample plots (0: at the end only)")
+
+
+@dataclass
+class BackendConfig:
+    """Where the work runs."""
+    name: str = _opt("sequential", choices=("sequential",))
+    threads: int = _opt(0, lo=0, doc="torch threads (0: one per available core)")
+    address: str = _opt("", doc="Ray cluster address (coevolution on Ray)")
+
+
+@dataclass
+class Config:
+    """A complete, resolved training configuration."""
+    description: str = _opt("", doc="one line saying what this configuration is for")
+    seed: int = _opt(0, lo=0)
+    device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
+    steps: int = _opt(3000, lo=1, doc="generator updates")
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    controller: ControllerConfig = field(default_factory=ControllerConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    backend: BackendConfig = field(default_factory=BackendConfig)
+
+
+# ----------------------------------------------------------------------------------------------
+# Building a Config from plain data
+
+
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return f"a list of {_describe(typing.get_args(tp)[0])}s"
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return f"{_describe(inner[0])} or null"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check `value` against the annotated type `tp`, converting numeric strings like '1e-3'."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        inner = [a for a in typing.get_args(tp) if a is not type(None)][0]
+        return _coerce(value, inner, key)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"config key '{key}': expected {_describe(tp)}, got {value!r}")
+        (item_tp,) = typing.get_args(tp)
+        return [_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out = float(value)
+        elif isinstance(value, str):
+            try:
+                out = float(value)
+            except ValueError:
+                out = None
+        else:
+            out = None
+        if out is not None:
+            if not math.isfinite(out):
+                raise UserError(f"config key '{key}': expected a finite number, got {value!r}")
+            return out
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    raise UserError(f"config key '{key}': expected {_describe(tp)}, got {value!r}")
+
+
+def _check_range(value: Any, meta: Mapping[str, Any], key: str) -> None:
+    if value is None:
+        return
+    choices = meta.get("choices") or ()
+    if choices and value not in choices:
+        raise UserError(f"config key '{key}': expected one of {', '.join(choices)}; got {value!r}")
+    lo, hi = meta.get("lo"), meta.get("hi")
+    items = value if isinstance(value, list) else [value]
+    for v in items:
+        if not isinstance(v, (int, float)):
+            continue
+        if lo is not None:
+            ok = v > lo if meta.get("lo_open") else v >= lo
+            if not ok:
+                rel = ">" if meta.get("lo_open") else ">="
+                raise UserError(f"config key '{key}': expected a value {rel} {lo}, got {v!r}")
+        if hi is not None and not v <= hi:
+            raise UserError(f"config key '{key}': expected a value <= {hi}, got {v!r}")
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise UserError(f"config key '{prefix.rstrip('.') or '<root>'}': expected a mapping, "
+                        f"got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        raise UserError(f"unknown config key '{prefix}{unknown[0]}' "
+                        f"(known under '{prefix.rstrip('.') or '<root>'}': {', '.join(fields)})")
+    kwargs = {}
+    for name, value in data.items():
+        key = prefix + name
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = _build(tp, value, key + ".")
+        else:
+            kwargs[name] = _coerce(value, tp, key)
+            _check_range(kwargs[name], fields[name].metadata, key)
+    return cls(**kwargs)
+
+
+def _check_consistency(cfg: Config) -> None:
+    """Cross-field checks that no single key can express."""
+    if len(cfg.optim.betas) != 2 or not all(0 <= b < 1 for b in cfg.optim.betas):
+        raise UserError(f"config key 'optim.betas': expected two numbers in [0, 1), "
+                        f"got {cfg.optim.betas!r}")
+    for key in ("g_hidden", "d_hidden"):
+        widths = getattr(cfg.model, key)
+        if not widths or any(w < 1 for w in widths):
+            raise UserError(f"config key 'model.{key}': expected a non-empty list of positive "
+                            f"widths, got {widths!r}")
+    if cfg.data.batch_size % cfg.model.pack:
+        raise UserError(f"config key 'model.pack': expected a divisor of data.batch_size "
+                        f"({cfg.data.batch_size}), got {cfg.model.pack}")
+
+
+def _resolve_loss_defaults(cfg: Config) -> None:
+    from genarena.losses.adversarial import get_loss
+    spec = get_loss(cfg.loss.name)
+    if cfg.loss.clip is None:
+        cfg.loss.clip = spec.default_clip
+    if cfg.loss.gp_weight is None:
+        cfg.loss.gp_weight = spec.default_gp_weight
+
+
+def from_dict(data: Mapping[str, Any]) -> Config:
+    """Validate plain data against the schema and return a resolved Config."""
+    cfg = _build(Config, data, "")
+    _check_consistency(cfg)
+    _resolve_loss_defaults(cfg)
+    return cfg
+
+
+def to_dict(cfg: Config) -> dict[str, Any]:
+    """The config as plain data (what config.yaml and checkpoints hold)."""
+    return dataclasses.asdict(cfg)
+
+
+# ----------------------------------------------------------------------------------------------
+# Presets, YAML files and overrides
+
+
+def preset_names() -> list[str]:
+    """Public presets shipped with genarena (files starting with '_' are bases)."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if not p.stem.startswith("_"))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"config file '{path}': cannot read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"config file '{path}': malformed YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"config file '{path}': expected a mapping of config keys at the top")
+    return data
+
+
+def _locate(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise UserError(f"config file '{name_or_path}' not found")
+        return path
+    preset = PRESET_DIR / f"{name_or_path}.yaml"
+    if not preset.is_file():
+        raise UserError(f"unknown preset '{name_or_path}' and no such YAML file "
+                        f"(expected one of: {', '.join(preset_names())})")
+    return preset
+
+
+def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `top` over `base`, recursing into mappings."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_raw(name_or_path: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A preset or YAML file as plain data, with its `base:` chain merged underneath."""
+    path = _locate(name_or_path)
+    data = _read_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise UserError(f"config file '{path}': key 'base' expected a preset name, got {base!r}")
+    if base in _seen:
+        raise UserError(f"config file '{path}': 'base' chain loops through '{base}'")
+    return deep_merge(load_raw(base, _seen + (name_or_path,)), data)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split 'a.b=value'; the value is read as YAML (numbers, lists, null, strings)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise UserError(f"override '{text}': expected KEY=VALUE with a dotted key, "
+                        "e.g. optim.lr_g=2e-4")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def nest(key: str, value: Any) -> dict[str, Any]:
+    """'a.b' , v  ->  {'a': {'b': v}}."""
+    out: Any = value
+    for part in reversed(key.split(".")):
+        out = {part: out}
+    return out
+
+
+def load_config(name_or_path: str | Mapping[str, Any] | Config,
+                overrides: Mapping[str, Any] | list[str] = ()) -> Config:
+    """Preset name, YAML path, dict or Config, plus overrides ('a.b=v' strings or a mapping)."""
+    if isinstance(name_or_path, Config):
+        raw = to_dict(name_or_path)
+    elif isinstance(name_or_path, Mapping):
+        raw = dict(name_or_path)
+    else:
+        raw = load_raw(str(name_or_path))
+    if isinstance(overrides, Mapping):
+        items = list(overrides.items())
+    else:
+        items = [parse_override(o) for o in overrides]
+    for key, value in items:
+        raw = deep_merge(raw, nest(key, value))
+    return from_dict(raw)
+
+
+def dump_yaml(cfg: Config) -> str:
+    """The resolved configuration as YAML text."""
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False)
+
+
+def field_docs(cls: type = Config, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """(dotted key, default, doc) for every leaf of the schema: the reference for users."""
+    rows: list[tuple[str, Any, str]] = []
+    instance = cls()
+    for f in dataclasses.fields(cls):
+        value = getattr(instance, f.name)
+        if dataclasses.is_dataclass(value):
+            rows += field_docs(type(value), prefix + f.name + ".")
+        else:
+            rows.append((prefix + f.name, value, f.metadata.get("doc", "")))
+    return rows

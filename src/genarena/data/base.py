@@ -1,0 +1,114 @@
+"""What every dataset offers trainers and metrics: batches that resume exactly, and references."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class ModeInfo:
+    """Known mixture modes of low-dimensional data (SPEC 7.1)."""
+    centres: Tensor            # (K, D)
+    std: float                 # σ of each component
+    weights: Tensor            # (K,), sums to 1
+
+
+@dataclass
+class Dataset:
+    """A training set: either an exact sampler (toy mixtures) or finite arrays (files, images)."""
+    name: str
+    sample_shape: tuple[int, ...]
+    description: str = ""
+    value_range: tuple[float, float] | None = None   # (-1, 1) for images
+    num_classes: int = 0
+    modes: ModeInfo | None = None
+    sampler: Callable[[int, torch.Generator], tuple[Tensor, Tensor]] | None = None
+    train_x: Tensor | None = None
+    train_y: Tensor | None = None
+    test_x: Tensor | None = None
+    test_y: Tensor | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def stream(self, batch_size: int, seed: int) -> "BatchStream":
+        """Training batches, deterministic for a seed and resumable from a state dict."""
+        if self.sampler is not None:
+            return SamplerStream(self.sampler, batch_size, seed)
+        assert self.train_x is not None
+        return ArrayStream(self.train_x, self.train_y, batch_size, seed)
+
+    def reference(self, n: int, seed: int) -> tuple[Tensor, Tensor | None]:
+        """Real samples to compare generated ones with: fresh exact draws, or the test split."""
+        if self.sampler is not None:
+            return self.sampler(n, torch.Generator().manual_seed(seed))
+        x = self.test_x if self.test_x is not None else self.train_x
+        y = self.test_y if self.test_x is not None else self.train_y
+        assert x is not None
+        return x[:n], (y[:n] if y is not None else None)
+
+
+class BatchStream:
+    """An endless iterator of (x, y) batches whose position is part of the checkpoint."""
+
+    def next(self) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class SamplerStream(BatchStream):
+    """Fresh draws from an exact sampler (infinite data)."""
+
+    def __init__(self, sampler: Callable[[int, torch.Generator], tuple[Tensor, Tensor]],
+                 batch_size: int, seed: int) -> None:
+        self.sampler, self.batch_size = sampler, batch_size
+        self.rng = torch.Generator().manual_seed(seed)
+
+    def next(self) -> tuple[Tensor, Tensor]:
+        return self.sampler(self.batch_size, self.rng)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.rng.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.set_state(state["rng"])
+
+
+class ArrayStream(BatchStream):
+    """Epochs over finite arrays, reshuffled each epoch; drops no sample, wraps across epochs."""
+
+    def __init__(self, x: Tensor, y: Tensor | None, batch_size: int, seed: int) -> None:
+        self.x, self.batch_size = x, batch_size
+        self.y = y if y is not None else torch.zeros(len(x), dtype=torch.long)
+        self.rng = torch.Generator().manual_seed(seed)
+        self.perm = torch.randperm(len(x), generator=self.rng)
+        self.pos = 0
+
+    def _take(self, k: int) -> Tensor:
+        if self.pos >= len(self.perm):
+            self.perm, self.pos = torch.randperm(len(self.x), generator=self.rng), 0
+        idx = self.perm[self.pos:self.pos + k]
+        self.pos += len(idx)
+        return idx
+
+    def next(self) -> tuple[Tensor, Tensor]:
+        parts, need = [], self.batch_size
+        while need > 0:
+            idx = self._take(need)
+            parts.append(idx)
+            need -= len(idx)
+        idx = torch.cat(parts)
+        return self.x[idx], self.y[idx]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.rng.get_state(), "perm": self.perm.clone(), "pos": self.pos}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.set_state(state["rng"])
+        self.perm, self.pos = state["perm"].clone(), int(state["pos"])

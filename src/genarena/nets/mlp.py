@@ -1,0 +1,46 @@
+"""Fully connected G and D: the toy nets (G 4×400, D 3×200) and Lipizzaner's MNIST perceptron."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from torch import Tensor, nn
+
+from genarena.nets.layers import activation, pack
+
+
+def _stack(widths: Sequence[int], act: str) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b), activation(act)]
+    return layers
+
+
+class MLPGenerator(nn.Module):
+    """z (B, z_dim) -> samples (B, *out_shape) through hidden layers and an output activation."""
+
+    def __init__(self, z_dim: int, hidden: Sequence[int], out_shape: Sequence[int],
+                 act: str = "relu", out_act: str = "identity") -> None:
+        super().__init__()
+        self.z_dim = z_dim
+        self.out_shape = tuple(out_shape)
+        out_dim = math.prod(self.out_shape)
+        self.net = nn.Sequential(*_stack([z_dim, *hidden], act), nn.Linear(hidden[-1], out_dim),
+                                 activation(out_act))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).reshape(z.shape[0], *self.out_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """samples (B, *in_shape) -> raw logits (B/pack, 1); packs `pack` samples per decision."""
+
+    def __init__(self, in_shape: Sequence[int], hidden: Sequence[int], act: str = "relu",
+                 pack: int = 1) -> None:
+        super().__init__()
+        self.pack = pack
+        in_dim = math.prod(in_shape) * pack
+        self.net = nn.Sequential(*_stack([in_dim, *hidden], act), nn.Linear(hidden[-1], 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(pack(x.flatten(1), self.pack))

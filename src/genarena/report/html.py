@@ -1,0 +1,77 @@
+"""report.html of a run: metric table, configuration, training curves and samples, self-contained."""
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from genarena.checkpoint import atomic_write_text
+from genarena.report.plots import curves_png
+from genarena.run import RunDir
+
+CURVE_GROUPS = (
+    ("losses", ("loss_d", "loss_g", "gp", "r1")),
+    ("discriminator accuracy", ("d_acc_real", "d_acc_fake")),
+    ("knobs", ("lr_g", "lr_d", "d_steps")),
+)
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;
+text-align:left}th{background:#f3f3f3}pre{background:#f7f7f7;padding:1rem;overflow:auto;
+font-size:.8rem}img{max-width:100%;margin:.5rem 0}h2{border-bottom:1px solid #ddd}
+"""
+
+
+def _img(data: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+def _table(rows: list[tuple[str, Any]]) -> str:
+    body = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
+                   for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v)
+    return "n/a" if v is None else str(v)
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write RUN_DIR/report.html (no network resources: images are embedded) and return its path."""
+    run = RunDir.existing(run_dir)
+    summary = run.read_summary() if run.summary_file.exists() else {}
+    rows = [r for r in run.read_metrics() if "event" not in r]
+    evals = [{"step": r["step"], **r["eval"]} for r in rows if isinstance(r.get("eval"), dict)]
+    parts = [f"<h1>genarena run: {html.escape(run.path.name)}</h1>"]
+    if summary:
+        parts.append("<h2>Final metrics</h2>")
+        parts.append(_table(list(summary.get("metrics", {}).items())))
+        meta = [(k, v) for k, v in summary.items() if k != "metrics"]
+        parts.append(_table(meta))
+    for title, keys in CURVE_GROUPS:
+        png = curves_png(rows, keys, title)
+        if png:
+            parts.append(f"<h2>{html.escape(title)}</h2>{_img(png, title)}")
+    if evals:
+        keys = [k for k in evals[-1] if k not in ("step", "n_samples", "modes_total")]
+        png = curves_png(evals, keys, "evaluation during training")
+        if png:
+            parts.append(f"<h2>evaluation during training</h2>{_img(png, 'evaluation')}")
+    images = sorted(run.samples.glob("*.png")) if run.samples.exists() else []
+    if images:
+        parts.append("<h2>samples</h2>")
+        parts += [f"<figure>{_img(p.read_bytes(), p.stem)}<figcaption>{html.escape(p.stem)}"
+                  f"</figcaption></figure>" for p in images[-4:]]
+    parts.append(f"<h2>configuration</h2><pre>{html.escape(run.config_file.read_text())}</pre>")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(run.path.name)}"
+            f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
+    out = run.path / "report.html"
+    atomic_write_text(out, page)
+    return out

@@ -1,0 +1,64 @@
+"""Matplotlib figures written as PNG: sample scatter plots over true modes, training curves."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from torch import Tensor  # noqa: E402
+
+from genarena.checkpoint import atomic_write_bytes  # noqa: E402
+from genarena.data.base import Dataset  # noqa: E402
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def scatter_png(samples: Tensor, dataset: Dataset | None = None, title: str = "") -> bytes:
+    """2-D samples as dots, with the dataset's true mode centres as crosses when known."""
+    x = samples.detach().cpu().flatten(1).numpy()
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.4, color="tab:blue", label="generated")
+    if dataset is not None and dataset.modes is not None:
+        c = dataset.modes.centres.numpy()
+        ax.scatter(c[:, 0], c[:, 1], marker="x", s=40, color="tab:red", label="true modes")
+        pad = 1.0 + 10 * dataset.modes.std
+        ax.set_xlim(c[:, 0].min() - pad, c[:, 0].max() + pad)
+        ax.set_ylim(c[:, 1].min() - pad, c[:, 1].max() + pad)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=7)
+    ax.set_title(title, fontsize=9)
+    return _png(fig)
+
+
+def save_sample_figure(samples: Tensor, dataset: Dataset, path: str | Path, title: str = "") -> bool:
+    """Write the picture of `samples` that fits the data; False when there is none (e.g. 5-D)."""
+    if samples.flatten(1).shape[1] != 2:
+        return False
+    atomic_write_bytes(path, scatter_png(samples, dataset, title))
+    return True
+
+
+def curves_png(rows: Sequence[dict[str, Any]], keys: Sequence[str], title: str = "") -> bytes | None:
+    """Training curves of the given metrics.jsonl keys against step; None if none are logged."""
+    series = {k: [(r["step"], r[k]) for r in rows if isinstance(r.get(k), (int, float))]
+              for k in keys}
+    series = {k: v for k, v in series.items() if v}
+    if not series:
+        return None
+    fig, axes = plt.subplots(1, len(series), figsize=(3.6 * len(series), 3), squeeze=False)
+    for ax, (key, pts) in zip(axes[0], series.items()):
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=10)
+    return _png(fig)

@@ -1,0 +1,35 @@
+"""Trainers by config name: how to build one, and how to load its final model from a checkpoint."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from genarena.config import Config
+from genarena.data.base import Dataset
+from genarena.errors import UserError
+from genarena.train.pair import PairTrainer, load_generator
+
+
+@dataclass(frozen=True)
+class TrainerSpec:
+    """A trainer kind: `build` makes the trainer object; `load_model` rebuilds its final model."""
+    build: Callable[[Config, Dataset, torch.device], Any]
+    load_model: Callable[[Config, Dataset, dict[str, Any], torch.device], nn.Module]
+
+
+TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
+    "pair": TrainerSpec(PairTrainer, load_generator),
+})
+
+
+def get_trainer(name: str) -> TrainerSpec:
+    """The registered trainer kind called `name`."""
+    try:
+        return TRAINERS[name]
+    except KeyError:
+        raise UserError(f"config key 'trainer.name': '{name}' is not available "
+                        f"(expected one of: {', '.join(TRAINERS)})") from None

@@ -1,0 +1,27 @@
+"""Optimizers from the `optim` config section, and learning-rate changes that really apply."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+
+from genarena.config import OptimConfig
+
+
+def make_optimizer(cfg: OptimConfig, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """Adam, AdamW, RMSProp or SGD with the configured betas / weight decay."""
+    betas = tuple(cfg.betas)
+    if cfg.name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=cfg.weight_decay)
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=cfg.weight_decay)
+    if cfg.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=lr, momentum=betas[0], weight_decay=cfg.weight_decay)
+
+
+def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    """Set the learning rate of every parameter group (after any load_state_dict)."""
+    for group in opt.param_groups:
+        group["lr"] = lr

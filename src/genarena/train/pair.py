@@ -1,0 +1,177 @@
+"""The pair trainer (SPEC 3.3): one G against one D, with the phases of a step spelled out.
+
+A step is `d_steps` D updates (each on a fresh real batch), lazy R1 when due, one G update, the
+EMA update and, every `controller.interval` steps, a controller decision over the knobs.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from genarena.config import Config
+from genarena.control import Controller, Knobs, build_controller
+from genarena.data.base import Dataset
+from genarena.losses import clip_weights, get_loss, gradient_penalty, r1_penalty
+from genarena.nets import build_gan
+from genarena.train.ema import EMA
+from genarena.train.meter import Meter
+from genarena.train.noise import sample_latent
+from genarena.train.optim import make_optimizer, set_lr
+
+
+def _accuracy(real: Tensor, fake: Tensor) -> dict[str, float]:
+    """How often D's raw output says 'real' (> 0) for reals and 'fake' (< 0) for fakes."""
+    return {"d_acc_real": float((real > 0).float().mean()),
+            "d_acc_fake": float((fake < 0).float().mean())}
+
+
+class PairTrainer:
+    """Owns G, D, their optimizers, EMA, knobs and controller; `train_step` runs one step."""
+
+    def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
+        self.cfg, self.dataset, self.device = cfg, dataset, device
+        self.loss = get_loss(cfg.loss.name)
+        self.g, self.d = build_gan(cfg.model, dataset.sample_shape, dataset.value_range)
+        self.g.to(device)
+        self.d.to(device)
+        self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=cfg.trainer.d_steps)
+        self.opt_g = make_optimizer(cfg.optim, self.g.parameters(), self.knobs.lr_g)
+        self.opt_d = make_optimizer(cfg.optim, self.d.parameters(), self.knobs.lr_d)
+        half_life = cfg.trainer.ema_half_life
+        self.ema = EMA(self.g, half_life, cfg.data.batch_size) if half_life > 0 else None
+        self.controller: Controller = build_controller(cfg.controller)
+        self.control_meter = Meter()
+        self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
+        self.noise = torch.Generator().manual_seed(cfg.seed + 1)
+        self.step = 0
+
+    # phases -------------------------------------------------------------------------------------
+    def _latent(self) -> Tensor:
+        m = self.cfg.model
+        return sample_latent(self.cfg.data.batch_size, m.z_dim, m.z_dist, self.noise, self.device)
+
+    def _real(self) -> Tensor:
+        x, _ = self.stream.next()
+        return x.to(self.device, non_blocking=True)
+
+    def _apply(self, opt: torch.optim.Optimizer, loss: Tensor, params: nn.Module) -> None:
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.trainer.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(params.parameters(), self.cfg.trainer.grad_clip)
+        opt.step()
+
+    def d_phase(self) -> dict[str, float]:
+        """One D update on a fresh real batch and a batch of (detached) fakes."""
+        real = self._real()
+        with torch.no_grad():
+            fake = self.g(self._latent())
+        out_real, out_fake = self.d(real), self.d(fake)
+        loss = self.loss.d_loss(out_real, out_fake)
+        stats = {"loss_d": loss.item()}
+        if self.cfg.loss.gp_weight > 0:
+            gp = gradient_penalty(self.d, real, fake, self.noise)
+            loss = loss + self.cfg.loss.gp_weight * gp
+            stats["gp"] = gp.item()
+        self._apply(self.opt_d, loss, self.d)
+        if self.cfg.loss.clip > 0:
+            clip_weights(self.d, self.cfg.loss.clip)
+        stats.update(_accuracy(out_real.detach(), out_fake.detach()))
+        return stats
+
+    def d_regularization_phase(self) -> dict[str, float]:
+        """Lazy R1: every r1_interval steps, γ/2·‖∇D(x)‖² scaled by the interval (StyleGAN2)."""
+        c = self.cfg.loss
+        if c.r1_gamma <= 0 or self.step % c.r1_interval:
+            return {}
+        penalty = r1_penalty(self.d, self._real())
+        self._apply(self.opt_d, penalty * (c.r1_gamma / 2 * c.r1_interval), self.d)
+        return {"r1": penalty.item()}
+
+    def g_phase(self) -> dict[str, float]:
+        """One G update through a frozen D."""
+        self.d.requires_grad_(False)
+        loss = self.loss.g_loss(self.d(self.g(self._latent())))
+        self._apply(self.opt_g, loss, self.g)
+        self.d.requires_grad_(True)
+        return {"loss_g": loss.item()}
+
+    def control_phase(self, stats: dict[str, float]) -> dict[str, float]:
+        """Every controller.interval steps: the controller may change the knobs (within bounds)."""
+        self.control_meter.add(stats)
+        if self.step % self.controller.interval:
+            return {}
+        self.knobs = self.controller.decide(self.control_meter.mean(), self.knobs).clamp()
+        self.control_meter.reset()
+        self.apply_knobs()
+        return self.controller.log()
+
+    def train_step(self) -> dict[str, float]:
+        """One generator update with its D updates; returns the step's statistics."""
+        stats: dict[str, float] = {}
+        for _ in range(self.knobs.d_steps):
+            stats.update(self.d_phase())
+        stats.update(self.d_regularization_phase())
+        stats.update(self.g_phase())
+        if self.ema is not None:
+            self.ema.update(self.g)
+        self.step += 1
+        stats.update(self.control_phase(stats))
+        return stats
+
+    # knobs, sampling, state ---------------------------------------------------------------------
+    def apply_knobs(self) -> None:
+        set_lr(self.opt_g, self.knobs.lr_g)
+        set_lr(self.opt_d, self.knobs.lr_d)
+
+    def back_off(self, factor: float) -> None:
+        """Divergence guard: scale the learning rates after a rollback."""
+        self.knobs.scale_learning_rates(factor)
+        self.apply_knobs()
+
+    def knob_log(self) -> dict[str, float]:
+        return self.knobs.as_log()
+
+    @property
+    def final_model(self) -> nn.Module:
+        return self.ema.model if self.ema is not None else self.g
+
+    @property
+    def final_model_name(self) -> str:
+        return "ema" if self.ema is not None else "generator"
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "g": self.g.state_dict(), "d": self.d.state_dict(),
+            "g_ema": self.ema.model.state_dict() if self.ema is not None else None,
+            "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+            "knobs": self.knobs.state_dict(), "controller": self.controller.state_dict(),
+            "control_meter": self.control_meter.state_dict(),
+            "stream": self.stream.state_dict(), "noise": self.noise.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.g.load_state_dict(state["g"])
+        self.d.load_state_dict(state["d"])
+        if self.ema is not None:
+            self.ema.model.load_state_dict(state["g_ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.knobs = Knobs.from_state(state["knobs"])
+        self.controller.load_state_dict(state["controller"])
+        self.control_meter.load_state_dict(state["control_meter"])
+        self.stream.load_state_dict(state["stream"])
+        self.noise.set_state(state["noise"])
+        self.apply_knobs()
+
+
+def load_generator(cfg: Config, dataset: Dataset, state: dict[str, Any],
+                   device: torch.device) -> nn.Module:
+    """The final generator (EMA if trained with one) of a pair-trainer checkpoint."""
+    g, _ = build_gan(cfg.model, dataset.sample_shape, dataset.value_range)
+    g.load_state_dict(state["g_ema"] if state.get("g_ema") is not None else state["g"])
+    return g.to(device).eval()

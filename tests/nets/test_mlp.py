@@ -1,0 +1,55 @@
+"""Shapes, output ranges and gradients of the MLP nets, with and without PacGAN packing."""
+import pytest
+import torch
+
+from genarena.config import ModelConfig
+from genarena.nets import build_gan
+from genarena.nets.layers import pack
+from genarena.nets.mlp import MLPDiscriminator, MLPGenerator
+
+
+def test_toy_generator_and_discriminator_shapes():
+    g = MLPGenerator(2, [400] * 4, (2,))
+    d = MLPDiscriminator((2,), [200] * 3)
+    x = g(torch.randn(16, 2))
+    assert x.shape == (16, 2)
+    assert d(x).shape == (16, 1)
+
+
+def test_lipizzaner_perceptron_shapes_and_tanh_range():
+    g = MLPGenerator(64, [256, 256], (1, 28, 28), act="leaky_relu", out_act="tanh")
+    d = MLPDiscriminator((1, 28, 28), [256, 256], act="leaky_relu")
+    x = g(torch.randn(5, 64))
+    assert x.shape == (5, 1, 28, 28) and x.abs().max() <= 1
+    assert d(x).shape == (5, 1)
+    assert sum(p.numel() for p in g.parameters()) == 64 * 256 + 256 + 256 * 256 + 256 + 256 * 784 + 784
+
+
+def test_packed_discriminator_judges_groups():
+    d = MLPDiscriminator((2,), [32], pack=4)
+    assert d(torch.randn(16, 2)).shape == (4, 1)
+    assert d.net[0].in_features == 8
+
+
+def test_pack_keeps_consecutive_samples_together():
+    x = torch.arange(12.0).reshape(6, 2)
+    assert pack(x, 3).tolist() == [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
+    img = torch.randn(4, 1, 3, 3)
+    packed = pack(img, 2)
+    assert packed.shape == (2, 2, 3, 3) and torch.equal(packed[1, 0], img[2, 0])
+    with pytest.raises(ValueError):
+        pack(torch.randn(5, 2), 2)
+
+
+def test_gradients_reach_every_parameter():
+    g, d = build_gan(ModelConfig(z_dim=3, g_hidden=[16, 16], d_hidden=[16], pack=2), (2,))
+    d(g(torch.randn(8, 3))).sum().backward()
+    for net in (g, d):
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+
+
+def test_auto_output_activation_follows_data_range():
+    g_img, _ = build_gan(ModelConfig(), (4,), value_range=(-1.0, 1.0))
+    g_toy, _ = build_gan(ModelConfig(), (4,), value_range=None)
+    assert isinstance(g_img.net[-1], torch.nn.Tanh)
+    assert isinstance(g_toy.net[-1], torch.nn.Identity)
