@@ -17,13 +17,3 @@ def cli(capsys):
         out, err = capsys.readouterr()
         return code, out, err
     return run
-
-
-def assert_user_error(result: tuple[int, str, str], *fragments: str) -> None:
-    """Exit 2 with exactly one stderr line, starting 'error:', naming every fragment."""
-    code, _, err = result
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2, (code, err)
-    assert len(lines) == 1 and lines[0].startswith("error:"), err
-    for frag in fragments:
-        assert frag in lines[0], (frag, lines[0])

@@ -1,0 +1,113 @@
+"""The shared training loop: exact resume after SIGKILL, and the divergence guard."""
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import genarena
+from genarena.cli import main
+from genarena.errors import DivergenceError
+from genarena.train.pair import PairTrainer
+
+from helpers import FAST, assert_user_error
+
+RESUME = {**FAST, "steps": 400, "model.g_hidden": [128, 128], "model.d_hidden": [128],
+          "data.batch_size": 256, "log.checkpoint_interval": 50, "eval.interval": 100,
+          "trainer.ema_half_life": 5000.0}
+
+
+def _rows(run_dir):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    for r in rows:
+        r.pop("elapsed", None)
+    return rows
+
+
+def _last_step(run_dir):
+    try:
+        return max(json.loads(line)["step"]
+                   for line in (run_dir / "metrics.jsonl").read_text().splitlines())
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+    killed = tmp_path / "killed"
+    args = [f"{k}={v}" for k, v in RESUME.items()]
+    proc = subprocess.Popen([sys.executable, "-m", "genarena", "train", "grid25-nsgan", *args,
+                             "--out", str(killed), "--quiet"])
+    deadline = time.monotonic() + 120
+    while _last_step(killed) < 120 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (killed / "summary.json").exists()
+
+    resumed = genarena.train(resume=killed)
+    straight = genarena.train("grid25-nsgan", out=tmp_path / "straight", **{
+        k.replace(".", "__"): v for k, v in RESUME.items()})
+    assert resumed.summary["metrics"] == straight.summary["metrics"]
+    assert _rows(killed) == _rows(tmp_path / "straight")
+
+
+def test_resume_of_a_finished_run_changes_nothing(tmp_path):
+    run = genarena.train("ring8-nsgan", out=tmp_path / "r", **{k.replace(".", "__"): v
+                                                                for k, v in FAST.items()})
+    before = run.summary["metrics"]
+    assert genarena.train(resume=run.path).summary["metrics"] == before
+
+
+def test_nan_rolls_back_to_the_last_checkpoint_and_halves_learning_rates(tmp_path, monkeypatch):
+    original = PairTrainer.g_phase
+    fired = []
+
+    def flaky(self):
+        stats = original(self)
+        if self.step == 29 and not fired:       # the 30th step produces NaN once
+            fired.append(True)
+            stats["loss_g"] = math.nan
+        return stats
+
+    monkeypatch.setattr(PairTrainer, "g_phase", flaky)
+    run = genarena.train("ring8-nsgan", out=tmp_path / "r", **{k.replace(".", "__"): v
+                                                                for k, v in FAST.items()})
+    assert run.summary["divergence_retries"] == 1
+    rows = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
+    events = [r for r in rows if r.get("event") == "diverged"]
+    assert len(events) == 1 and events[0]["step"] == 20 and events[0]["non_finite"] == ["loss_g"]
+    assert events[0]["lr_g"] == pytest.approx(FAST_LR / 2)
+    assert rows[-1]["step"] == FAST["steps"] and rows[-1]["lr_d"] == pytest.approx(FAST_LR / 2)
+    steps = [r["step"] for r in rows if "event" not in r]
+    assert steps == sorted(steps) and len(steps) == len(set(steps))
+
+
+FAST_LR = 1e-3
+
+
+def test_persistent_divergence_stops_with_exit_1(tmp_path, capsys):
+    args = [f"{k}={v}" for k, v in FAST.items()]
+    code = main(["train", "ring8-nsgan", *args, "optim.name=sgd", "optim.lr_g=1e30",
+                 "optim.lr_d=1e30", "trainer.max_retries=2", "--out", str(tmp_path / "r"),
+                 "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.startswith("error: training diverged") and "\n" not in err
+    rows = (tmp_path / "r" / "metrics.jsonl").read_text()
+    assert rows.count('"event": "diverged"') == 2
+
+
+def test_divergence_error_from_the_api(tmp_path):
+    with pytest.raises(DivergenceError, match="diverged"):
+        genarena.train("ring8-nsgan", out=tmp_path / "r", optim__name="sgd", optim__lr_g=1e30,
+                       optim__lr_d=1e30, trainer__max_retries=0,
+                       **{k.replace(".", "__"): v for k, v in FAST.items()})
+
+
+def test_resume_refuses_overrides(tmp_path, capsys):
+    assert_user_error((main(["train", "ring8-nsgan", "--resume", str(tmp_path)]), "",
+                       capsys.readouterr().err), "--resume")
