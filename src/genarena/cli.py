@@ -6,9 +6,10 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from genarena.errors import DivergenceError, UserError
+from genarena.report.tables import comparison_rows, format_table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -16,39 +17,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UserError(f"{self.prog}: {message}")
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str], markdown: bool) -> str:
-    def fmt(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return "n/a" if v is None else str(v)
-
-    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
-    if markdown:
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(row) + " |" for row in cells]
-        return "\n".join(lines)
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-    return "\n".join(out)
-
-
-def comparison_rows(run_dirs: Sequence[str | Path]) -> tuple[list[dict[str, Any]], list[str]]:
-    """One row per run (name, trainer, data, time, every metric) and the column order."""
-    from genarena.run import RunDir
-    rows, metric_keys = [], []
-    for d in run_dirs:
-        summary = RunDir.existing(d).read_summary()
-        metrics = summary.get("metrics", {})
-        for k in metrics:
-            if k not in metric_keys and k != "n_samples":
-                metric_keys.append(k)
-        rows.append({"run": Path(d).name, "trainer": summary.get("trainer"),
-                     "dataset": summary.get("dataset"), "steps": summary.get("steps"),
-                     "seconds": summary.get("train_seconds"), **metrics})
-    return rows, ["run", "trainer", "dataset", "steps", "seconds", *metric_keys]
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -64,7 +32,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         run = train(args.config, out=args.out, quiet=args.quiet, overrides=args.overrides)
     if not args.quiet:
         rows, cols = comparison_rows([run.path])
-        print(_table(rows, cols, markdown=False))
+        print(format_table(rows, cols))
     print(run.path)
     return 0
 
@@ -103,7 +71,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     rows, cols = comparison_rows(args.run_dirs)
-    print(_table(rows, cols, markdown=args.markdown))
+    print(format_table(rows, cols, markdown=args.markdown))
     return 0
 
 

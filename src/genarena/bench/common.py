@@ -1,0 +1,53 @@
+"""What every benchmark suite records: the machine, versions, peak memory, JSON + markdown files."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genarena.checkpoint import atomic_write_text
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU, cores, threads and library versions, so results can be read against their machine."""
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+        "platform": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_results(out: Path, name: str, result: dict[str, Any], title: str,
+                  table: list[str], notes: list[str]) -> list[Path]:
+    """Write out/name.json and out/name.md (with the command and machine) atomically."""
+    out.mkdir(parents=True, exist_ok=True)
+    js, md = out / f"{name}.json", out / f"{name}.md"
+    atomic_write_text(js, json.dumps(result, indent=2) + "\n")
+    m = result["machine"]
+    lines = [f"# {title}", "", f"Command: `{result['command']}`", "",
+             f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} "
+             f"({m['torch_threads']} threads), Python {m['python']}, {m['date']}.", "",
+             *table, "", *notes, ""]
+    atomic_write_text(md, "\n".join(lines))
+    return [js, md]
