@@ -91,8 +91,8 @@ class Run:
 
     def evaluate(self, n: int | None = None) -> dict[str, Any]:
         """The metrics of SPEC 7 for n generated samples (default: eval.n_samples)."""
-        n = n or self.config.eval.n_samples
-        return evaluate(lambda k: self.sample(k), self.dataset, n, eval_seed(self.config))
+        return evaluate(lambda k: self.sample(k), self.dataset, self.config.eval,
+                        eval_seed(self.config), n)
 
 
 def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,

@@ -41,7 +41,8 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     """Architecture of the generator and discriminator."""
-    arch: str = _opt("mlp", choices=("mlp",))
+    arch: str = _opt("mlp", choices=("mlp", "dcgan", "vae"),
+                     doc="mlp | dcgan (conv, images) | vae (MLP or conv by data shape)")
     z_dim: int = _opt(2, lo=1)
     z_dist: str = _opt("normal", choices=("normal", "uniform"))
     g_hidden: list[int] = _opt([400, 400, 400, 400])
@@ -50,6 +51,9 @@ class ModelConfig:
     g_output: str = _opt("auto", choices=("auto", "identity", "tanh"),
                          doc="auto: tanh for data scaled to [-1,1], identity otherwise")
     pack: int = _opt(1, lo=1, doc="PacGAN: D judges packs of this many samples")
+    width: int = _opt(64, lo=1, doc="conv nets: channels of the widest-resolution stage")
+    d_norm: str = _opt("batch", choices=("batch", "layer", "none"),
+                       doc="conv D normalisation (WGAN-GP wants layer or none)")
 
 
 @dataclass
@@ -62,12 +66,15 @@ class LossConfig:
                                                   "(null: the loss's default, 10 for wgan-gp)")
     r1_gamma: float = _opt(0.0, lo=0, doc="R1 penalty γ on reals (0: off)")
     r1_interval: int = _opt(16, lo=1, doc="lazy R1: apply every this many steps")
+    kl_weight: float = _opt(1.0, lo=0, doc="VAE: weight β of the KL term")
+    recon_std: float = _opt(0.1, lo=0, lo_open=True,
+                            doc="VAE: σ of the Gaussian decoder likelihood")
 
 
 @dataclass
 class TrainerConfig:
     """How the models are trained (SPEC 3.3)."""
-    name: str = _opt("pair", choices=("pair",))
+    name: str = _opt("pair", choices=("pair", "vae"))
     d_steps: int = _opt(1, lo=1, hi=100)
     ema_half_life: float = _opt(0.0, lo=0, doc="EMA of G, half-life in images (0: off)")
     grad_clip: float = _opt(0.0, lo=0, doc="clip gradient norms to this (0: off)")
@@ -96,6 +103,10 @@ class EvalConfig:
     """Evaluation during and after training (SPEC 7)."""
     n_samples: int = _opt(2500, lo=1)
     interval: int = _opt(0, lo=0, doc="steps between in-training evaluations (0: at the end only)")
+    cache_dir: str = _opt("", doc="where trained feature classifiers are cached "
+                                  "(empty: $XDG_CACHE_HOME/genarena or ~/.cache/genarena)")
+    inception_weights: str = _opt("", doc="optional Inception-v3 state dict (a file you provide) "
+                                          "for fid_inception; never downloaded")
 
 
 @dataclass
@@ -240,6 +251,9 @@ def _check_consistency(cfg: Config) -> None:
         if not widths or any(w < 1 for w in widths):
             raise UserError(f"config key 'model.{key}': expected a non-empty list of positive "
                             f"widths, got {widths!r}")
+    if (cfg.model.arch == "vae") != (cfg.trainer.name == "vae"):
+        raise UserError(f"config key 'trainer.name': model.arch=vae goes with trainer.name=vae "
+                        f"(got arch {cfg.model.arch!r}, trainer {cfg.trainer.name!r})")
     if cfg.data.batch_size % cfg.model.pack:
         raise UserError(f"config key 'model.pack': expected a divisor of data.batch_size "
                         f"({cfg.data.batch_size}), got {cfg.model.pack}")

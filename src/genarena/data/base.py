@@ -30,6 +30,7 @@ class Dataset:
     train_y: Tensor | None = None
     test_x: Tensor | None = None
     test_y: Tensor | None = None
+    test_sampler: Callable[[int, torch.Generator], tuple[Tensor, Tensor]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def stream(self, batch_size: int, seed: int) -> "BatchStream":
@@ -41,12 +42,17 @@ class Dataset:
 
     def reference(self, n: int, seed: int) -> tuple[Tensor, Tensor | None]:
         """Real samples to compare generated ones with: fresh exact draws, or the test split."""
-        if self.sampler is not None:
+        if self.test_sampler is not None:
+            return self.test_sampler(n, torch.Generator().manual_seed(seed))
+        if self.sampler is not None and self.test_x is None:
             return self.sampler(n, torch.Generator().manual_seed(seed))
         x = self.test_x if self.test_x is not None else self.train_x
         y = self.test_y if self.test_x is not None else self.train_y
         assert x is not None
-        return x[:n], (y[:n] if y is not None else None)
+        if n >= len(x):
+            return x, y
+        idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
+        return x[idx], (y[idx] if y is not None else None)
 
 
 class BatchStream:
@@ -112,3 +118,25 @@ class ArrayStream(BatchStream):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.set_state(state["rng"])
         self.perm, self.pos = state["perm"].clone(), int(state["pos"])
+
+
+def holdout_split(x: Tensor, y: Tensor | None, fraction: float = 0.1
+                  ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None]:
+    """(train_x, train_y, test_x, test_y): the last `fraction` of each class (or of all rows).
+
+    The split depends only on the file order, never on the seed, so every run of every method is
+    evaluated against the same test set.
+    """
+    n = len(x)
+    if n < 10:
+        return x, y, None, None
+    if y is None:
+        cut = n - int(n * fraction)
+        return x[:cut], None, x[cut:], None
+    test = torch.zeros(n, dtype=torch.bool)
+    for c in y.unique():
+        idx = (y == c).nonzero().flatten()
+        k = int(len(idx) * fraction)
+        if k:
+            test[idx[-k:]] = True
+    return x[~test], y[~test], x[test], y[test]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genarena.data.base import Dataset, ModeInfo
+from genarena.data.base import Dataset, ModeInfo, holdout_split
 from genarena.errors import UserError
 
 TEST_FRACTION = 0.1
@@ -84,14 +84,12 @@ def load_npz(path: str | Path) -> Dataset:
 
     xt = torch.from_numpy(np.ascontiguousarray(x))
     yt = torch.from_numpy(y.astype(np.int64)) if y is not None else None
-    n_test = int(len(xt) * TEST_FRACTION) if len(xt) >= 10 else 0
-    cut = len(xt) - n_test
+    train_x, train_y, test_x, test_y = holdout_split(xt, yt, TEST_FRACTION)
     return Dataset(
         name=path.stem, sample_shape=tuple(xt.shape[1:]), description=f"user data {path}",
         value_range=(-1.0, 1.0) if images else None,
         num_classes=int(yt.max()) + 1 if yt is not None else 0, modes=modes,
-        train_x=xt[:cut], train_y=yt[:cut] if yt is not None else None,
-        test_x=xt[cut:] if n_test else None, test_y=yt[cut:] if (yt is not None and n_test) else None,
+        train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y,
     )
 
 

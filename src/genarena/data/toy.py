@@ -22,7 +22,7 @@ def grid25_centres() -> Tensor:
     return torch.stack([gx.flatten(), gy.flatten()], 1)
 
 
-def gaussian_mixture(name: str, centres: Tensor, std: float, description: str) -> Dataset:
+def gaussian_mixture(name: str, centres: Tensor, std: float) -> Dataset:
     """An equal-weight isotropic Gaussian mixture with an exact sampler; labels are component ids."""
     k = len(centres)
 
@@ -31,8 +31,7 @@ def gaussian_mixture(name: str, centres: Tensor, std: float, description: str) -
         return centres[comp] + std * torch.randn(n, centres.shape[1], generator=rng), comp
 
     modes = ModeInfo(centres=centres, std=std, weights=torch.full((k,), 1.0 / k))
-    return Dataset(name=name, sample_shape=(centres.shape[1],), description=description,
-                   num_classes=k, modes=modes, sampler=sample)
+    return Dataset(name=name, sample_shape=(centres.shape[1],), num_classes=k, modes=modes, sampler=sample)
 
 
 def moons_sample(n: int, rng: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -46,15 +45,12 @@ def moons_sample(n: int, rng: torch.Generator) -> tuple[Tensor, Tensor]:
 
 
 def ring8() -> Dataset:
-    return gaussian_mixture("ring8", ring8_centres(), 0.01,
-                            "8 Gaussians on the unit circle, σ=0.01 (PacGAN/VEEGAN)")
+    return gaussian_mixture("ring8", ring8_centres(), 0.01)
 
 
 def grid25() -> Dataset:
-    return gaussian_mixture("grid25", grid25_centres(), 0.05,
-                            "25 Gaussians on {-4,-2,0,2,4}², σ=0.05 (PacGAN/VEEGAN)")
+    return gaussian_mixture("grid25", grid25_centres(), 0.05)
 
 
 def moons() -> Dataset:
-    return Dataset(name="moons", sample_shape=(2,), num_classes=2, sampler=moons_sample,
-                   description="two moons (noise 0), centred, ×20; 2 classes (DLSM toy)")
+    return Dataset(name="moons", sample_shape=(2,), num_classes=2, sampler=moons_sample)

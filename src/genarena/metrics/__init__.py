@@ -6,7 +6,9 @@ from typing import Any, Callable
 
 from torch import Tensor
 
+from genarena.config import EvalConfig
 from genarena.data.base import Dataset
+from genarena.metrics.images import image_metrics
 from genarena.metrics.distances import sliced_wasserstein
 from genarena.metrics.modes import mode_metrics
 
@@ -14,13 +16,24 @@ SampleFn = Callable[[int], Tensor]
 
 # Which direction is better, for tables and comparisons.
 HIGHER_IS_BETTER = {"modes_captured": True, "high_quality_fraction": True, "reverse_kl": False,
-                    "swd": False}
+                    "swd": False, "fid": False, "fid_logits": False, "inception_score": True,
+                    "tvd": False, "classes_covered": True, "precision": True, "recall": True,
+                    "density": True, "coverage": True, "fid_inception": False}
 
 
-def evaluate(sample: SampleFn, dataset: Dataset, n: int, seed: int) -> dict[str, Any]:
-    """Metrics of `n` generated samples against the dataset's reference (exact draws / test split)."""
+def is_image_dataset(dataset: Dataset) -> bool:
+    """Images with labels (or stacked digits) get the classifier-feature metrics of SPEC 7.2."""
+    return len(dataset.sample_shape) == 3 and (dataset.num_classes >= 2 or "digits" in dataset.extra)
+
+
+def evaluate(sample: SampleFn, dataset: Dataset, cfg: EvalConfig, seed: int,
+             n: int | None = None) -> dict[str, Any]:
+    """Metrics of n (default eval.n_samples) generated samples against the dataset's reference."""
+    n = n or cfg.n_samples
     fake = sample(n).detach().cpu().float()
     out: dict[str, Any] = {"n_samples": n}
+    if is_image_dataset(dataset):
+        out.update(image_metrics(fake, dataset, cfg, seed))
     if dataset.modes is not None:
         out.update(mode_metrics(fake, dataset.modes))
     if fake[0].numel() <= 64:

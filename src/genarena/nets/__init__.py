@@ -7,6 +7,7 @@ from torch import nn
 
 from genarena.config import ModelConfig
 from genarena.errors import UserError
+from genarena.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from genarena.nets.mlp import MLPDiscriminator, MLPGenerator
 
 
@@ -20,6 +21,17 @@ def output_activation(cfg: ModelConfig, value_range: tuple[float, float] | None)
 def build_gan(cfg: ModelConfig, sample_shape: Sequence[int],
               value_range: tuple[float, float] | None = None) -> tuple[nn.Module, nn.Module]:
     """(G, D) for data of `sample_shape`, as the config's architecture says."""
+    if cfg.arch == "dcgan":
+        if len(sample_shape) != 3:
+            raise UserError(f"config key 'model.arch': dcgan needs C×H×W images, the data has "
+                            f"samples of shape {tuple(sample_shape)} (use mlp)")
+        try:
+            g = DCGANGenerator(cfg.z_dim, sample_shape, cfg.width, output_activation(cfg, value_range))
+            d = DCGANDiscriminator(sample_shape, cfg.width, cfg.d_norm, cfg.pack)
+        except ValueError as exc:
+            raise UserError(f"config key 'model.arch': dcgan cannot build for images of shape "
+                            f"{tuple(sample_shape)} ({exc})") from None
+        return g, d
     if cfg.arch == "mlp":
         g = MLPGenerator(cfg.z_dim, cfg.g_hidden, sample_shape, cfg.activation,
                          output_activation(cfg, value_range))

@@ -13,6 +13,7 @@ from torch import Tensor  # noqa: E402
 
 from genarena.checkpoint import atomic_write_bytes  # noqa: E402
 from genarena.data.base import Dataset  # noqa: E402
+from genarena.report.grids import grid_png  # noqa: E402
 
 
 def _png(fig: Any) -> bytes:
@@ -40,7 +41,11 @@ def scatter_png(samples: Tensor, dataset: Dataset | None = None, title: str = ""
 
 
 def save_sample_figure(samples: Tensor, dataset: Dataset, path: str | Path, title: str = "") -> bool:
-    """Write the picture of `samples` that fits the data; False when there is none (e.g. 5-D)."""
+    """Write the picture of `samples` that fits the data: an image grid (first 100) or a 2-D
+    scatter plot over the true modes. False when there is none (e.g. 5-D vectors)."""
+    if samples.dim() == 4 and samples.shape[1] in (1, 3):
+        atomic_write_bytes(path, grid_png(samples[:100], cols=10))
+        return True
     if samples.flatten(1).shape[1] != 2:
         return False
     atomic_write_bytes(path, scatter_png(samples, dataset, title))

@@ -120,7 +120,7 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
             progress.update(step)
         if cfg.eval.interval and step % cfg.eval.interval == 0 and step < cfg.steps:
             run.append_metrics({"step": step, "eval": evaluate(
-                sample_fn, dataset, cfg.eval.n_samples, eval_seed(cfg))})
+                sample_fn, dataset, cfg.eval, eval_seed(cfg))})
         if save_samples and cfg.log.sample_interval and step % cfg.log.sample_interval == 0:
             save_samples(sample_fn(cfg.eval.n_samples), f"step-{step:08d}")
         if step % cfg.log.checkpoint_interval == 0 or step == cfg.steps:
@@ -129,7 +129,7 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
             run.save_checkpoint(state, snapshot=snap)
             last_good = copy.deepcopy(state)
     progress.close()
-    metrics = evaluate(sample_fn, dataset, cfg.eval.n_samples, eval_seed(cfg))
+    metrics = evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg))
     if save_samples:
         save_samples(sample_fn(cfg.eval.n_samples), "final")
     return {

@@ -1,0 +1,41 @@
+"""Image metrics of SPEC 7.2 on the domain classifier's features: FID, IS, TVD, PRDC, modes."""
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+
+from genarena.config import EvalConfig
+from genarena.data.base import Dataset
+from genarena.metrics.features import feature_extractor
+from genarena.metrics.fid import fid
+from genarena.metrics.prdc import prdc
+from genarena.metrics.scores import classes_covered, inception_score, modes_and_reverse_kl, tvd
+
+
+def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int) -> dict[str, Any]:
+    """Every image metric of `fake` against the dataset's reference images."""
+    fx = feature_extractor(dataset, cfg.cache_dir)
+    real, _ = dataset.reference(len(fake), seed)
+    f_real, f_fake = fx.features(real), fx.features(fake)
+    l_real, l_fake = fx.logits(real), fx.logits(fake)
+    y_real, y_fake = fx.labels(l_real), fx.labels(l_fake)
+    k = dataset.num_classes
+    out: dict[str, Any] = {
+        "fid": fid(f_real, f_fake),
+        "fid_logits": fid(l_real, l_fake),
+        "inception_score": inception_score(fx.probs(l_fake)),
+        "tvd": tvd(y_fake, y_real, k),
+        "classes_covered": classes_covered(y_fake, k),
+        **prdc(f_real, f_fake, k=5),
+    }
+    if fx.channels_as_digits:
+        modes, rkl = modes_and_reverse_kl(y_fake, k)
+        out.update({"modes_captured": modes, "modes_total": k, "reverse_kl": rkl})
+    if cfg.inception_weights:
+        from genarena.nets.inception import inception_features
+        out["fid_inception"] = fid(inception_features(real, cfg.inception_weights),
+                                   inception_features(fake, cfg.inception_weights))
+    out.update({"reference_samples": len(real), "features": fx.name,
+                "features_test_accuracy": fx.test_accuracy})
+    return out

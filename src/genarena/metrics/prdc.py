@@ -1,0 +1,35 @@
+"""Precision, recall, density and coverage (Naeem et al. 2020) with chunked distances.
+
+No N×N matrix is ever held: distances are computed a block of rows at a time.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def knn_radii(x: Tensor, k: int, chunk: int = 2048) -> Tensor:
+    """Distance from each point to its k-th nearest neighbour in the same set (itself excluded)."""
+    return torch.cat([torch.cdist(part, x).kthvalue(k + 1, dim=1).values for part in x.split(chunk)])
+
+
+def prdc(real: Tensor, fake: Tensor, k: int = 5, chunk: int = 2048) -> dict[str, float]:
+    """The four manifold metrics of fake features against real features, in float64."""
+    real, fake = real.double().flatten(1), fake.double().flatten(1)
+    r_real, r_fake = knn_radii(real, k, chunk), knn_radii(fake, k, chunk)
+    inside_any, inside_count = [], []
+    for part in fake.split(chunk):
+        within = torch.cdist(part, real) < r_real[None, :]          # fake j inside real ball i
+        inside_any.append(within.any(1))
+        inside_count.append(within.sum(1))
+    recalled, covered = [], []
+    for part, radius in zip(real.split(chunk), r_real.split(chunk)):
+        d = torch.cdist(part, fake)
+        recalled.append((d < r_fake[None, :]).any(1))
+        covered.append(d.min(1).values < radius)
+    return {
+        "precision": float(torch.cat(inside_any).double().mean()),
+        "recall": float(torch.cat(recalled).double().mean()),
+        "density": float(torch.cat(inside_count).double().mean() / k),
+        "coverage": float(torch.cat(covered).double().mean()),
+    }

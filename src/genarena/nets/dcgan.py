@@ -1,0 +1,92 @@
+"""DCGAN convolutional G and D (Radford 2016) that adapt to 8×8, 28×28, 32×32 (any 2^k·s) images.
+
+The resolution is halved while it stays even and above 4: 32 -> 4 (3 stages), 28 -> 7 (2 stages),
+8 -> 4 (1 stage). G grows from that base with stride-2 transposed convolutions; D mirrors it.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from torch import Tensor, nn
+
+from genarena.nets.layers import pack
+
+
+def base_size(resolution: int) -> tuple[int, int]:
+    """(base spatial size, number of stride-2 stages) for a square resolution."""
+    size, stages = resolution, 0
+    while size % 2 == 0 and size > 4:
+        size //= 2
+        stages += 1
+    if stages == 0:
+        raise ValueError(f"resolution {resolution} cannot be reached by doubling a base size")
+    return size, stages
+
+
+def norm2d(kind: str, channels: int) -> nn.Module:
+    """batch | layer (GroupNorm with one group: normalises over C, H, W per sample) | none."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+class DCGANGenerator(nn.Module):
+    """z -> Linear -> (width·2^(k-1), s, s) -> k transposed-conv stages -> tanh image."""
+
+    def __init__(self, z_dim: int, out_shape: Sequence[int], width: int = 64,
+                 out_act: str = "tanh") -> None:
+        super().__init__()
+        c, h, w = out_shape
+        if h != w:
+            raise ValueError(f"DCGAN needs square images, got {h}×{w}")
+        self.z_dim, self.out_shape = z_dim, tuple(out_shape)
+        size, stages = base_size(h)
+        chans = [width * 2 ** (stages - 1 - i) for i in range(stages)]
+        self.base = (chans[0], size, size)
+        self.project = nn.Sequential(nn.Linear(z_dim, chans[0] * size * size),
+                                     nn.Unflatten(1, self.base), nn.BatchNorm2d(chans[0]), nn.ReLU())
+        ups: list[nn.Module] = []
+        for a, b in zip(chans[:-1], chans[1:]):
+            ups += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
+        ups += [nn.ConvTranspose2d(chans[-1], c, 4, 2, 1)]
+        if out_act == "tanh":
+            ups.append(nn.Tanh())
+        self.upsample = nn.Sequential(*ups)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.upsample(self.project(z))
+
+
+class DCGANDiscriminator(nn.Module):
+    """image -> k stride-2 conv stages (LeakyReLU 0.2, no norm on the first) -> Linear -> logit."""
+
+    def __init__(self, in_shape: Sequence[int], width: int = 64, norm: str = "batch",
+                 pack: int = 1) -> None:
+        super().__init__()
+        c, h, _ = in_shape
+        size, stages = base_size(h)
+        self.pack = pack
+        chans = [width * 2 ** i for i in range(stages)]
+        blocks: list[nn.Module] = []
+        prev = c * pack
+        for i, ch in enumerate(chans):
+            blocks.append(nn.Sequential(
+                nn.Conv2d(prev, ch, 4, 2, 1, bias=(i == 0 or norm == "none")),
+                norm2d(norm, ch) if i else nn.Identity(), nn.LeakyReLU(0.2)))
+            prev = ch
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Linear(prev * size * size, 1)
+        self.feature_dim = prev * size * size
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """The activations after every stage (feature matching and diversity heads read them)."""
+        out, h = [], pack(x, self.pack)
+        for block in self.blocks:
+            h = block(h)
+            out.append(h)
+        return out
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x)[-1].flatten(1))
