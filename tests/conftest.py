@@ -17,3 +17,18 @@ def cli(capsys):
         out, err = capsys.readouterr()
         return code, out, err
     return run
+
+
+@pytest.fixture(scope="session")
+def feature_cache(tmp_path_factory):
+    """A cache directory shared by the whole session, so the MNIST-5k classifier trains once."""
+    return str(tmp_path_factory.mktemp("feature-cache"))
+
+
+@pytest.fixture(scope="session")
+def mnist_features(feature_cache):
+    """The MNIST-5k domain classifier (trained on first use into the session cache)."""
+    from genarena.config import DataConfig
+    from genarena.data import build_dataset
+    from genarena.metrics.features import feature_extractor
+    return feature_extractor(build_dataset(DataConfig(name="mnist5k")), feature_cache)

@@ -14,7 +14,7 @@ def test_vector_data_with_modes(tmp_path):
     ds = load_npz(path)
     assert ds.sample_shape == (3,) and ds.num_classes == 4
     assert ds.modes.centres.shape == (3, 3) and ds.modes.std == pytest.approx(0.1)
-    assert len(ds.train_x) == 90 and len(ds.test_x) == 10
+    assert len(ds.train_x) == 92 and len(ds.test_x) == 8          # last 10% of each class (25 each)
 
 
 def test_uint8_images_are_scaled_to_unit_range(tmp_path):

@@ -33,7 +33,7 @@ BUILTIN: MappingProxyType[str, BuiltinDataset] = MappingProxyType({
 def build_dataset(cfg: DataConfig) -> Dataset:
     """The dataset a `data` config section names: a user path wins over a built-in name."""
     if cfg.path:
-        return load_path(cfg.path)
+        return load_path(cfg.path, cfg.resolution)
     try:
         entry = BUILTIN[cfg.name]
     except KeyError:

@@ -1,11 +1,15 @@
 """The user's own data by path (SPEC 2.2), validated before any training starts."""
 from __future__ import annotations
 
+import gzip
+import pickle
+import struct
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from genarena.data.base import Dataset, ModeInfo, holdout_split
 from genarena.errors import UserError
@@ -93,11 +97,159 @@ def load_npz(path: str | Path) -> Dataset:
     )
 
 
-def load_path(path: str) -> Dataset:
-    """Dispatch a user path to its loader by what it is."""
+def _read_maybe_gz(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+        return gzip.decompress(raw) if path.suffix == ".gz" else raw
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise _fail(path, f"unreadable ({type(exc).__name__})") from None
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An MNIST IDX file (plain or .gz): magic 0x0000 0x08 (uint8) ndim, big-endian dims, data."""
+    raw = _read_maybe_gz(path)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] == 0:
+        raise _fail(path, "not an IDX file of unsigned bytes (expected magic 00 00 08 ndim)")
+    ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise _fail(path, "truncated IDX header")
+    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    body = raw[4 + 4 * ndim:]
+    if len(body) != int(np.prod(dims)):
+        raise _fail(path, f"IDX body has {len(body)} bytes, header says {dims} "
+                          f"({int(np.prod(dims))} bytes)")
+    return np.frombuffer(body, np.uint8).reshape(dims)
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def load_idx_folder(folder: Path) -> Dataset:
+    """train-images-idx3-ubyte[.gz] + train-labels-idx1-ubyte[.gz], and t10k-* as the test split."""
+    def pair(prefix: str) -> tuple[Tensor, Tensor] | None:
+        img, lab = _find(folder, f"{prefix}-images-idx3-ubyte"), _find(folder, f"{prefix}-labels-idx1-ubyte")
+        if img is None:
+            return None
+        if lab is None:
+            raise _fail(folder, f"has {img.name} but no {prefix}-labels-idx1-ubyte[.gz]")
+        x, y = read_idx(img), read_idx(lab)
+        if x.ndim != 3 or y.ndim != 1:
+            raise _fail(img, f"expected N×H×W images and N labels, got {x.shape} and {y.shape}")
+        if len(x) != len(y):
+            raise _fail(lab, f"{len(y)} labels for {len(x)} images in {img.name}")
+        if len(x) == 0:
+            raise _fail(img, "holds no images")
+        return _images_to_unit_range(x[:, None], img), torch.from_numpy(y.astype(np.int64))
+    train = pair("train")
+    assert train is not None
+    test = pair("t10k")
+    return _labelled_images(folder.name, str(folder), *train, test)
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Only what CIFAR-10 python batches contain: dicts, lists, bytes and numpy arrays."""
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):  # type: ignore[override]
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR batch")
+
+
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(N×3×32×32 uint8, N labels) of one CIFAR-10 python batch, via the restricted unpickler."""
+    try:
+        with open(path, "rb") as f:
+            batch = _CifarUnpickler(f, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+            ImportError, IndexError, OSError) as exc:
+        raise _fail(path, f"not a CIFAR-10 python batch ({exc})"[:200]) from None
+    if not isinstance(batch, dict):
+        raise _fail(path, "not a CIFAR-10 python batch (expected a dict)")
+    data = batch.get(b"data", batch.get("data"))
+    labels = batch.get(b"labels", batch.get("labels"))
+    if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != 3072 \
+            or data.dtype != np.uint8:
+        raise _fail(path, "expected 'data' as an N×3072 uint8 array")
+    if labels is None or len(labels) != len(data):
+        raise _fail(path, f"expected {len(data)} 'labels'")
+    return data.reshape(-1, 3, 32, 32), np.asarray(labels, dtype=np.int64)
+
+
+def load_cifar_folder(folder: Path) -> Dataset:
+    """data_batch_1..5 as the train split, test_batch (if present) as the test split."""
+    batches = [folder / f"data_batch_{i}" for i in range(1, 6) if (folder / f"data_batch_{i}").is_file()]
+    parts = [read_cifar_batch(p) for p in batches]
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    train = (_images_to_unit_range(x, folder), torch.from_numpy(y))
+    test = None
+    if (folder / "test_batch").is_file():
+        tx, ty = read_cifar_batch(folder / "test_batch")
+        test = (_images_to_unit_range(tx, folder), torch.from_numpy(ty))
+    return _labelled_images(folder.name, str(folder), *train, test)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def load_image_folder(folder: Path, resolution: int) -> Dataset:
+    """root/CLASS/*.png|jpg read with Pillow, resized to data.resolution; classes sorted by name."""
+    from PIL import Image, UnidentifiedImageError
+    classes = sorted(d for d in folder.iterdir() if d.is_dir())
+    files = [(f, i) for i, d in enumerate(classes) for f in sorted(d.iterdir())
+             if f.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise _fail(folder, "no images found (expected root/CLASS/*.png|jpg)")
+    images = []
+    for f, _ in files:
+        try:
+            with Image.open(f) as im:
+                im.load()
+                images.append(im.copy())
+        except (UnidentifiedImageError, OSError) as exc:
+            raise _fail(f, f"not a readable image ({type(exc).__name__})") from None
+    gray = all(im.mode in ("L", "1", "I;16", "I") for im in images)
+    size = resolution or images[0].size[0]
+    if not resolution and any(im.size != (size, size) for im in images):
+        raise _fail(folder, "images differ in size or are not square; set data.resolution")
+    arr = np.stack([np.asarray(im.convert("L" if gray else "RGB").resize((size, size),
+                                                                           Image.BILINEAR))
+                    for im in images])
+    arr = arr[:, None] if gray else arr.transpose(0, 3, 1, 2)
+    y = torch.tensor([i for _, i in files], dtype=torch.int64)
+    return _labelled_images(folder.name, str(folder), _images_to_unit_range(arr, folder), y, None)
+
+
+def _labelled_images(name: str, where: str, x: Tensor, y: Tensor,
+                     test: tuple[Tensor, Tensor] | None) -> Dataset:
+    if test is None:
+        train_x, train_y, test_x, test_y = holdout_split(x, y, TEST_FRACTION)
+    else:
+        (train_x, train_y), (test_x, test_y) = (x, y), test
+    return Dataset(name=name, sample_shape=tuple(x.shape[1:]), description=f"user data {where}",
+                   value_range=(-1.0, 1.0), num_classes=int(y.max()) + 1,
+                   train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
+
+
+def load_path(path: str, resolution: int = 0) -> Dataset:
+    """Dispatch a user path to its loader: .npz, IDX folder, CIFAR-10 folder or image folder."""
     p = Path(path)
     if p.suffix == ".npz":
         return load_npz(p)
     if not p.exists():
         raise UserError(f"data path '{path}' not found")
-    raise UserError(f"data path '{path}': unsupported (expected an .npz file)")
+    if p.is_dir():
+        if _find(p, "train-images-idx3-ubyte"):
+            return load_idx_folder(p)
+        if (p / "data_batch_1").is_file():
+            return load_cifar_folder(p)
+        if any(d.is_dir() for d in p.iterdir()):
+            return load_image_folder(p, resolution)
+    raise UserError(f"data path '{path}': unsupported (expected an .npz file, an MNIST IDX folder, "
+                    "a CIFAR-10 python-batches folder, or an image folder root/CLASS/*.png)")

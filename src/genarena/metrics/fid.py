@@ -21,13 +21,13 @@ def _sqrt_psd(m: np.ndarray) -> np.ndarray:
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
-    """FD of N(μ₁, Σ₁) and N(μ₂, Σ₂)."""
+    """FD of N(μ₁, Σ₁) and N(μ₂, Σ₂); rounding below zero (identical inputs) is reported as 0."""
     root1 = _sqrt_psd(np.atleast_2d(sigma1))
     middle = root1 @ np.atleast_2d(sigma2) @ root1
     vals = np.linalg.eigvalsh((middle + middle.T) / 2)
     trace_sqrt = np.sqrt(np.clip(vals, 0, None)).sum()
     diff = np.atleast_1d(mu1) - np.atleast_1d(mu2)
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt)
+    return max(0.0, float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt))
 
 
 def fid(real_features: Tensor, fake_features: Tensor) -> float:

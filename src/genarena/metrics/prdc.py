@@ -8,12 +8,12 @@ import torch
 from torch import Tensor
 
 
-def knn_radii(x: Tensor, k: int, chunk: int = 2048) -> Tensor:
+def knn_radii(x: Tensor, k: int, chunk: int = 1024) -> Tensor:
     """Distance from each point to its k-th nearest neighbour in the same set (itself excluded)."""
     return torch.cat([torch.cdist(part, x).kthvalue(k + 1, dim=1).values for part in x.split(chunk)])
 
 
-def prdc(real: Tensor, fake: Tensor, k: int = 5, chunk: int = 2048) -> dict[str, float]:
+def prdc(real: Tensor, fake: Tensor, k: int = 5, chunk: int = 1024) -> dict[str, float]:
     """The four manifold metrics of fake features against real features, in float64."""
     real, fake = real.double().flatten(1), fake.double().flatten(1)
     r_real, r_fake = knn_radii(real, k, chunk), knn_radii(fake, k, chunk)

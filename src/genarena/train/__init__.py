@@ -12,6 +12,7 @@ from genarena.config import Config
 from genarena.data.base import Dataset
 from genarena.errors import UserError
 from genarena.train.pair import PairTrainer, load_generator
+from genarena.train.vae import VAETrainer, load_vae
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class TrainerSpec:
 
 TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
     "pair": TrainerSpec(PairTrainer, load_generator),
+    "vae": TrainerSpec(VAETrainer, load_vae),
 })
 
 

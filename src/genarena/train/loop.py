@@ -8,7 +8,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from typing import Any, Callable, Protocol
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -72,7 +73,17 @@ class _Loop:
         self.started = time.perf_counter()
 
     def seconds(self) -> float:
+        """Training seconds so far: wall time, less evaluations and sample pictures."""
         return self.elapsed + time.perf_counter() - self.started
+
+    @contextmanager
+    def off_the_clock(self) -> Iterator[None]:
+        """Work that is not training (evaluation, pictures) does not count in `seconds`."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.started += time.perf_counter() - start
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -118,24 +129,28 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
             progress.update(step, {k: row[k] for k in SHOWN_ON_PROGRESS if k in row})
         else:
             progress.update(step)
-        if cfg.eval.interval and step % cfg.eval.interval == 0 and step < cfg.steps:
-            run.append_metrics({"step": step, "eval": evaluate(
-                sample_fn, dataset, cfg.eval, eval_seed(cfg))})
-        if save_samples and cfg.log.sample_interval and step % cfg.log.sample_interval == 0:
-            save_samples(sample_fn(cfg.eval.n_samples), f"step-{step:08d}")
+        with loop.off_the_clock():
+            if cfg.eval.interval and step % cfg.eval.interval == 0 and step < cfg.steps:
+                run.append_metrics({"step": step, "elapsed": round(loop.seconds(), 3),
+                                    "eval": evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg))})
+            if save_samples and cfg.log.sample_interval and step % cfg.log.sample_interval == 0:
+                save_samples(sample_fn(cfg.eval.n_samples), f"step-{step:08d}")
         if step % cfg.log.checkpoint_interval == 0 or step == cfg.steps:
             state = loop.snapshot()
             snap = bool(cfg.log.snapshot_interval) and step % cfg.log.snapshot_interval == 0
             run.save_checkpoint(state, snapshot=snap)
             last_good = copy.deepcopy(state)
     progress.close()
+    train_seconds = loop.seconds()
+    started = time.perf_counter()
     metrics = evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg))
     if save_samples:
         save_samples(sample_fn(cfg.eval.n_samples), "final")
     return {
         "trainer": cfg.trainer.name, "dataset": dataset.name, "seed": cfg.seed,
         "steps": cfg.steps, "model": trainer.final_model_name,
-        "train_seconds": round(loop.seconds(), 3), "divergence_retries": loop.retries,
+        "train_seconds": round(train_seconds, 3),
+        "eval_seconds": round(time.perf_counter() - started, 3), "divergence_retries": loop.retries,
         "eval": {"n_samples": cfg.eval.n_samples, "seed": eval_seed(cfg)},
         "metrics": metrics,
     }

@@ -1,0 +1,99 @@
+"""The VAE trainer (trainer=vae): maximise the ELBO with a Gaussian decoder of fixed σ.
+
+loss = ‖x - decoder(z)‖² / (2σ²) + β · KL(q(z|x) ‖ N(0, I)), z = μ + σ_q ε (reparameterised),
+summed over dimensions and averaged over the batch. Shares the loop, EMA, knobs and checkpoints
+with the adversarial trainers.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from genarena.config import Config
+from genarena.control import Knobs
+from genarena.data.base import Dataset
+from genarena.nets import output_activation
+from genarena.nets.vae import VAE
+from genarena.train.ema import EMA
+from genarena.train.optim import make_optimizer, set_lr
+
+
+def build_vae(cfg: Config, dataset: Dataset) -> VAE:
+    m = cfg.model
+    return VAE(dataset.sample_shape, m.z_dim, m.g_hidden, m.d_hidden, m.activation,
+               output_activation(m, dataset.value_range), m.width)
+
+
+class VAETrainer:
+    """Owns the VAE, its optimizer and EMA; `train_step` is one ELBO step on a fresh batch."""
+
+    def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
+        self.cfg, self.device = cfg, device
+        self.vae = build_vae(cfg, dataset).to(device)
+        self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=1)
+        self.opt = make_optimizer(cfg.optim, self.vae.parameters(), self.knobs.lr_g)
+        half_life = cfg.trainer.ema_half_life
+        self.ema = EMA(self.vae, half_life, cfg.data.batch_size) if half_life > 0 else None
+        self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
+        self.noise = torch.Generator().manual_seed(cfg.seed + 1)
+        self.step = 0
+
+    def train_step(self) -> dict[str, float]:
+        x, _ = self.stream.next()
+        x = x.to(self.device)
+        mu, logvar = self.vae.encode(x)
+        eps = torch.randn(mu.shape, generator=self.noise).to(self.device)
+        recon = self.vae(mu + (0.5 * logvar).exp() * eps)
+        rec = (recon - x).pow(2).flatten(1).sum(1).mean() / (2 * self.cfg.loss.recon_std ** 2)
+        kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1).mean()
+        loss = rec + self.cfg.loss.kl_weight * kl
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.trainer.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.vae.parameters(), self.cfg.trainer.grad_clip)
+        self.opt.step()
+        if self.ema is not None:
+            self.ema.update(self.vae)
+        self.step += 1
+        return {"loss_vae": loss.item(), "recon": rec.item(), "kl": kl.item()}
+
+    def back_off(self, factor: float) -> None:
+        self.knobs.scale_learning_rates(factor)
+        set_lr(self.opt, self.knobs.lr_g)
+
+    def knob_log(self) -> dict[str, float]:
+        return {"lr": self.knobs.lr_g}
+
+    @property
+    def final_model(self) -> nn.Module:
+        return self.ema.model if self.ema is not None else self.vae
+
+    @property
+    def final_model_name(self) -> str:
+        return "ema" if self.ema is not None else "vae"
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "vae": self.vae.state_dict(),
+                "vae_ema": self.ema.model.state_dict() if self.ema is not None else None,
+                "opt": self.opt.state_dict(), "knobs": self.knobs.state_dict(),
+                "stream": self.stream.state_dict(), "noise": self.noise.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.vae.load_state_dict(state["vae"])
+        if self.ema is not None:
+            self.ema.model.load_state_dict(state["vae_ema"])
+        self.opt.load_state_dict(state["opt"])
+        self.knobs = Knobs.from_state(state["knobs"])
+        set_lr(self.opt, self.knobs.lr_g)
+        self.stream.load_state_dict(state["stream"])
+        self.noise.set_state(state["noise"])
+
+
+def load_vae(cfg: Config, dataset: Dataset, state: dict[str, Any], device: torch.device) -> nn.Module:
+    """The final VAE (EMA if trained with one) of a checkpoint; calling it on z decodes."""
+    vae = build_vae(cfg, dataset)
+    vae.load_state_dict(state["vae_ema"] if state.get("vae_ema") is not None else state["vae"])
+    return vae.to(device).eval()

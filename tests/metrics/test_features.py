@@ -1,0 +1,73 @@
+"""The domain classifier and the image metrics built on it: sanity on real data, noise, collapse."""
+import pytest
+import torch
+
+from genarena.config import DataConfig, EvalConfig
+from genarena.data import build_dataset
+from genarena.metrics.features import feature_extractor
+from genarena.metrics.fid import fid
+from genarena.metrics.images import image_metrics
+from genarena.metrics.scores import inception_score, modes_and_reverse_kl
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return build_dataset(DataConfig(name="mnist5k"))
+
+
+def test_classifier_accuracy_on_the_test_split(mnist_features):
+    assert mnist_features.test_accuracy >= 0.95
+    assert mnist_features.name.startswith("lenet28x1-mnist5k-")
+
+
+def test_cache_is_reused(mnist, mnist_features, feature_cache, monkeypatch):
+    import genarena.metrics.features as features
+    monkeypatch.setattr(features, "train_classifier", lambda *a, **k: pytest.fail("retrained"))
+    again = feature_extractor(mnist, feature_cache)
+    assert again.name == mnist_features.name
+    x = mnist.test_x[:16]
+    assert torch.allclose(again.features(x), mnist_features.features(x))
+
+
+def test_fid_real_vs_real_is_small_and_vs_noise_large(mnist, mnist_features):
+    f_test = mnist_features.features(mnist.test_x)
+    f_train = mnist_features.features(mnist.train_x[torch.randperm(4500)[:500]])
+    f_noise = mnist_features.features(torch.rand(500, 1, 28, 28) * 2 - 1)
+    real_fid, noise_fid = fid(f_train, f_test), fid(f_noise, f_test)
+    assert noise_fid > 20 * real_fid, (real_fid, noise_fid)
+
+
+def test_inception_score_of_real_data_is_near_the_class_count(mnist, mnist_features):
+    probs = mnist_features.probs(mnist_features.logits(mnist.test_x))
+    assert inception_score(probs) > 8.5
+
+
+def test_image_metrics_of_real_test_data(mnist, feature_cache):
+    m = image_metrics(mnist.test_x.clone(), mnist, EvalConfig(cache_dir=feature_cache), seed=0)
+    assert m["fid"] == pytest.approx(0.0, abs=1e-3) and m["tvd"] == 0
+    assert m["classes_covered"] == 10 and m["precision"] == 1 and m["coverage"] == 1
+    assert m["features"].startswith("lenet28x1-mnist5k-")
+
+
+def test_stacked_mnist_real_samples_cover_the_modes(mnist_features, feature_cache):
+    stacked = build_dataset(DataConfig(name="stacked-mnist5k"))
+    fx = feature_extractor(stacked, feature_cache)
+    assert fx.channels_as_digits and fx.name == mnist_features.name + "/per-channel"
+    real, truth = stacked.reference(26_000, seed=0)
+    predicted = fx.labels(fx.logits(real))
+    modes, rkl = modes_and_reverse_kl(predicted, 1000)
+    assert modes >= 990 and rkl < 0.05, (modes, rkl)
+    assert (predicted == truth).double().mean() > 0.85
+    collapsed = real.clone()
+    collapsed[:, 0] = real[0, 0]                      # the red channel always shows the same digit
+    modes_c, rkl_c = modes_and_reverse_kl(fx.labels(fx.logits(collapsed)), 1000)
+    assert modes_c <= 150 and rkl_c > 1.5, (modes_c, rkl_c)
+
+
+def test_stacked_probabilities_are_a_distribution_over_1000_modes(mnist_features, feature_cache):
+    stacked = build_dataset(DataConfig(name="stacked-mnist5k"))
+    fx = feature_extractor(stacked, feature_cache)
+    x, _ = stacked.reference(8, seed=1)
+    p = fx.probs(fx.logits(x))
+    assert p.shape == (8, 1000) and torch.allclose(p.sum(1), torch.ones(8, dtype=p.dtype))
+    assert torch.equal(p.argmax(1), fx.labels(fx.logits(x)))
