@@ -47,19 +47,24 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint with weights_only=True; refuse arbitrary pickles and damaged files."""
+def load_checkpoint_file(path: str | Path, what: str = "checkpoint") -> Any:
+    """torch.load with weights_only=True; arbitrary pickles and damaged files are user errors."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"checkpoint '{path}' not found")
+        raise UserError(f"{what} '{path}' not found")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        raise UserError(f"checkpoint '{path}': refused, it needs arbitrary pickled objects "
-                        "(genarena checkpoints hold plain data only)") from None
+        raise UserError(f"{what} '{path}': refused, it needs arbitrary pickled objects "
+                        "(only plain tensors, numbers, strings and containers are loaded)") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise UserError(f"checkpoint '{path}': corrupt or truncated "
+        raise UserError(f"{what} '{path}': corrupt or truncated "
                         f"({type(exc).__name__})") from None
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A genarena checkpoint (plain data with a 'format' entry), loaded safely."""
+    state = load_checkpoint_file(path)
     if not isinstance(state, dict) or "format" not in state:
         raise UserError(f"checkpoint '{path}': not a genarena checkpoint (no 'format' entry)")
     return state

@@ -5,10 +5,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable
 
-from genarena.bench import throughput
+from genarena.bench import images, throughput
 
 SUITES: MappingProxyType[str, Callable[[Path, bool], list[Path]]] = MappingProxyType({
     "throughput": throughput.run,
+    "images": images.run,
 })
 
 

@@ -31,7 +31,7 @@ class LeNet(nn.Module):
     def __init__(self, in_ch: int, resolution: int, num_classes: int, feature_dim: int = 128) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        chans, prev, size = [32, 64, 128], in_ch, resolution
+        chans, prev, size = [16, 32, 64], in_ch, resolution
         for ch in chans:
             if size < 8 or size % 2:
                 break

@@ -33,9 +33,9 @@ def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int) ->
         modes, rkl = modes_and_reverse_kl(y_fake, k)
         out.update({"modes_captured": modes, "modes_total": k, "reverse_kl": rkl})
     if cfg.inception_weights:
-        from genarena.nets.inception import inception_features
-        out["fid_inception"] = fid(inception_features(real, cfg.inception_weights),
-                                   inception_features(fake, cfg.inception_weights))
+        from genarena.nets.inception import inception_features, load_inception
+        net = load_inception(cfg.inception_weights)
+        out["fid_inception"] = fid(inception_features(net, real), inception_features(net, fake))
     out.update({"reference_samples": len(real), "features": fx.name,
                 "features_test_accuracy": fx.test_accuracy})
     return out
