@@ -197,3 +197,23 @@ def test_real_process_exit_code_and_single_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error:")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["idx", "cifar", "folder"])
+def test_bad_image_folders(cli, tmp_path, kind):
+    folder = tmp_path / kind
+    folder.mkdir()
+    if kind == "idx":
+        (folder / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03\x00\x00")
+        expected = "truncated IDX header"
+    elif kind == "cifar":
+        (folder / "data_batch_1").write_bytes(b"\x80\x02}q\x00(")
+        expected = "not a CIFAR-10 python batch"
+    else:
+        (folder / "cats").mkdir()
+        (folder / "cats" / "a.png").write_bytes(b"\x89PNG broken")
+        expected = "not a readable image"
+    out = tmp_path / "run"
+    assert_user_error(cli("train", "mnist5k-nsgan", f"data.path={folder}", "--out", out), kind,
+                      expected)
+    assert not out.exists()

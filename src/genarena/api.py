@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor
 
+from genarena.checkpoint import load_checkpoint
 from genarena.config import Config, load_config, parse_override
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
@@ -18,7 +19,8 @@ from genarena.report.html import write_report
 from genarena.report.plots import save_sample_figure
 from genarena.run import RunDir
 from genarena.train import get_trainer
-from genarena.train.loop import eval_seed, fit, model_sampler
+from genarena.train.generative import label_sampler_fn, sampler_fn
+from genarena.train.loop import eval_seed, fit
 
 
 def resolve_device(name: str) -> torch.device:
@@ -46,9 +48,11 @@ def _run_name(config: Any) -> str:
 class Run:
     """A finished (or checkpointed) run directory with its final model."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, checkpoint: str | None = None) -> None:
         self.dir = RunDir.existing(path)
         self.path = self.dir.path
+        self.checkpoint_name = checkpoint
+        self.checkpoint = self.dir.checkpoints / checkpoint if checkpoint else self.dir.last_checkpoint
         self.config: Config = self.dir.read_config()
         self._model: Any = None
         self._dataset: Dataset | None = None
@@ -66,33 +70,42 @@ class Run:
             self._dataset = build_dataset(self.config.data)
         return self._dataset
 
-    def _final_model(self) -> Any:
+    def with_guidance_scale(self, scale: float) -> "Run":
+        """The same run, sampled with guidance scale α = `scale` (e.g. the α=10 'scaling' baseline)."""
+        other = Run(self.path, self.checkpoint_name)
+        other.config.guidance.scale = scale
+        return other
+
+    def model(self) -> Any:
+        """The final generative model: generate(n, rng, labels) (loaded once)."""
         if self._model is None:
-            state = self.dir.load_checkpoint()
+            state = load_checkpoint(self.checkpoint)
             spec = get_trainer(self.config.trainer.name)
             device = resolve_device(self.config.device)
             try:
                 self._model = spec.load_model(self.config, self.dataset,
                                               state["trainer_state"], device)
             except (KeyError, RuntimeError) as exc:
-                raise UserError(f"checkpoint '{self.dir.last_checkpoint}': does not match "
+                raise UserError(f"checkpoint '{self.checkpoint}': does not match "
                                 f"config.yaml ({type(exc).__name__}: {exc})"[:300]) from None
-            self._device = device
         return self._model
 
     def sample(self, n: int, label: int | None = None, seed: int | None = None) -> Tensor:
         """n samples of the final model (EMA generator or mixture), deterministic for a seed."""
-        if label is not None:
+        model = self.model()
+        if label is not None and not model.conditional:
             raise UserError(f"--label: run '{self.path}' has an unconditional model")
-        model = self._final_model()
-        m = self.config.model
+        if label is not None and not 0 <= label < self.dataset.num_classes:
+            raise UserError(f"--label: expected a class in 0..{self.dataset.num_classes - 1}, "
+                            f"got {label}")
         seed = eval_seed(self.config) if seed is None else seed
-        return model_sampler(model, m.z_dim, m.z_dist, seed, self._device)(n)
+        return sampler_fn(model, seed, label)(n)
 
     def evaluate(self, n: int | None = None) -> dict[str, Any]:
         """The metrics of SPEC 7 for n generated samples (default: eval.n_samples)."""
         return evaluate(lambda k: self.sample(k), self.dataset, self.config.eval,
-                        eval_seed(self.config), n)
+                        eval_seed(self.config), n,
+                        label_sampler_fn(self.model(), eval_seed(self.config)))
 
 
 def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
@@ -120,21 +133,22 @@ def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
     if run is None:
         run = RunDir.create(out, _run_name(config))
         run.write_config(cfg)
-    m = cfg.model
-    sample_fn = model_sampler(trainer.final_model, m.z_dim, m.z_dist, eval_seed(cfg), device)
+    final = trainer.final_generative()
+    sample_fn = sampler_fn(final, eval_seed(cfg))
 
     def save_samples(x: Tensor, tag: str) -> None:
         save_sample_figure(x, dataset, run.samples / f"{tag}.png", f"{run.path.name} {tag}")
 
-    progress = Progress(cfg.steps, run.path.name, quiet=quiet,
+    progress = Progress(trainer.total_steps, run.path.name, quiet=quiet,
                         initial=int(state["step"]) if state else 0)
-    summary = fit(trainer, cfg, run, dataset, progress, sample_fn, state, save_samples)
+    summary = fit(trainer, cfg, run, dataset, progress, sample_fn, state, save_samples,
+                  label_sampler_fn(final, eval_seed(cfg)))
     summary = {"run": run.path.name, **summary}
     run.write_summary(summary)
     write_report(run.path)
     return Run(run.path)
 
 
-def load_run(path: str | Path) -> Run:
-    """Open a run directory written by `train`."""
-    return Run(path)
+def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
+    """Open a run directory written by `train`; `checkpoint` picks a snapshot (e.g. step-00000500.pt)."""
+    return Run(path, checkpoint)

@@ -41,8 +41,9 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     """Architecture of the generator and discriminator."""
-    arch: str = _opt("mlp", choices=("mlp", "dcgan", "vae"),
-                     doc="mlp | dcgan (conv, images) | vae (MLP or conv by data shape)")
+    arch: str = _opt("mlp", choices=("mlp", "dcgan", "vae", "score-mlp", "unet"),
+                     doc="mlp | dcgan (conv, images) | vae (MLP or conv by data shape) | "
+                         "score-mlp | unet (diffusion noise-prediction nets)")
     z_dim: int = _opt(2, lo=1)
     z_dist: str = _opt("normal", choices=("normal", "uniform"))
     g_hidden: list[int] = _opt([400, 400, 400, 400])
@@ -74,11 +75,38 @@ class LossConfig:
 @dataclass
 class TrainerConfig:
     """How the models are trained (SPEC 3.3)."""
-    name: str = _opt("pair", choices=("pair", "vae"))
+    name: str = _opt("pair", choices=("pair", "vae", "diffusion"))
     d_steps: int = _opt(1, lo=1, hi=100)
     ema_half_life: float = _opt(0.0, lo=0, doc="EMA of G, half-life in images (0: off)")
     grad_clip: float = _opt(0.0, lo=0, doc="clip gradient norms to this (0: off)")
     max_retries: int = _opt(3, lo=0, doc="divergence guard: rollbacks before giving up")
+
+
+@dataclass
+class DiffusionConfig:
+    """Score-based diffusion (SPEC 6.1): the SDE and the sampler."""
+    sde: str = _opt("ve", choices=("ve", "vp", "ddpm"))
+    sigma_min: float = _opt(0.01, lo=0, lo_open=True, doc="VE: smallest noise level")
+    sigma_max: float = _opt(0.0, lo=0, doc="VE: largest noise level (0: the largest pairwise "
+                                           "distance of 2 000 training samples, Song & Ermon 2020)")
+    beta_min: float = _opt(0.1, lo=0, lo_open=True, doc="VP: β at t=0")
+    beta_max: float = _opt(20.0, lo=0, lo_open=True, doc="VP: β at t=1")
+    timesteps: int = _opt(1000, lo=2, doc="DDPM: number of discrete steps T")
+    sampler: str = _opt("pc", choices=("em", "pc", "ode", "ddpm"))
+    nfe: int = _opt(500, lo=1, doc="score evaluations per sample")
+    snr: float = _opt(0.16, lo=0, doc="Langevin corrector signal-to-noise ratio")
+
+
+@dataclass
+class GuidanceConfig:
+    """Classifier guidance (SPEC 6.2): the noise-conditional classifier and its loss."""
+    classifier: str = _opt("none", choices=("none", "ce", "dlsm", "total"))
+    scale: float = _opt(1.0, lo=0, doc="α in s(x) + α∇log p(y|x); 10 is the 'scaling' baseline")
+    ce_weight: float = _opt(1.0, lo=0, doc="λ of total = dlsm + λ·ce (1 images, 0.125 toy)")
+    weight_power: float = _opt(1.0, lo=0, doc="w in the DLSM weighting σ^{2w}")
+    classifier_steps: int = _opt(0, lo=0, doc="classifier updates after the score net's steps")
+    score_run: str = _opt("", doc="reuse the (frozen) score net of this diffusion run "
+                                  "instead of training one")
 
 
 @dataclass
@@ -138,6 +166,8 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     controller: ControllerConfig = field(default_factory=ControllerConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     log: LogConfig = field(default_factory=LogConfig)
@@ -254,6 +284,17 @@ def _check_consistency(cfg: Config) -> None:
     if (cfg.model.arch == "vae") != (cfg.trainer.name == "vae"):
         raise UserError(f"config key 'trainer.name': model.arch=vae goes with trainer.name=vae "
                         f"(got arch {cfg.model.arch!r}, trainer {cfg.trainer.name!r})")
+    diffusion_arch = cfg.model.arch in ("score-mlp", "unet")
+    if diffusion_arch != (cfg.trainer.name == "diffusion"):
+        raise UserError(f"config key 'trainer.name': model.arch score-mlp/unet go with "
+                        f"trainer.name=diffusion (got arch {cfg.model.arch!r}, "
+                        f"trainer {cfg.trainer.name!r})")
+    if cfg.guidance.classifier != "none" and cfg.guidance.classifier_steps == 0:
+        raise UserError("config key 'guidance.classifier_steps': a guided run needs classifier "
+                        "updates (expected a positive number)")
+    if cfg.diffusion.sampler == "ddpm" and cfg.diffusion.sde != "ddpm":
+        raise UserError("config key 'diffusion.sampler': ddpm ancestral sampling needs "
+                        f"diffusion.sde=ddpm (got {cfg.diffusion.sde!r})")
     if cfg.data.batch_size % cfg.model.pack:
         raise UserError(f"config key 'model.pack': expected a divisor of data.batch_size "
                         f"({cfg.data.batch_size}), got {cfg.model.pack}")

@@ -93,7 +93,9 @@ def test_state_round_trip_reproduces_the_next_step():
 def test_final_model_is_the_ema_when_enabled():
     t = make(**{"trainer.ema_half_life": 1000.0})
     t.train_step()
-    assert t.final_model is t.ema.model and t.final_model_name == "ema"
+    assert t.final_generative().net is t.ema.model and t.final_model_name == "ema"
     g = load_generator(t.cfg, t.dataset, t.state_dict(), torch.device("cpu"))
     z = torch.randn(4, 2)
-    assert torch.equal(g(z), t.ema.model(z))
+    assert torch.equal(g.net(z), t.ema.model(z))
+    a = g.generate(5, torch.Generator().manual_seed(1))
+    assert torch.equal(a, t.final_generative().generate(5, torch.Generator().manual_seed(1)))

@@ -25,7 +25,8 @@ from genarena.data import build_dataset
 from genarena.data.base import Dataset
 from genarena.progress import Progress
 from genarena.run import RunDir
-from genarena.train.loop import fit, model_sampler
+from genarena.train.generative import sampler_fn
+from genarena.train.loop import fit
 from genarena.train.pair import PairTrainer
 
 
@@ -70,8 +71,7 @@ def _trainer_round(case: Case, cfg: Config, dataset: Dataset, init: PairTrainer)
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir.create(Path(tmp) / "run", "bench")
         progress = Progress(cfg.steps, "bench", quiet=True)
-        sample = model_sampler(trainer.final_model, cfg.model.z_dim, cfg.model.z_dist, 0,
-                               torch.device("cpu"))
+        sample = sampler_fn(trainer.final_generative(), seed=0)
         start = time.perf_counter()
         fit(trainer, cfg, run, dataset, progress, sample)
         return cfg.steps / (time.perf_counter() - start)

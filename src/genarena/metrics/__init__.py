@@ -9,6 +9,7 @@ from torch import Tensor
 from genarena.config import EvalConfig
 from genarena.data.base import Dataset
 from genarena.metrics.images import image_metrics
+from genarena.metrics.conditional import LabelSampleFn, conditional_metrics
 from genarena.metrics.distances import sliced_wasserstein
 from genarena.metrics.modes import mode_metrics
 
@@ -18,7 +19,9 @@ SampleFn = Callable[[int], Tensor]
 HIGHER_IS_BETTER = {"modes_captured": True, "high_quality_fraction": True, "reverse_kl": False,
                     "swd": False, "fid": False, "fid_logits": False, "inception_score": True,
                     "tvd": False, "classes_covered": True, "precision": True, "recall": True,
-                    "density": True, "coverage": True, "fid_inception": False}
+                    "density": True, "coverage": True, "fid_inception": False, "cas": True,
+                    "classwise_precision": True, "classwise_recall": True,
+                    "classwise_density": True, "classwise_coverage": True, "classwise_fid": False}
 
 
 def is_image_dataset(dataset: Dataset) -> bool:
@@ -27,11 +30,14 @@ def is_image_dataset(dataset: Dataset) -> bool:
 
 
 def evaluate(sample: SampleFn, dataset: Dataset, cfg: EvalConfig, seed: int,
-             n: int | None = None) -> dict[str, Any]:
-    """Metrics of n (default eval.n_samples) generated samples against the dataset's reference."""
+             n: int | None = None, sample_label: LabelSampleFn | None = None) -> dict[str, Any]:
+    """Metrics of n (default eval.n_samples) generated samples against the dataset's reference;
+    a conditional model (sample_label(n, y)) adds the class-conditional metrics."""
     n = n or cfg.n_samples
     fake = sample(n).detach().cpu().float()
     out: dict[str, Any] = {"n_samples": n}
+    if sample_label is not None:
+        out.update(conditional_metrics(sample_label, dataset, cfg, seed, n))
     if is_image_dataset(dataset):
         out.update(image_metrics(fake, dataset, cfg, seed))
     if dataset.modes is not None:

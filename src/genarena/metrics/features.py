@@ -167,11 +167,13 @@ def feature_extractor(dataset: Dataset, configured_cache: str = "") -> FeatureEx
     if len(dataset.sample_shape) != 3 or dataset.train_y is None or dataset.num_classes < 2:
         raise UserError(f"dataset '{dataset.name}': image metrics need labelled C×H×W images")
     arch = _arch(dataset)
-    key = hashlib.sha256(f"{dataset.name}|{arch}|{FEATURE_SEED}|{_data_hash(dataset)}|{FORMAT}"
-                         .encode()).hexdigest()[:10]
+    c, h, _ = dataset.sample_shape
+    # The key covers the layer shapes too, so changing the architecture never reuses old weights.
+    shapes = [(k, tuple(v.shape)) for k, v in LeNet(c, h, dataset.num_classes).state_dict().items()]
+    key = hashlib.sha256(f"{dataset.name}|{arch}|{shapes}|{FEATURE_SEED}|{_data_hash(dataset)}|"
+                         f"{FORMAT}".encode()).hexdigest()[:10]
     name = f"{arch}-{dataset.name}-{key}"
     path = cache_dir(configured_cache) / "features" / f"{name}.pt"
-    c, h, _ = dataset.sample_shape
     if path.exists():
         state = load_checkpoint(path)
         net = LeNet(c, h, dataset.num_classes)

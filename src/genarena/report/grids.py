@@ -24,7 +24,9 @@ def grid_image(images: Tensor, cols: int | None = None, pad: int = 2, scale: int
         top, left = pad + r * (h + pad), pad + q * (w + pad)
         canvas[top:top + h, left:left + w] = pixels[i, :, :, :3]
     img = Image.fromarray(canvas)
-    scale = scale or max(1, 256 // max(canvas.shape[:2]) + 1) if max(canvas.shape[:2]) < 256 else 1
+    if not scale:                      # small grids are enlarged (nearest) to at least 256 px
+        longest = max(canvas.shape[:2])
+        scale = 256 // longest + 1 if longest < 256 else 1
     return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
 
 

@@ -12,9 +12,10 @@ from genarena.report.plots import curves_png
 from genarena.run import RunDir
 
 CURVE_GROUPS = (
-    ("losses", ("loss_d", "loss_g", "gp", "r1")),
+    ("losses", ("loss_d", "loss_g", "gp", "r1", "loss_vae", "recon", "kl", "loss_dsm", "loss_clf",
+                "ce", "dlsm")),
     ("discriminator accuracy", ("d_acc_real", "d_acc_fake")),
-    ("knobs", ("lr_g", "lr_d", "d_steps")),
+    ("knobs", ("lr_g", "lr_d", "d_steps", "lr", "lr_clf")),
 )
 
 STYLE = """
@@ -60,7 +61,9 @@ def write_report(run_dir: str | Path) -> Path:
         if png:
             parts.append(f"<h2>{html.escape(title)}</h2>{_img(png, title)}")
     if evals:
-        keys = [k for k in evals[-1] if k not in ("step", "n_samples", "modes_total")]
+        keys = [k for k, v in evals[-1].items() if isinstance(v, (int, float))
+                and k not in ("step", "elapsed", "n_samples", "modes_total", "reference_samples",
+                              "features_test_accuracy")]
         png = curves_png(evals, keys, "evaluation during training")
         if png:
             parts.append(f"<h2>evaluation during training</h2>{_img(png, 'evaluation')}")

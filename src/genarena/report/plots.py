@@ -59,11 +59,29 @@ def curves_png(rows: Sequence[dict[str, Any]], keys: Sequence[str], title: str =
     series = {k: v for k, v in series.items() if v}
     if not series:
         return None
-    fig, axes = plt.subplots(1, len(series), figsize=(3.6 * len(series), 3), squeeze=False)
-    for ax, (key, pts) in zip(axes[0], series.items()):
+    cols = min(4, len(series))
+    rows_n = -(-len(series) // cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(3.6 * cols, 3 * rows_n), squeeze=False)
+    for ax in axes.flat[len(series):]:
+        ax.set_visible(False)
+    for ax, (key, pts) in zip(axes.flat, series.items()):
         ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1)
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
     fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
+def lines_png(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, ylabel: str,
+              title: str = "") -> bytes:
+    """Several named (x, y) curves on one pair of axes."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for name, pts in series.items():
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, lw=1.2, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     return _png(fig)

@@ -6,11 +6,12 @@ from types import MappingProxyType
 from typing import Any, Callable
 
 import torch
-from torch import nn
 
 from genarena.config import Config
 from genarena.data.base import Dataset
 from genarena.errors import UserError
+from genarena.train.diffusion import DiffusionTrainer, load_diffusion
+from genarena.train.generative import Generative
 from genarena.train.pair import PairTrainer, load_generator
 from genarena.train.vae import VAETrainer, load_vae
 
@@ -19,12 +20,13 @@ from genarena.train.vae import VAETrainer, load_vae
 class TrainerSpec:
     """A trainer kind: `build` makes the trainer object; `load_model` rebuilds its final model."""
     build: Callable[[Config, Dataset, torch.device], Any]
-    load_model: Callable[[Config, Dataset, dict[str, Any], torch.device], nn.Module]
+    load_model: Callable[[Config, Dataset, dict[str, Any], torch.device], Generative]
 
 
 TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
     "pair": TrainerSpec(PairTrainer, load_generator),
     "vae": TrainerSpec(VAETrainer, load_vae),
+    "diffusion": TrainerSpec(DiffusionTrainer, load_diffusion),
 })
 
 

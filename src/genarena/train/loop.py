@@ -1,7 +1,8 @@
 """The loop every trainer shares: logging, checkpoints, resume, the divergence guard, final eval.
 
 A trainer object supplies `step`, `train_step()`, `state_dict()`, `load_state_dict()`,
-`back_off(factor)`, `knob_log()`, `final_model` and `final_model_name`; this module does the rest.
+`back_off(factor)`, `knob_log()`, `final_generative()` and `final_model_name`; this module does
+the rest.
 """
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Protocol
 
-import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from genarena.config import Config, to_dict
 from genarena.data.base import Dataset
@@ -20,14 +20,16 @@ from genarena.errors import DivergenceError
 from genarena.metrics import evaluate
 from genarena.progress import Progress
 from genarena.run import RunDir
+from genarena.train.generative import Generative
 from genarena.train.meter import Meter
 
 CHECKPOINT_FORMAT = 1
-SHOWN_ON_PROGRESS = ("loss_d", "loss_g", "d_acc_real", "d_acc_fake")
+SHOWN_ON_PROGRESS = ("loss_d", "loss_g", "d_acc_real", "d_acc_fake", "loss_vae", "loss_dsm", "loss_clf")
 
 
 class Trainer(Protocol):
     step: int
+    total_steps: int
     final_model_name: str
 
     def train_step(self) -> dict[str, float]: ...
@@ -35,31 +37,12 @@ class Trainer(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
     def back_off(self, factor: float) -> None: ...
     def knob_log(self) -> dict[str, float]: ...
-    @property
-    def final_model(self) -> nn.Module: ...
+    def final_generative(self) -> Generative: ...
 
 
 def eval_seed(cfg: Config) -> int:
     """Evaluation draws its own noise, so it never disturbs (or depends on) training randomness."""
     return cfg.seed + 10_000
-
-
-def model_sampler(model: nn.Module, z_dim: int, z_dist: str, seed: int,
-                  device: torch.device, batch: int = 4096) -> Callable[[int], Tensor]:
-    """A function n -> n samples of `model`, deterministic for `seed`, generated in batches."""
-    from genarena.train.noise import sample_latent
-
-    @torch.no_grad()
-    def sample(n: int) -> Tensor:
-        rng = torch.Generator().manual_seed(seed)
-        was_training = model.training
-        model.eval()
-        out = [model(sample_latent(min(batch, n - i), z_dim, z_dist, rng, device)).cpu()
-               for i in range(0, n, batch)]
-        model.train(was_training)
-        return torch.cat(out)
-
-    return sample
 
 
 class _Loop:
@@ -106,7 +89,8 @@ def _finite(stats: dict[str, float]) -> bool:
 
 def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: Progress,
         sample_fn: Callable[[int], Tensor], resume_state: dict[str, Any] | None = None,
-        save_samples: Callable[[Tensor, str], None] | None = None) -> dict[str, Any]:
+        save_samples: Callable[[Tensor, str], None] | None = None,
+        label_fn: Callable[[int, int], Tensor] | None = None) -> dict[str, Any]:
     """Train until cfg.steps, writing metrics, checkpoints and samples; return the summary."""
     loop = _Loop(trainer, cfg, run)
     if resume_state is not None:
@@ -114,14 +98,15 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
         run.truncate_metrics(trainer.step)
     last_good = copy.deepcopy(loop.snapshot())
     progress.update(trainer.step)
-    while trainer.step < cfg.steps:
+    total = trainer.total_steps
+    while trainer.step < total:
         stats = trainer.train_step()
         if not _finite(stats):
             last_good = _roll_back(loop, last_good, stats)
             continue
         loop.meter.add(stats)
         step = trainer.step
-        if step % cfg.log.interval == 0 or step == cfg.steps:
+        if step % cfg.log.interval == 0 or step == total:
             row = {"step": step, **loop.meter.mean(), **trainer.knob_log(),
                    "elapsed": round(loop.seconds(), 3)}
             run.append_metrics(row)
@@ -130,12 +115,12 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
         else:
             progress.update(step)
         with loop.off_the_clock():
-            if cfg.eval.interval and step % cfg.eval.interval == 0 and step < cfg.steps:
+            if cfg.eval.interval and step % cfg.eval.interval == 0 and step < total:
                 run.append_metrics({"step": step, "elapsed": round(loop.seconds(), 3),
                                     "eval": evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg))})
             if save_samples and cfg.log.sample_interval and step % cfg.log.sample_interval == 0:
                 save_samples(sample_fn(cfg.eval.n_samples), f"step-{step:08d}")
-        if step % cfg.log.checkpoint_interval == 0 or step == cfg.steps:
+        if step % cfg.log.checkpoint_interval == 0 or step == total:
             state = loop.snapshot()
             snap = bool(cfg.log.snapshot_interval) and step % cfg.log.snapshot_interval == 0
             run.save_checkpoint(state, snapshot=snap)
@@ -143,12 +128,12 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
     progress.close()
     train_seconds = loop.seconds()
     started = time.perf_counter()
-    metrics = evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg))
+    metrics = evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg), sample_label=label_fn)
     if save_samples:
         save_samples(sample_fn(cfg.eval.n_samples), "final")
     return {
         "trainer": cfg.trainer.name, "dataset": dataset.name, "seed": cfg.seed,
-        "steps": cfg.steps, "model": trainer.final_model_name,
+        "steps": total, "model": trainer.final_model_name,
         "train_seconds": round(train_seconds, 3),
         "eval_seconds": round(time.perf_counter() - started, 3), "divergence_retries": loop.retries,
         "eval": {"n_samples": cfg.eval.n_samples, "seed": eval_seed(cfg)},

@@ -25,3 +25,13 @@ def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
     """Set the learning rate of every parameter group (after any load_state_dict)."""
     for group in opt.param_groups:
         group["lr"] = lr
+
+
+def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module,
+                   grad_clip: float = 0.0) -> None:
+    """Zero the gradients, back-propagate `loss`, clip `module`'s gradient norm if asked, step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
+    opt.step()

@@ -16,9 +16,10 @@ from genarena.data.base import Dataset
 from genarena.losses import clip_weights, get_loss, gradient_penalty, r1_penalty
 from genarena.nets import build_gan
 from genarena.train.ema import EMA
+from genarena.train.generative import LatentGenerator
 from genarena.train.meter import Meter
 from genarena.train.noise import sample_latent
-from genarena.train.optim import make_optimizer, set_lr
+from genarena.train.optim import make_optimizer, optimizer_step, set_lr
 
 
 def _accuracy(real: Tensor, fake: Tensor) -> dict[str, float]:
@@ -46,6 +47,7 @@ class PairTrainer:
         self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         self.step = 0
+        self.total_steps = cfg.steps
 
     # phases -------------------------------------------------------------------------------------
     def _latent(self) -> Tensor:
@@ -56,12 +58,8 @@ class PairTrainer:
         x, _ = self.stream.next()
         return x.to(self.device, non_blocking=True)
 
-    def _apply(self, opt: torch.optim.Optimizer, loss: Tensor, params: nn.Module) -> None:
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.cfg.trainer.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(params.parameters(), self.cfg.trainer.grad_clip)
-        opt.step()
+    def _apply(self, opt: torch.optim.Optimizer, loss: Tensor, module: nn.Module) -> None:
+        optimizer_step(opt, loss, module, self.cfg.trainer.grad_clip)
 
     def d_phase(self) -> dict[str, float]:
         """One D update on a fresh real batch and a batch of (detached) fakes."""
@@ -134,9 +132,10 @@ class PairTrainer:
     def knob_log(self) -> dict[str, float]:
         return self.knobs.as_log()
 
-    @property
-    def final_model(self) -> nn.Module:
-        return self.ema.model if self.ema is not None else self.g
+    def final_generative(self) -> LatentGenerator:
+        """The EMA generator when there is one (it is what gets evaluated and sampled)."""
+        net = self.ema.model if self.ema is not None else self.g
+        return LatentGenerator(net, self.cfg.model.z_dim, self.cfg.model.z_dist, self.device)
 
     @property
     def final_model_name(self) -> str:
@@ -170,8 +169,8 @@ class PairTrainer:
 
 
 def load_generator(cfg: Config, dataset: Dataset, state: dict[str, Any],
-                   device: torch.device) -> nn.Module:
+                   device: torch.device) -> LatentGenerator:
     """The final generator (EMA if trained with one) of a pair-trainer checkpoint."""
     g, _ = build_gan(cfg.model, dataset.sample_shape, dataset.value_range)
     g.load_state_dict(state["g_ema"] if state.get("g_ema") is not None else state["g"])
-    return g.to(device).eval()
+    return LatentGenerator(g.to(device).eval(), cfg.model.z_dim, cfg.model.z_dist, device)

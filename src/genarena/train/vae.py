@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from genarena.config import Config
 from genarena.control import Knobs
@@ -17,7 +16,8 @@ from genarena.data.base import Dataset
 from genarena.nets import output_activation
 from genarena.nets.vae import VAE
 from genarena.train.ema import EMA
-from genarena.train.optim import make_optimizer, set_lr
+from genarena.train.generative import LatentGenerator
+from genarena.train.optim import make_optimizer, optimizer_step, set_lr
 
 
 def build_vae(cfg: Config, dataset: Dataset) -> VAE:
@@ -39,6 +39,7 @@ class VAETrainer:
         self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         self.step = 0
+        self.total_steps = cfg.steps
 
     def train_step(self) -> dict[str, float]:
         x, _ = self.stream.next()
@@ -49,11 +50,7 @@ class VAETrainer:
         rec = (recon - x).pow(2).flatten(1).sum(1).mean() / (2 * self.cfg.loss.recon_std ** 2)
         kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1).mean()
         loss = rec + self.cfg.loss.kl_weight * kl
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.cfg.trainer.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.vae.parameters(), self.cfg.trainer.grad_clip)
-        self.opt.step()
+        optimizer_step(self.opt, loss, self.vae, self.cfg.trainer.grad_clip)
         if self.ema is not None:
             self.ema.update(self.vae)
         self.step += 1
@@ -66,9 +63,10 @@ class VAETrainer:
     def knob_log(self) -> dict[str, float]:
         return {"lr": self.knobs.lr_g}
 
-    @property
-    def final_model(self) -> nn.Module:
-        return self.ema.model if self.ema is not None else self.vae
+    def final_generative(self) -> LatentGenerator:
+        """Decode z ~ N(0, I) with the (EMA) VAE."""
+        net = self.ema.model if self.ema is not None else self.vae
+        return LatentGenerator(net, self.cfg.model.z_dim, "normal", self.device)
 
     @property
     def final_model_name(self) -> str:
@@ -92,8 +90,9 @@ class VAETrainer:
         self.noise.set_state(state["noise"])
 
 
-def load_vae(cfg: Config, dataset: Dataset, state: dict[str, Any], device: torch.device) -> nn.Module:
-    """The final VAE (EMA if trained with one) of a checkpoint; calling it on z decodes."""
+def load_vae(cfg: Config, dataset: Dataset, state: dict[str, Any],
+             device: torch.device) -> LatentGenerator:
+    """The final VAE (EMA if trained with one) of a checkpoint, decoding z ~ N(0, I)."""
     vae = build_vae(cfg, dataset)
     vae.load_state_dict(state["vae_ema"] if state.get("vae_ema") is not None else state["vae"])
-    return vae.to(device).eval()
+    return LatentGenerator(vae.to(device).eval(), cfg.model.z_dim, "normal", device)

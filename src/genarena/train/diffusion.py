@@ -1,0 +1,218 @@
+"""The diffusion trainer (trainer=diffusion): the score net by DSM, then (optionally) the
+noise-conditional classifier by ce / dlsm / total against the frozen score net (SPEC 6).
+
+`steps` updates of the score net (skipped when guidance.score_run names a trained one), then
+`guidance.classifier_steps` updates of the classifier; the shared loop sees one step counter.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from genarena.checkpoint import load_checkpoint
+from genarena.config import Config, load_config
+from genarena.control import Knobs
+from genarena.data.base import Dataset
+from genarena.diffusion.classifier import classifier_loss, guided_score
+from genarena.diffusion.dsm import dsm_loss, score_fn
+from genarena.diffusion.samplers import sample
+from genarena.diffusion.sde import SDE, build_sde
+from genarena.errors import UserError
+from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP
+from genarena.nets.score import ScoreMLP, UNet
+from genarena.train.ema import EMA
+from genarena.train.optim import make_optimizer, optimizer_step, set_lr
+
+
+def data_scale(dataset: Dataset, n: int = 2000) -> float:
+    """The largest pairwise distance among n training samples: VE's σ_max (Song & Ermon 2020)."""
+    if dataset.sampler is not None:
+        x, _ = dataset.sampler(n, torch.Generator().manual_seed(0))
+    else:
+        assert dataset.train_x is not None
+        x = dataset.train_x[:n]
+    x = x.flatten(1).double()
+    return float(max(torch.cdist(part, x).max() for part in x.split(512)))
+
+
+def make_sde(cfg: Config, dataset: Dataset) -> SDE:
+    d = cfg.diffusion
+    sigma_max = d.sigma_max or data_scale(dataset)
+    return build_sde(d.sde, d.sigma_min, sigma_max, d.beta_min, d.beta_max, d.timesteps)
+
+
+def build_score_net(cfg: Config, dataset: Dataset) -> nn.Module:
+    if cfg.model.arch == "unet":
+        if len(dataset.sample_shape) != 3:
+            raise UserError("config key 'model.arch': unet needs C×H×W images (use score-mlp)")
+        return UNet(dataset.sample_shape, cfg.model.width)
+    return ScoreMLP(dataset.sample_shape, cfg.model.g_hidden)
+
+
+def build_classifier(cfg: Config, dataset: Dataset) -> nn.Module:
+    if dataset.num_classes < 2:
+        raise UserError(f"config key 'guidance.classifier': dataset '{dataset.name}' has no "
+                        "class labels to guide with")
+    if len(dataset.sample_shape) == 3:
+        return NoisyClassifierConv(dataset.sample_shape, dataset.num_classes, cfg.model.width)
+    return NoisyClassifierMLP(dataset.sample_shape, cfg.model.d_hidden, dataset.num_classes)
+
+
+class DiffusionGenerative:
+    """Samples by integrating the reverse SDE; guided by the classifier when there is one."""
+
+    def __init__(self, net: nn.Module, sde: SDE, cfg: Config, shape: tuple[int, ...],
+                 classifier: nn.Module | None, num_classes: int, device: torch.device) -> None:
+        self.net, self.sde, self.cfg, self.shape = net, sde, cfg, shape
+        self.classifier, self.num_classes, self.device = classifier, num_classes, device
+        self.conditional = classifier is not None
+
+    def generate(self, n: int, rng: torch.Generator, labels: Tensor | None = None) -> Tensor:
+        """n samples; a guided model draws balanced random labels when none are given."""
+        self.net.eval()
+        score = score_fn(self.net, self.sde)
+        if self.classifier is not None:
+            self.classifier.eval()
+            if labels is None:
+                labels = torch.randint(self.num_classes, (n,), generator=rng)
+            score = guided_score(score, self.classifier, labels.to(self.device),
+                                 self.cfg.guidance.scale)
+        d = self.cfg.diffusion
+        with torch.no_grad():
+            x = sample(d.sampler, self.sde, score, (n, *self.shape), d.nfe, rng, d.snr, self.device)
+        return x.cpu()
+
+
+def _load_score_run(path: str, cfg: Config, dataset: Dataset) -> dict[str, Any]:
+    run_dir = Path(path)
+    try:
+        other = load_config(str(run_dir / "config.yaml"))
+    except UserError as exc:
+        raise UserError(f"config key 'guidance.score_run': {exc}") from None
+    if other.trainer.name != "diffusion" or other.model != cfg.model or \
+            other.diffusion.sde != cfg.diffusion.sde or other.data != cfg.data:
+        raise UserError(f"config key 'guidance.score_run': run '{path}' is not a diffusion run "
+                        "with the same data, model and SDE")
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")["trainer_state"]
+    return state["ema"] if state.get("ema") is not None else state["net"]
+
+
+class DiffusionTrainer:
+    """Owns the score net (+EMA), the classifier, their optimizers, the SDE and the data stream."""
+
+    def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
+        self.cfg, self.dataset, self.device = cfg, dataset, device
+        self.sde = make_sde(cfg, dataset)
+        self.net = build_score_net(cfg, dataset).to(device)
+        self.score_steps = cfg.steps
+        if cfg.guidance.score_run:
+            self.net.load_state_dict(_load_score_run(cfg.guidance.score_run, cfg, dataset))
+            self.score_steps = 0
+        self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=1)
+        self.opt = make_optimizer(cfg.optim, self.net.parameters(), self.knobs.lr_g)
+        half_life = cfg.trainer.ema_half_life
+        self.ema = EMA(self.net, half_life, cfg.data.batch_size) if half_life > 0 else None
+        self.classifier: nn.Module | None = None
+        self.opt_clf = None
+        if cfg.guidance.classifier != "none":
+            self.classifier = build_classifier(cfg, dataset).to(device)
+            self.opt_clf = make_optimizer(cfg.optim, self.classifier.parameters(), self.knobs.lr_d)
+        self.total_steps = self.score_steps + (cfg.guidance.classifier_steps if self.classifier else 0)
+        self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
+        self.noise = torch.Generator().manual_seed(cfg.seed + 1)
+        self.step = 0
+
+    @property
+    def score_net(self) -> nn.Module:
+        """The score net that samples and that the classifier is trained against (EMA if any)."""
+        return self.ema.model if self.ema is not None else self.net
+
+    def train_step(self) -> dict[str, float]:
+        x, y = self.stream.next()
+        x, y = x.to(self.device), y.to(self.device)
+        if self.step < self.score_steps:
+            self.net.train()
+            loss = dsm_loss(self.net, self.sde, x, self.noise)
+            self._update(self.opt, loss, self.net)
+            if self.ema is not None:
+                self.ema.update(self.net)
+            stats = {"loss_dsm": loss.item()}
+        else:
+            assert self.classifier is not None and self.opt_clf is not None
+            self.classifier.train()
+            self.score_net.eval()
+            g = self.cfg.guidance
+            loss, stats = classifier_loss(g.classifier, self.classifier,
+                                          score_fn(self.score_net, self.sde), self.sde, x, y,
+                                          self.noise, g.ce_weight, g.weight_power)
+            self._update(self.opt_clf, loss, self.classifier)
+        self.step += 1
+        return stats
+
+    def _update(self, opt: torch.optim.Optimizer, loss: Tensor, module: nn.Module) -> None:
+        optimizer_step(opt, loss, module, self.cfg.trainer.grad_clip)
+
+    def back_off(self, factor: float) -> None:
+        self.knobs.scale_learning_rates(factor)
+        self._apply_knobs()
+
+    def _apply_knobs(self) -> None:
+        set_lr(self.opt, self.knobs.lr_g)
+        if self.opt_clf is not None:
+            set_lr(self.opt_clf, self.knobs.lr_d)
+
+    def knob_log(self) -> dict[str, float]:
+        return {"lr": self.knobs.lr_g, **({"lr_clf": self.knobs.lr_d} if self.classifier else {})}
+
+    def final_generative(self) -> DiffusionGenerative:
+        return DiffusionGenerative(self.score_net, self.sde, self.cfg, self.dataset.sample_shape,
+                                   self.classifier, self.dataset.num_classes, self.device)
+
+    @property
+    def final_model_name(self) -> str:
+        name = "ema-score" if self.ema is not None else "score"
+        return f"{name}+{self.cfg.guidance.classifier}-classifier" if self.classifier else name
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step, "net": self.net.state_dict(),
+            "ema": self.ema.model.state_dict() if self.ema is not None else None,
+            "opt": self.opt.state_dict(),
+            "classifier": self.classifier.state_dict() if self.classifier is not None else None,
+            "opt_clf": self.opt_clf.state_dict() if self.opt_clf is not None else None,
+            "knobs": self.knobs.state_dict(), "stream": self.stream.state_dict(),
+            "noise": self.noise.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.net.load_state_dict(state["net"])
+        if self.ema is not None:
+            self.ema.model.load_state_dict(state["ema"])
+        self.opt.load_state_dict(state["opt"])
+        if self.classifier is not None:
+            self.classifier.load_state_dict(state["classifier"])
+            assert self.opt_clf is not None
+            self.opt_clf.load_state_dict(state["opt_clf"])
+        self.knobs = Knobs.from_state(state["knobs"])
+        self._apply_knobs()
+        self.stream.load_state_dict(state["stream"])
+        self.noise.set_state(state["noise"])
+
+
+def load_diffusion(cfg: Config, dataset: Dataset, state: dict[str, Any],
+                   device: torch.device) -> DiffusionGenerative:
+    """The final (EMA) score net and classifier of a checkpoint, ready to sample."""
+    sde = make_sde(cfg, dataset)
+    net = build_score_net(cfg, dataset)
+    net.load_state_dict(state["ema"] if state.get("ema") is not None else state["net"])
+    classifier = None
+    if state.get("classifier") is not None:
+        classifier = build_classifier(cfg, dataset)
+        classifier.load_state_dict(state["classifier"])
+        classifier = classifier.to(device).eval()
+    return DiffusionGenerative(net.to(device).eval(), sde, cfg, dataset.sample_shape, classifier,
+                               dataset.num_classes, device)

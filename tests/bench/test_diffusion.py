@@ -1,0 +1,17 @@
+"""The diffusion suite runs end to end in quick mode and writes its four tables."""
+import json
+
+from genarena.bench import diffusion
+
+
+def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", feature_cache)
+    paths = diffusion.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs")
+    assert {p.name for p in paths} == {"diffusion.json", "diffusion.md"}
+    md = (tmp_path / "results" / "diffusion.md").read_text()
+    for heading in ("Two moons", "Conditional digits", "Sampling time", "Classifier training cost"):
+        assert heading in md
+    result = json.loads((tmp_path / "results" / "diffusion.json").read_text())
+    assert result["moons"]["ratio"] > 0
+    assert set(result["sampling_seconds_per_1000"]) == {"em", "pc", "ode", "ddpm"}
+    assert result["classifier_step_seconds"]["moons-dlsm-ce"]["dlsm"] > 0
