@@ -9,6 +9,12 @@ from genarena.cli import main
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same global RNG state, so no test depends on the order."""
+    torch.manual_seed(0)
+
+
 @pytest.fixture
 def cli(capsys):
     """cli(*args) -> (exit code, stdout, stderr) of `genarena args...`."""

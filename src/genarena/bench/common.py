@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -51,3 +52,20 @@ def write_results(out: Path, name: str, result: dict[str, Any], title: str,
              *table, "", *notes, ""]
     atomic_write_text(md, "\n".join(lines))
     return [js, md]
+
+
+def train_or_reuse(preset: str, out: Path, overrides: dict[str, Any]) -> Any:
+    """Train `preset` into `out`, or reuse a finished run there with the same resolved config,
+    or resume an unfinished one: a killed suite picks up where it stopped."""
+    from genarena.api import Run, train
+    from genarena.config import load_config
+    from genarena.run import RunDir
+    if (out / "config.yaml").exists():
+        wanted = load_config(preset, overrides)
+        if RunDir(out).read_config() == wanted:
+            if (out / "summary.json").exists():
+                return Run(out)
+            if (out / "checkpoints" / "last.pt").exists():
+                return train(resume=out, quiet=True)
+        shutil.rmtree(out)
+    return train(preset, out=out, quiet=True, overrides=overrides)

@@ -1,0 +1,32 @@
+"""Benchmark helpers: a killed suite reuses finished runs and retrains changed ones."""
+import json
+
+from genarena.bench.common import machine_info, train_or_reuse, write_results
+
+from helpers import FAST
+
+
+def test_train_or_reuse(tmp_path):
+    out = tmp_path / "run"
+    first = train_or_reuse("ring8-nsgan", out, dict(FAST))
+    stamp = (out / "summary.json").stat().st_mtime_ns
+    again = train_or_reuse("ring8-nsgan", out, dict(FAST))
+    assert again.path == first.path and (out / "summary.json").stat().st_mtime_ns == stamp
+    changed = train_or_reuse("ring8-nsgan", out, {**FAST, "steps": 20})
+    assert changed.summary["steps"] == 20
+
+
+def test_unfinished_run_is_resumed(tmp_path):
+    out = tmp_path / "run"
+    train_or_reuse("ring8-nsgan", out, dict(FAST))
+    (out / "summary.json").unlink()
+    resumed = train_or_reuse("ring8-nsgan", out, dict(FAST))
+    assert resumed.summary["steps"] == FAST["steps"]
+
+
+def test_write_results_records_command_and_machine(tmp_path):
+    result = {"command": "genarena bench x", "machine": machine_info(), "value": 1}
+    paths = write_results(tmp_path, "x", result, "Title", ["| a |", "|---|"], ["note"])
+    md = (tmp_path / "x.md").read_text()
+    assert "genarena bench x" in md and "cores" in md and "note" in md
+    assert json.loads(paths[0].read_text())["value"] == 1
