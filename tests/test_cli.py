@@ -205,6 +205,7 @@ def test_bad_image_folders(cli, tmp_path, kind):
     folder.mkdir()
     if kind == "idx":
         (folder / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03\x00\x00")
+        (folder / "train-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x00")
         expected = "truncated IDX header"
     elif kind == "cifar":
         (folder / "data_batch_1").write_bytes(b"\x80\x02}q\x00(")
