@@ -21,7 +21,7 @@ def _fail(path: Path, what: str) -> UserError:
     return UserError(f"data file '{path}': {what}")
 
 
-def _images_to_unit_range(x: np.ndarray, path: Path) -> np.ndarray:
+def _images_to_unit_range(x: np.ndarray) -> np.ndarray:
     """uint8 images -> [-1, 1]; float images are taken as already scaled."""
     if x.dtype == np.uint8:
         return x.astype(np.float32) / 127.5 - 1.0
@@ -55,7 +55,7 @@ def load_npz(path: str | Path) -> Dataset:
             x = x[:, None]
         if x.shape[1] not in (1, 3):
             raise _fail(path, f"image 'x' must have 1 or 3 channels first, got shape {x.shape}")
-        x = _images_to_unit_range(x, path)
+        x = _images_to_unit_range(x)
     else:
         x = x.astype(np.float32)
 
@@ -143,7 +143,7 @@ def load_idx_folder(folder: Path) -> Dataset:
             raise _fail(lab, f"{len(y)} labels for {len(x)} images in {img.name}")
         if len(x) == 0:
             raise _fail(img, "holds no images")
-        return _images_to_unit_range(x[:, None], img), torch.from_numpy(y.astype(np.int64))
+        return _images_to_unit_range(x[:, None]), torch.from_numpy(y.astype(np.int64))
     train = pair("train")
     assert train is not None
     test = pair("t10k")
@@ -187,11 +187,11 @@ def load_cifar_folder(folder: Path) -> Dataset:
     parts = [read_cifar_batch(p) for p in batches]
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
-    train = (_images_to_unit_range(x, folder), torch.from_numpy(y))
+    train = (_images_to_unit_range(x), torch.from_numpy(y))
     test = None
     if (folder / "test_batch").is_file():
         tx, ty = read_cifar_batch(folder / "test_batch")
-        test = (_images_to_unit_range(tx, folder), torch.from_numpy(ty))
+        test = (_images_to_unit_range(tx), torch.from_numpy(ty))
     return _labelled_images(folder.name, str(folder), *train, test)
 
 
@@ -223,7 +223,7 @@ def load_image_folder(folder: Path, resolution: int) -> Dataset:
                     for im in images])
     arr = arr[:, None] if gray else arr.transpose(0, 3, 1, 2)
     y = torch.tensor([i for _, i in files], dtype=torch.int64)
-    return _labelled_images(folder.name, str(folder), _images_to_unit_range(arr, folder), y, None)
+    return _labelled_images(folder.name, str(folder), _images_to_unit_range(arr), y, None)
 
 
 def _labelled_images(name: str, where: str, x: Tensor, y: Tensor,

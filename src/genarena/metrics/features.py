@@ -138,7 +138,14 @@ class FeatureExtractor:
             else self._run(x, self.net.features)
 
     def logits(self, x: Tensor) -> Tensor:
-        return self._per_channel(x, self.net) if self.channels_as_digits else self._run(x, self.net)
+        return self.features_and_logits(x)[1]
+
+    @torch.no_grad()
+    def features_and_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Both in one pass over the images (the logits are the last layer on the features)."""
+        f = self.features(x)
+        parts = f.split(self.net.out.in_features, dim=1)     # one block per channel, or one
+        return f, torch.cat([self.net.out(part) for part in parts], 1)
 
     def labels(self, logits: Tensor) -> Tensor:
         """Predicted class (or digit-triple mode) from logits."""

@@ -17,8 +17,8 @@ def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int) ->
     """Every image metric of `fake` against the dataset's reference images."""
     fx = feature_extractor(dataset, cfg.cache_dir)
     real, _ = dataset.reference(len(fake), seed)
-    f_real, f_fake = fx.features(real), fx.features(fake)
-    l_real, l_fake = fx.logits(real), fx.logits(fake)
+    f_real, l_real = fx.features_and_logits(real)
+    f_fake, l_fake = fx.features_and_logits(fake)
     y_real, y_fake = fx.labels(l_real), fx.labels(l_fake)
     k = dataset.num_classes
     out: dict[str, Any] = {
