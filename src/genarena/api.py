@@ -133,17 +133,27 @@ def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
     if run is None:
         run = RunDir.create(out, _run_name(config))
         run.write_config(cfg)
-    final = trainer.final_generative()
-    sample_fn = sampler_fn(final, eval_seed(cfg))
+    seed = eval_seed(cfg)
+
+    def sample_fn(n: int) -> Tensor:
+        # Asked afresh each time: a coevolution run's best mixture changes between generations.
+        return sampler_fn(trainer.final_generative(), seed)(n)
+
+    def label_fn(n: int, label: int) -> Tensor:
+        fn = label_sampler_fn(trainer.final_generative(), seed)
+        assert fn is not None
+        return fn(n, label)
 
     def save_samples(x: Tensor, tag: str) -> None:
         save_sample_figure(x, dataset, run.samples / f"{tag}.png", f"{run.path.name} {tag}")
 
     progress = Progress(trainer.total_steps, run.path.name, quiet=quiet,
                         initial=int(state["step"]) if state else 0)
+    conditional = trainer.final_generative().conditional
     summary = fit(trainer, cfg, run, dataset, progress, sample_fn, state, save_samples,
-                  label_sampler_fn(final, eval_seed(cfg)))
-    summary = {"run": run.path.name, **summary}
+                  label_fn if conditional else None)
+    extras = getattr(trainer, "summary_extras", None)
+    summary = {"run": run.path.name, **summary, **(extras() if extras else {})}
     run.write_summary(summary)
     write_report(run.path)
     return Run(run.path)

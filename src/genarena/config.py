@@ -60,7 +60,10 @@ class ModelConfig:
 @dataclass
 class LossConfig:
     """Adversarial loss and its regularizers (SPEC 3.1)."""
-    name: str = _opt("nsgan", choices=("bce", "nsgan", "lsgan", "wgan", "wgan-gp", "hinge"))
+    name: str = _opt("nsgan", choices=("bce", "nsgan", "lsgan", "wgan", "wgan-gp", "hinge",
+                                       "mustangs"),
+                     doc="mustangs (coevolution only): G's loss drawn per batch from bce, lsgan, "
+                         "nsgan; D uses bce")
     clip: float | None = _opt(None, lo=0, doc="clip D weights to ±clip after each D step "
                                              "(null: the loss's default, 0.01 for wgan)")
     gp_weight: float | None = _opt(None, lo=0, doc="gradient-penalty weight "
@@ -75,7 +78,7 @@ class LossConfig:
 @dataclass
 class TrainerConfig:
     """How the models are trained (SPEC 3.3)."""
-    name: str = _opt("pair", choices=("pair", "vae", "diffusion"))
+    name: str = _opt("pair", choices=("pair", "vae", "diffusion", "coevolution", "egan"))
     d_steps: int = _opt(1, lo=1, hi=100)
     ema_half_life: float = _opt(0.0, lo=0, doc="EMA of G, half-life in images (0: off)")
     grad_clip: float = _opt(0.0, lo=0, doc="clip gradient norms to this (0: off)")
@@ -107,6 +110,39 @@ class GuidanceConfig:
     classifier_steps: int = _opt(0, lo=0, doc="classifier updates after the score net's steps")
     score_run: str = _opt("", doc="reuse the (frozen) score net of this diffusion run "
                                   "instead of training one")
+
+
+@dataclass
+class CoevolutionConfig:
+    """Spatial coevolution (SPEC 5.1; Lipizzaner / Mustangs): the grid and its operators.
+    With trainer.name=coevolution, `steps` counts generations."""
+    rows: int = _opt(3, lo=1)
+    cols: int = _opt(3, lo=1)
+    neighbourhood: str = _opt("von-neumann", choices=("von-neumann", "moore"),
+                              doc="von-neumann: self + N, S, W, E; moore: the 8 around too")
+    population: int = _opt(1, lo=1, doc="sub-population size s of generators and of "
+                                        "discriminators in each cell")
+    batches_per_gen: int = _opt(50, lo=1, doc="training batches per generation")
+    tournament_size: int = _opt(2, lo=1)
+    mutation_probability: float = _opt(0.5, lo=0, hi=1, doc="chance a learning rate mutates")
+    mutation_scale: float = _opt(0.5, lo=0, doc="α: lr += N(0, (α·lr₀)²) (Lipizzaner: "
+                                                "1e-4 absolute at lr₀ 2e-4)")
+    lr_min: float = _opt(1e-6, lo=0, lo_open=True, doc="learning rates never mutate below this")
+    mixture_sigma: float = _opt(0.01, lo=0, doc="σ of the (1+1)-ES on mixture weights")
+    mixture_score: str = _opt("auto", choices=("auto", "fid", "swd"),
+                              doc="mixture score: auto = FID on classifier features for labelled "
+                                  "images, sliced Wasserstein otherwise")
+    score_samples: int = _opt(1000, lo=2, doc="samples per mixture score")
+
+
+@dataclass
+class EGANConfig:
+    """E-GAN (SPEC 5.2; Wang et al. 2018): children by mutation, the fittest survive."""
+    mutations: list[str] = _opt(["bce", "nsgan", "lsgan"],
+                                doc="G losses that make the children (minimax, heuristic, "
+                                    "least-squares)")
+    diversity_weight: float = _opt(0.001, lo=0, doc="γ in fitness = quality + γ·diversity")
+    parents: int = _opt(1, lo=1, doc="generators that survive each step")
 
 
 @dataclass
@@ -149,7 +185,10 @@ class LogConfig:
 @dataclass
 class BackendConfig:
     """Where the work runs."""
-    name: str = _opt("sequential", choices=("sequential",))
+    name: str = _opt("sequential", choices=("sequential", "ray"),
+                     doc="ray: coevolution cells in Ray actors (pip install genarena[ray])")
+    workers: int = _opt(0, lo=0, doc="Ray actors (0: one per core of a local Ray, or per CPU "
+                                     "of the cluster); cells are spread over them")
     threads: int = _opt(0, lo=0, doc="torch threads (0: one per available core)")
     address: str = _opt("", doc="Ray cluster address (coevolution on Ray)")
 
@@ -166,6 +205,8 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     controller: ControllerConfig = field(default_factory=ControllerConfig)
+    coevolution: CoevolutionConfig = field(default_factory=CoevolutionConfig)
+    egan: EGANConfig = field(default_factory=EGANConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -295,6 +336,21 @@ def _check_consistency(cfg: Config) -> None:
     if cfg.diffusion.sampler == "ddpm" and cfg.diffusion.sde != "ddpm":
         raise UserError("config key 'diffusion.sampler': ddpm ancestral sampling needs "
                         f"diffusion.sde=ddpm (got {cfg.diffusion.sde!r})")
+    if cfg.loss.name == "mustangs" and cfg.trainer.name != "coevolution":
+        raise UserError("config key 'loss.name': mustangs is a per-batch loss draw of "
+                        f"trainer.name=coevolution (got trainer {cfg.trainer.name!r})")
+    if cfg.backend.name == "ray" and cfg.trainer.name != "coevolution":
+        raise UserError("config key 'backend.name': ray runs coevolution cells "
+                        f"(got trainer {cfg.trainer.name!r}; use sequential)")
+    if cfg.trainer.name in ("coevolution", "egan") and cfg.loss.name not in ("bce", "nsgan",
+                                                                             "lsgan", "mustangs"):
+        raise UserError(f"config key 'loss.name': {cfg.trainer.name} trains with bce, nsgan, "
+                        f"lsgan or mustangs (got {cfg.loss.name!r})")
+    from genarena.losses.adversarial import LOSSES
+    bad = [m for m in cfg.egan.mutations if m not in LOSSES]
+    if bad or not cfg.egan.mutations:
+        raise UserError(f"config key 'egan.mutations': expected a non-empty list of losses from "
+                        f"{', '.join(LOSSES)}, got {cfg.egan.mutations!r}")
     if cfg.data.batch_size % cfg.model.pack:
         raise UserError(f"config key 'model.pack': expected a divisor of data.batch_size "
                         f"({cfg.data.batch_size}), got {cfg.model.pack}")
@@ -302,7 +358,7 @@ def _check_consistency(cfg: Config) -> None:
 
 def _resolve_loss_defaults(cfg: Config) -> None:
     from genarena.losses.adversarial import get_loss
-    spec = get_loss(cfg.loss.name)
+    spec = get_loss("bce" if cfg.loss.name == "mustangs" else cfg.loss.name)
     if cfg.loss.clip is None:
         cfg.loss.clip = spec.default_clip
     if cfg.loss.gp_weight is None:

@@ -11,9 +11,21 @@ from genarena.config import Config
 from genarena.data.base import Dataset
 from genarena.errors import UserError
 from genarena.train.diffusion import DiffusionTrainer, load_diffusion
+from genarena.train.egan import EGANTrainer
 from genarena.train.generative import Generative
 from genarena.train.pair import PairTrainer, load_generator
 from genarena.train.vae import VAETrainer, load_vae
+
+
+def _coevolution(cfg: Config, dataset: Dataset, device: torch.device) -> Any:
+    from genarena.coevolution import CoevolutionTrainer      # coevolution builds on train/
+    return CoevolutionTrainer(cfg, dataset, device)
+
+
+def _load_mixture(cfg: Config, dataset: Dataset, state: dict[str, Any], device: torch.device
+                  ) -> Generative:
+    from genarena.coevolution import load_mixture
+    return load_mixture(cfg, dataset, state, device)
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,8 @@ TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
     "pair": TrainerSpec(PairTrainer, load_generator),
     "vae": TrainerSpec(VAETrainer, load_vae),
     "diffusion": TrainerSpec(DiffusionTrainer, load_diffusion),
+    "coevolution": TrainerSpec(_coevolution, _load_mixture),
+    "egan": TrainerSpec(EGANTrainer, load_generator),
 })
 
 

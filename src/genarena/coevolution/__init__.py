@@ -1,0 +1,5 @@
+"""Spatial coevolution of GANs on a toroidal grid (SPEC 5; Lipizzaner and Mustangs)."""
+from genarena.coevolution.grid import Grid
+from genarena.coevolution.trainer import CoevolutionTrainer, load_mixture
+
+__all__ = ["Grid", "CoevolutionTrainer", "load_mixture"]

@@ -1,0 +1,120 @@
+"""Cells in Ray actors (SPEC 5.3): several cells per actor, synchronous generations, restarts.
+
+Each generation the driver sends every actor the before-states of its cells' neighbourhoods and
+waits for all of them (the barrier). A cell's generation is a pure function of those states and
+of (seed, cell, generation), so its result equals the sequential backend's.
+
+Fault tolerance: actors restart without limit and their tasks are retried. The before-states of
+a generation are the cells' checkpoint (the driver also writes the whole grid to
+checkpoints/last.pt every generation), so a restarted actor recomputes exactly the same cells.
+
+A local Ray (no backend.address) is started on 127.0.0.1 only, without dashboard or usage stats;
+backend.address=auto|HOST:PORT joins a cluster started with `ray start --head`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from genarena.coevolution.cell import CellContext, CellState, evolve_cell
+from genarena.coevolution.grid import Grid
+from genarena.config import Config, from_dict, to_dict
+from genarena.errors import UserError
+
+LOOPBACK = "127.0.0.1"
+
+
+def state_bytes(obj: Any) -> int:
+    """Bytes of tensor data in a (nested) state: what crosses the object store."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(state_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(state_bytes(v) for v in obj)
+    return 0
+
+
+class CellWorker:
+    """The actor body: a CellContext built once, then generations of the cells it is given."""
+
+    def __init__(self, config: dict[str, Any], threads: int) -> None:
+        torch.set_num_threads(threads)
+        self.ctx = CellContext(from_dict(config))
+
+    def evolve(self, cells: list[int], generation: int, states: dict[int, CellState]
+               ) -> dict[int, CellState]:
+        return {c: evolve_cell(self.ctx, c, generation, states) for c in cells}
+
+    def info(self) -> dict[str, Any]:
+        import ray
+        return {"pid": os.getpid(), "node_ip": ray.util.get_node_ip_address()}
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise UserError("config key 'backend.name': ray is not installed "
+                        "(expected `pip install 'genarena[ray]'`)") from None
+    return ray
+
+
+def start_ray(address: str, num_cpus: int | None = None) -> bool:
+    """Connect to Ray; returns True when this call started it (and so should shut it down)."""
+    ray = _import_ray()
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    try:
+        if address:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                     log_to_driver=False, _node_ip_address=LOOPBACK)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        raise UserError(f"config key 'backend.address': cannot join Ray at "
+                        f"'{address or 'local'}' ({exc})") from None
+    return True
+
+
+class RayBackend:
+    """Spreads the grid's cells over `backend.workers` actors (default: one per CPU)."""
+
+    def __init__(self, cfg: Config, grid: Grid) -> None:
+        ray = _import_ray()
+        self.ray, self.grid = ray, grid
+        self.owns_ray = start_ray(cfg.backend.address, cfg.backend.workers or None)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        workers = min(cfg.backend.workers or cpus, grid.size)
+        remote = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(CellWorker)
+        config = to_dict(cfg)
+        self.actors = [remote.remote(config, 1) for _ in range(workers)]
+        self.assignment = [list(range(grid.size))[i::workers] for i in range(workers)]
+
+    def generation(self, states: dict[int, CellState], generation: int
+                   ) -> tuple[dict[int, CellState], int]:
+        refs, moved = [], 0
+        for actor, cells in zip(self.actors, self.assignment):
+            needed = {h: states[h] for c in cells for h in self.grid.neighbours(c)}
+            moved += state_bytes(needed)
+            refs.append(actor.evolve.remote(cells, generation, needed))
+        out: dict[int, CellState] = {}
+        for part in self.ray.get(refs):
+            moved += state_bytes(part)
+            out.update(part)
+        return dict(sorted(out.items())), moved
+
+    def actor_info(self) -> list[dict[str, Any]]:
+        """pid and node address of each actor (tests kill one; the local node is 127.0.0.1)."""
+        return self.ray.get([a.info.remote() for a in self.actors])
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self.ray.kill(actor)
+        self.actors = []
+        if self.owns_ray:
+            self.ray.shutdown()

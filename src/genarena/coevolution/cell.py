@@ -1,0 +1,223 @@
+"""One cell's generation (SPEC 5.1), as a pure function of the neighbourhood's states.
+
+`evolve_cell(ctx, cell, generation, states)` gathers the neighbourhood's individuals, scores
+all generators against all discriminators without autograd, selects by tournament, mutates
+learning rates, trains, keeps the fitter of trained and current individuals, and takes one
+(1+1)-ES step on the neighbourhood mixture weights. Every random draw comes from a generator
+seeded by (run seed, cell, generation), so where a cell runs cannot change what it computes.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+from typing import Any, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from genarena.coevolution.grid import Grid
+from genarena.coevolution.mixture import MixtureGenerator, MixtureScorer, es_step
+from genarena.coevolution.population import (IndividualState, Member, materialise, mutate_lr,
+                                             survivors, tournament)
+from genarena.config import Config
+from genarena.data import build_dataset
+from genarena.data.base import Dataset
+from genarena.losses import AdversarialLoss, get_loss
+from genarena.nets import build_gan
+from genarena.train.generative import LatentGenerator
+from genarena.train.noise import sample_latent
+from genarena.train.optim import make_optimizer, optimizer_step
+
+CellState = dict[str, Any]
+MUSTANGS_LOSSES = ("bce", "lsgan", "nsgan")
+
+
+def derive_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (run seed, cell, generation, purpose), stable everywhere."""
+    digest = hashlib.sha256(",".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def grid_of(cfg: Config) -> Grid:
+    c = cfg.coevolution
+    return Grid(c.rows, c.cols, c.neighbourhood)
+
+
+class CellContext:
+    """What all cells in one process share: the config, the data, net builders and the scorer."""
+
+    def __init__(self, cfg: Config, dataset: Dataset | None = None) -> None:
+        self.cfg = cfg
+        self.dataset = dataset if dataset is not None else build_dataset(cfg.data)
+        self.grid = grid_of(cfg)
+        self._scorer: MixtureScorer | None = None
+        name = cfg.loss.name
+        self.g_losses = [get_loss(n) for n in (MUSTANGS_LOSSES if name == "mustangs" else (name,))]
+        # Mustangs draws G's loss per batch; its D (and fitness) use BCE, the paper's rule.
+        self.d_loss = get_loss("bce" if name == "mustangs" else name)
+
+    @property
+    def scorer(self) -> MixtureScorer:
+        """Built on first use: sampling a trained run's mixture never needs it."""
+        if self._scorer is None:
+            c = self.cfg.coevolution
+            self._scorer = MixtureScorer(self.dataset, c.mixture_score, c.score_samples,
+                                         self.cfg.seed, self.cfg.eval.cache_dir)
+        return self._scorer
+
+    # nets -----------------------------------------------------------------------------------
+    def new_pair(self) -> tuple[nn.Module, nn.Module]:
+        """Freshly initialised G and D (uses the global torch RNG: callers fork it)."""
+        return build_gan(self.cfg.model, self.dataset.sample_shape, self.dataset.value_range)
+
+    def new_g(self) -> nn.Module:
+        """A G to load weights into: a copy of a template, skipping random initialisation."""
+        return copy.deepcopy(self._templates[0])
+
+    def new_d(self) -> nn.Module:
+        return copy.deepcopy(self._templates[1])
+
+    @functools.cached_property
+    def _templates(self) -> tuple[nn.Module, nn.Module]:
+        with torch.random.fork_rng(devices=[]):
+            return self.new_pair()
+
+    def make_opt(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
+        return make_optimizer(self.cfg.optim, net.parameters(), lr)
+
+    def generator(self, state: IndividualState) -> LatentGenerator:
+        """A sampling-only view of a generator individual."""
+        net = self.new_g()
+        net.load_state_dict(state["net"])
+        m = self.cfg.model
+        return LatentGenerator(net.eval(), m.z_dim, m.z_dist, torch.device("cpu"))
+
+    def initial_state(self, cell: int) -> CellState:
+        """Fresh individuals for a cell, initialised from (seed, cell) without touching global RNG."""
+        c, o = self.cfg.coevolution, self.cfg.optim
+        g_states, d_states = [], []
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(self.cfg.seed, cell, -1))
+            for _ in range(c.population):
+                g, d = self.new_pair()
+                g_states.append(Member(g, self.make_opt(g, o.lr_g), o.lr_g).state())
+                d_states.append(Member(d, self.make_opt(d, o.lr_d), o.lr_d).state())
+        k = len(self.grid.neighbours(cell))
+        return {"cell": cell, "generation": 0, "g": g_states, "d": d_states,
+                "weights": [1.0 / k] * k, "score": float("inf"), "stats": {}}
+
+    def mixture(self, weights: list[float], hood_states: list[CellState]) -> MixtureGenerator:
+        """The neighbourhood mixture: each cell's first (fittest) generator, with these weights."""
+        return MixtureGenerator([self.generator(s["g"][0]) for s in hood_states], weights)
+
+
+# ----------------------------------------------------------------------------------------------
+# The phases of a generation
+
+
+def _latent(ctx: CellContext, n: int, rng: torch.Generator) -> Tensor:
+    m = ctx.cfg.model
+    return sample_latent(n, m.z_dim, m.z_dist, rng)
+
+
+@torch.no_grad()
+def score_fitness(gs: list[Member], ds: list[Member], real: Tensor, z: Tensor, ctx: CellContext,
+                  sides: str = "gd") -> None:
+    """All G against all D on one batch, no autograd: a G's fitness is its mean loss against
+    the Ds (its cell's G loss; BCE for Mustangs), a D's is its mean loss against the Gs (lower
+    is fitter). `sides` says whose fitness to update: "g", "d" or both."""
+    fakes = [g.net(z) for g in gs]
+    d_real = [d.net(real) for d in ds]
+    g_loss: AdversarialLoss = ctx.g_losses[0] if len(ctx.g_losses) == 1 else ctx.d_loss
+    table = torch.tensor([[float(g_loss.g_loss(d.net(f))) for d in ds] for f in fakes])
+    d_table = torch.tensor([[float(ctx.d_loss.d_loss(dr, d.net(f))) for f in fakes]
+                            for d, dr in zip(ds, d_real)])
+    if "g" in sides:
+        for g, row in zip(gs, table):
+            g.fitness = float(row.mean())
+    if "d" in sides:
+        for d, row in zip(ds, d_table):
+            d.fitness = float(row.mean())
+
+
+def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream, rng: torch.Generator
+           ) -> dict[str, float]:
+    """batches_per_gen batches: each D against a random selected G, then each G against a
+    random selected D with its loss (drawn per batch for Mustangs)."""
+    cfg, clip = ctx.cfg, ctx.cfg.trainer.grad_clip
+    n, sums, draws = cfg.data.batch_size, {"loss_d": 0.0, "loss_g": 0.0}, [0] * len(ctx.g_losses)
+    for _ in range(cfg.coevolution.batches_per_gen):
+        real, _ = stream.next()
+        for d in d_sel:
+            g = g_sel[int(torch.randint(len(g_sel), (), generator=rng))]
+            with torch.no_grad():
+                fake = g.net(_latent(ctx, n, rng))
+            loss = ctx.d_loss.d_loss(d.net(real), d.net(fake))
+            optimizer_step(d.opt, loss, d.net, clip)
+            sums["loss_d"] += loss.item() / len(d_sel)
+        for g in g_sel:
+            d = d_sel[int(torch.randint(len(d_sel), (), generator=rng))]
+            k = int(torch.randint(len(ctx.g_losses), (), generator=rng)) if len(ctx.g_losses) > 1 else 0
+            draws[k] += 1
+            d.net.requires_grad_(False)
+            loss = ctx.g_losses[k].g_loss(d.net(g.net(_latent(ctx, n, rng))))
+            optimizer_step(g.opt, loss, g.net, clip)
+            d.net.requires_grad_(True)
+            sums["loss_g"] += loss.item() / len(g_sel)
+    batches = cfg.coevolution.batches_per_gen
+    stats = {k: v / batches for k, v in sums.items()}
+    if len(ctx.g_losses) > 1:
+        total = sum(draws)
+        stats.update({f"draw_{l.name}": c / total for l, c in zip(ctx.g_losses, draws)})
+    return stats
+
+
+def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[int, CellState]
+                ) -> CellState:
+    """The cell's state after `generation`, from the states of its neighbourhood before it."""
+    cfg, c = ctx.cfg, ctx.cfg.coevolution
+    rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cell, generation))
+    stream = ctx.dataset.stream(cfg.data.batch_size, seed=derive_seed(cfg.seed, cell, generation, 1))
+    hood = ctx.grid.neighbours(cell)
+    live_g = lambda s: materialise(s, ctx.new_g, ctx.make_opt)          # noqa: E731
+    live_d = lambda s: materialise(s, ctx.new_d, ctx.make_opt)          # noqa: E731
+    g_pool_states = [s for h in hood for s in states[h]["g"]]
+    d_pool_states = [s for h in hood for s in states[h]["d"]]
+
+    # 1. fitness of the whole neighbourhood, all G vs all D
+    g_pool, d_pool = [live_g(s) for s in g_pool_states], [live_d(s) for s in d_pool_states]
+    real, _ = stream.next()
+    score_fitness(g_pool, d_pool, real, _latent(ctx, len(real), rng), ctx)
+    # 2. tournament selection; winners are fresh copies (a winner picked twice trains twice)
+    g_win = tournament([m.fitness for m in g_pool], c.population, c.tournament_size, rng)
+    d_win = tournament([m.fitness for m in d_pool], c.population, c.tournament_size, rng)
+    g_sel = [live_g(g_pool_states[i]) for i in g_win]
+    d_sel = [live_d(d_pool_states[i]) for i in d_win]
+    # 3. learning-rate mutation, applied to the optimizers
+    for members, lr0 in ((g_sel, cfg.optim.lr_g), (d_sel, cfg.optim.lr_d)):
+        for m in members:
+            mutate_lr(m, lr0, c.mutation_probability, c.mutation_scale, c.lr_min, rng)
+    # 4. training
+    stats = _train(g_sel, d_sel, ctx, stream, rng)
+    # 5. replacement: the fittest of trained and current local individuals, judged on a new batch
+    own = states[cell]
+    g_cand = g_sel + [live_g(s) for s in own["g"]]
+    d_cand = d_sel + [live_d(s) for s in own["d"]]
+    real, _ = stream.next()
+    z = _latent(ctx, len(real), rng)
+    score_fitness(g_cand, d_sel, real, z, ctx, sides="g")
+    score_fitness(g_sel, d_cand, real, z, ctx, sides="d")
+    new_g = survivors(g_cand, c.population)
+    new_d = survivors(d_cand, c.population)
+    stats["replaced_g"] = float(sum(m in g_sel for m in new_g)) / len(new_g)
+    # 6. one (1+1)-ES step on the neighbourhood mixture weights
+    new_state: CellState = {"cell": cell, "generation": generation + 1,
+                            "g": [m.state() for m in new_g], "d": [m.state() for m in new_d]}
+    hood_states = [new_state if h == cell else states[h] for h in hood]
+    evaluate = lambda w: ctx.scorer(ctx.mixture(list(w), hood_states))   # noqa: E731
+    weights, score = es_step(own["weights"], evaluate(own["weights"]), evaluate, c.mixture_sigma, rng)
+    stats.update({"lr_g": sum(m.lr for m in new_g) / len(new_g),
+                  "lr_d": sum(m.lr for m in new_d) / len(new_d)})
+    new_state.update({"weights": weights, "score": score, "stats": stats})
+    return new_state

@@ -1,0 +1,110 @@
+"""`trainer=coevolution` (SPEC 5.1): the grid's generations under the shared training loop.
+
+One `train_step` is one synchronous generation of every cell (on the configured backend), so
+`steps` counts generations and every generation is logged and checkpointed like a step. The
+run's model is the best cell's neighbourhood mixture, with that cell's evolved weights.
+"""
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import torch
+
+from genarena.coevolution.backends import build_backend
+from genarena.coevolution.cell import CellContext, CellState
+from genarena.coevolution.mixture import MixtureGenerator
+from genarena.config import Config
+from genarena.data.base import Dataset
+
+
+def best_cell(states: dict[int, CellState]) -> int:
+    """The cell whose neighbourhood mixture scored best (lowest; ties to the lower id)."""
+    return min(states, key=lambda c: (states[c]["score"], c))
+
+
+def mixture_of(ctx: CellContext, states: dict[int, CellState], cell: int) -> MixtureGenerator:
+    """Cell `cell`'s neighbourhood mixture from the grid's current states."""
+    hood = ctx.grid.neighbours(cell)
+    return ctx.mixture(states[cell]["weights"], [states[h] for h in hood])
+
+
+class CoevolutionTrainer:
+    """Owns the grid's cell states and a backend that advances them a generation at a time."""
+
+    final_model_name = "mixture"
+
+    def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
+        self.cfg = cfg
+        self.ctx = CellContext(cfg, dataset)
+        self.ctx.scorer                      # build (and cache) the scorer before any worker does
+        self.states = {c: self.ctx.initial_state(c) for c in range(self.ctx.grid.size)}
+        self.backend = build_backend(cfg, self.ctx)
+        self.step = 0
+        self.total_steps = cfg.steps
+        self.generator_updates_per_step = self.ctx.grid.size * cfg.coevolution.population * \
+            cfg.coevolution.batches_per_gen
+
+    def train_step(self) -> dict[str, float]:
+        """One generation of every cell; statistics averaged over cells, plus each cell's score."""
+        if self.step >= self.total_steps:
+            self.close()
+            raise RuntimeError("training is finished")
+        self.states, moved = self.backend.generation(self.states, self.step)
+        self.step += 1
+        if self.step == self.total_steps:
+            self.close()
+        per_cell = [s["stats"] for s in self.states.values()]
+        keys = sorted({k for stats in per_cell for k in stats})
+        out = {k: statistics.fmean(s[k] for s in per_cell if k in s) for k in keys}
+        scores = {c: s["score"] for c, s in self.states.items()}
+        out.update({f"score_cell_{c}": v for c, v in scores.items()})
+        out["score_best"] = min(scores.values())
+        out["bytes_exchanged"] = float(moved)
+        return out
+
+    def close(self) -> None:
+        """Release the backend's workers (idempotent)."""
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+    def back_off(self, factor: float) -> None:
+        """Divergence guard: scale every individual's learning rate."""
+        for state in self.states.values():
+            for ind in state["g"] + state["d"]:
+                ind["lr"] *= factor
+
+    def knob_log(self) -> dict[str, float]:
+        return {}
+
+    def final_generative(self) -> MixtureGenerator:
+        return mixture_of(self.ctx, self.states, best_cell(self.states))
+
+    def summary_extras(self) -> dict[str, Any]:
+        """For summary.json: the grid, the chosen cell, each cell's score, weights and rates."""
+        g = self.ctx.grid
+        return {"grid": {"rows": g.rows, "cols": g.cols, "neighbourhood": g.neighbourhood},
+                "best_cell": best_cell(self.states),
+                "generator_updates": self.step * self.generator_updates_per_step,
+                "cells": [{"cell": c, "score": s["score"], "weights": s["weights"],
+                           "lr_g": [i["lr"] for i in s["g"]], "lr_d": [i["lr"] for i in s["d"]]}
+                          for c, s in self.states.items()]}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "states": self.states}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.states = {int(c): s for c, s in state["states"].items()}
+        if self.backend is None:
+            self.backend = build_backend(self.cfg, self.ctx)
+
+
+def load_mixture(cfg: Config, dataset: Dataset, state: dict[str, Any],
+                 device: torch.device) -> MixtureGenerator:
+    """The best neighbourhood mixture of a coevolution checkpoint."""
+    ctx = CellContext(cfg, dataset)
+    states = {int(c): s for c, s in state["states"].items()}
+    return mixture_of(ctx, states, best_cell(states))
+
