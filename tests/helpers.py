@@ -1,4 +1,6 @@
-"""Test helpers: a tiny configuration that trains in about a second, and error-line checks."""
+"""Test helpers: a tiny configuration that trains in about a second, error-line checks, and
+readers of a run's metrics for resume tests."""
+import json
 
 FAST = {
     "steps": 40,
@@ -6,6 +8,19 @@ FAST = {
     "data.batch_size": 64, "eval.n_samples": 256, "eval.interval": 0,
     "log.interval": 10, "log.checkpoint_interval": 20, "backend.threads": 1,
 }
+
+# A 2×2 coevolution grid of small nets that runs a generation in well under a second.
+COEVOLUTION_SMALL = {
+    "trainer.name": "coevolution", "steps": 6, "coevolution.rows": 2, "coevolution.cols": 2,
+    "coevolution.batches_per_gen": 20, "coevolution.score_samples": 300,
+    "data.batch_size": 64, "model.g_hidden": [32, 32], "model.d_hidden": [32, 32],
+    "eval.n_samples": 500, "log.interval": 1, "log.checkpoint_interval": 1, "backend.threads": 1,
+}
+
+
+def as_kwargs(cfg: dict) -> dict:
+    """Dotted config keys as genarena.train keyword arguments ('.' -> '__')."""
+    return {k.replace(".", "__"): v for k, v in cfg.items()}
 
 
 def fast_args(**extra):
@@ -22,3 +37,20 @@ def assert_user_error(result: tuple[int, str, str], *fragments: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("error:"), err
     for frag in fragments:
         assert frag in lines[0], (frag, lines[0])
+
+
+def metric_rows(run_dir) -> list[dict]:
+    """metrics.jsonl rows without their wall-clock field (what must match across a resume)."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    for r in rows:
+        r.pop("elapsed", None)
+    return rows
+
+
+def last_logged_step(run_dir) -> int:
+    """The highest step written to metrics.jsonl so far (0 before the first row)."""
+    try:
+        return max(json.loads(line)["step"]
+                   for line in (run_dir / "metrics.jsonl").read_text().splitlines())
+    except (FileNotFoundError, ValueError):
+        return 0

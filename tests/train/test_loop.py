@@ -14,26 +14,11 @@ from genarena.cli import main
 from genarena.errors import DivergenceError
 from genarena.train.pair import PairTrainer
 
-from helpers import FAST, assert_user_error
+from helpers import FAST, assert_user_error, last_logged_step, metric_rows
 
 RESUME = {**FAST, "steps": 400, "model.g_hidden": [128, 128], "model.d_hidden": [128],
           "data.batch_size": 256, "log.checkpoint_interval": 50, "eval.interval": 100,
           "trainer.ema_half_life": 5000.0}
-
-
-def _rows(run_dir):
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    for r in rows:
-        r.pop("elapsed", None)
-    return rows
-
-
-def _last_step(run_dir):
-    try:
-        return max(json.loads(line)["step"]
-                   for line in (run_dir / "metrics.jsonl").read_text().splitlines())
-    except (FileNotFoundError, ValueError):
-        return 0
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
@@ -42,7 +27,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "genarena", "train", "grid25-nsgan", *args,
                              "--out", str(killed), "--quiet"])
     deadline = time.monotonic() + 120
-    while _last_step(killed) < 120 and proc.poll() is None and time.monotonic() < deadline:
+    while last_logged_step(killed) < 120 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -53,7 +38,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     straight = genarena.train("grid25-nsgan", out=tmp_path / "straight", **{
         k.replace(".", "__"): v for k, v in RESUME.items()})
     assert resumed.summary["metrics"] == straight.summary["metrics"]
-    assert _rows(killed) == _rows(tmp_path / "straight")
+    assert metric_rows(killed) == metric_rows(tmp_path / "straight")
 
 
 def test_resume_of_a_finished_run_changes_nothing(tmp_path):

@@ -201,13 +201,15 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     # 4. training
     stats = _train(g_sel, d_sel, ctx, stream, rng)
     # 5. replacement: the fittest of trained and current local individuals, judged on a new batch
+    #    against the neighbourhood's individuals as they were before training (as Lipizzaner
+    #    does; judging by the trained opponents would favour whoever they did not train against)
     own = states[cell]
     g_cand = g_sel + [live_g(s) for s in own["g"]]
     d_cand = d_sel + [live_d(s) for s in own["d"]]
     real, _ = stream.next()
     z = _latent(ctx, len(real), rng)
-    score_fitness(g_cand, d_sel, real, z, ctx, sides="g")
-    score_fitness(g_sel, d_cand, real, z, ctx, sides="d")
+    score_fitness(g_cand, d_pool, real, z, ctx, sides="g")
+    score_fitness(g_pool, d_cand, real, z, ctx, sides="d")
     new_g = survivors(g_cand, c.population)
     new_d = survivors(d_cand, c.population)
     stats["replaced_g"] = float(sum(m in g_sel for m in new_g)) / len(new_g)

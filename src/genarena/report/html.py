@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from genarena.checkpoint import atomic_write_text
-from genarena.report.plots import curves_png
+from genarena.report.plots import cell_heatmap_png, curves_png
 from genarena.run import RunDir
 
 CURVE_GROUPS = (
@@ -16,6 +16,8 @@ CURVE_GROUPS = (
                 "ce", "dlsm")),
     ("discriminator accuracy", ("d_acc_real", "d_acc_fake")),
     ("knobs", ("lr_g", "lr_d", "d_steps", "lr", "lr_clf")),
+    ("coevolution", ("score_best", "replaced_g", "draw_bce", "draw_lsgan", "draw_nsgan",
+                     "fitness", "bytes_exchanged")),
 )
 
 STYLE = """
@@ -60,6 +62,9 @@ def write_report(run_dir: str | Path) -> Path:
         png = curves_png(rows, keys, title)
         if png:
             parts.append(f"<h2>{html.escape(title)}</h2>{_img(png, title)}")
+    heat = cell_heatmap_png(rows)
+    if heat:
+        parts.append(f"<h2>cell scores over generations</h2>{_img(heat, 'cell scores')}")
     if evals:
         keys = [k for k, v in evals[-1].items() if isinstance(v, (int, float))
                 and k not in ("step", "elapsed", "n_samples", "modes_total", "reference_samples",

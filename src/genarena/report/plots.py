@@ -85,3 +85,24 @@ def lines_png(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, yla
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _png(fig)
+
+
+def cell_heatmap_png(rows: Sequence[dict[str, Any]], prefix: str = "score_cell_",
+                     title: str = "cell mixture scores (lower is better)") -> bytes | None:
+    """Coevolution: each cell's score (columns: cells) over generations (rows), as a heat map."""
+    cells = sorted({int(k[len(prefix):]) for r in rows for k in r if k.startswith(prefix)})
+    steps = [r for r in rows if any(k.startswith(prefix) for k in r)]
+    if not cells or not steps:
+        return None
+    import numpy as np
+    data = np.array([[r.get(f"{prefix}{c}", np.nan) for c in cells] for r in steps], dtype=float)
+    data[~np.isfinite(data)] = np.nan
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(cells) + 2), 4))
+    image = ax.imshow(data, aspect="auto", cmap="viridis_r", interpolation="nearest",
+                      extent=(-0.5, len(cells) - 0.5, steps[-1]["step"] + 0.5, steps[0]["step"] - 0.5))
+    ax.set_xticks(range(len(cells)), [str(c) for c in cells], fontsize=7)
+    ax.set_xlabel("cell")
+    ax.set_ylabel("generation")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax)
+    return _png(fig)

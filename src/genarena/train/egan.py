@@ -35,11 +35,11 @@ class EGANTrainer(PairTrainer):
         real, z = self._real(), self._latent()
         fake = self.g(z).detach()
         out_fake = self.d(fake)
-        quality = torch.sigmoid(out_fake).mean()
+        quality = torch.sigmoid(out_fake.detach()).mean()
         d_loss = F.softplus(-self.d(real)).mean() + F.softplus(out_fake).mean()
         grads = torch.autograd.grad(d_loss, [p for p in self.d.parameters() if p.requires_grad])
         norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))
-        return float(quality), float(-torch.log(norm + 1e-12))
+        return quality.item(), -torch.log(norm + 1e-12).item()
 
     def g_phase(self) -> dict[str, float]:
         """Children by every mutation of every parent; the fittest become the parents."""

@@ -52,6 +52,9 @@ class CellWorker:
         import ray
         return {"pid": os.getpid(), "node_ip": ray.util.get_node_ip_address()}
 
+    def ping(self) -> bool:
+        return True
+
 
 def _import_ray():
     try:
@@ -63,12 +66,20 @@ def _import_ray():
 
 
 def start_ray(address: str, num_cpus: int | None = None) -> bool:
-    """Connect to Ray; returns True when this call started it (and so should shut it down)."""
+    """Connect to Ray; returns True when this call started it (and so should shut it down).
+
+    For a local Ray the environment is set before Ray is first imported: Ray reads
+    RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER at import, and with it off every server binds to the
+    loopback address; the raylet and workers inherit the same environment.
+    """
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    if not address:
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     ray = _import_ray()
     if ray.is_initialized():
         return False
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if not address:
+        _loopback_only(ray)
     try:
         if address:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
@@ -78,7 +89,22 @@ def start_ray(address: str, num_cpus: int | None = None) -> bool:
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise UserError(f"config key 'backend.address': cannot join Ray at "
                         f"'{address or 'local'}' ({exc})") from None
+    if not address:
+        nodes = [n["NodeManagerAddress"] for n in ray.nodes()]
+        if any(a != LOOPBACK for a in nodes):
+            ray.shutdown()
+            raise UserError(f"config key 'backend.address': the local Ray did not stay on "
+                            f"{LOOPBACK} (nodes at {', '.join(nodes)}); start one with "
+                            f"`ray start --head --node-ip-address {LOOPBACK}` and pass its address")
     return True
+
+
+def _loopback_only(ray) -> None:
+    """If Ray was imported before the environment was set, its import-time switch is still on:
+    turn it off too (the raylet and workers read the environment themselves)."""
+    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    if constants is not None and hasattr(constants, "ENABLE_RAY_CLUSTER"):
+        constants.ENABLE_RAY_CLUSTER = False
 
 
 class RayBackend:

@@ -1,0 +1,29 @@
+"""The coevolution suite runs end to end in quick mode and writes both tables."""
+import json
+
+from genarena.bench import coevolution
+
+
+def test_order_checks_read_the_claims_of_spec_5_4():
+    good = {"GAN-BCE": 700, "E-GAN": 150, "Lip-BCE": 120, "Lip-MSE": 140, "Lip-HEU": 110,
+            "Mustangs": 100}
+    assert all(coevolution.order_checks(good).values())
+    bad = {**good, "Mustangs": 130, "Lip-MSE": 100}
+    checks = coevolution.order_checks(bad)
+    assert not checks["Mustangs at least as good as Lip-BCE"]
+    assert not checks["Lip-MSE worst of the grid methods"]
+
+
+def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", feature_cache)
+    paths = coevolution.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs")
+    assert {p.name for p in paths} == {"coevolution.json", "coevolution.md"}
+    md = (tmp_path / "results" / "coevolution.md").read_text()
+    assert "Seconds per generation" in md and "Mustangs reproduction" in md
+    result = json.loads((tmp_path / "results" / "coevolution.json").read_text())
+    seq, ray = result["scaling"]["results"]["sequential"], result["scaling"]["results"]["ray"]
+    assert [r["cells"] for r in seq] == [1, 4] and all(r["seconds_per_generation"] > 0 for r in ray)
+    assert all(r["bytes_per_generation"] == 0 for r in seq)
+    assert all(r["bytes_per_generation"] > 0 for r in ray)
+    assert set(result["reproduction"]["mean_fid_logits"]) == {
+        "GAN-BCE", "E-GAN", "Lip-BCE", "Lip-MSE", "Lip-HEU", "Mustangs"}

@@ -1,0 +1,86 @@
+"""One cell's generation: a pure, deterministic function of its neighbourhood's states."""
+import copy
+
+import pytest
+import torch
+
+from genarena.coevolution.cell import CellContext, evolve_cell
+from genarena.config import load_config
+
+TINY = {"trainer.name": "coevolution", "coevolution.rows": 2, "coevolution.cols": 2,
+        "coevolution.batches_per_gen": 5, "coevolution.score_samples": 200,
+        "data.batch_size": 32, "model.g_hidden": [16, 16], "model.d_hidden": [16]}
+
+
+def _context(**extra):
+    return CellContext(load_config("ring8-nsgan", {**TINY, **extra}))
+
+
+def _equal(a, b):
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    return _context()
+
+
+@pytest.fixture(scope="module")
+def states(ctx):
+    return {c: ctx.initial_state(c) for c in range(4)}
+
+
+def test_initial_cells_differ_and_are_reproducible(ctx, states):
+    w = lambda s: s["g"][0]["net"]["net.0.weight"]       # noqa: E731
+    assert not torch.equal(w(states[0]), w(states[1]))
+    assert torch.equal(w(states[0]), w(_context().initial_state(0)))
+    assert states[0]["weights"] == [1 / 3] * 3           # 2×2 torus: self and two neighbours
+
+
+def test_a_generation_leaves_its_inputs_untouched_and_repeats_exactly(ctx, states):
+    before = copy.deepcopy(states)
+    first = evolve_cell(ctx, 0, 0, states)
+    assert _equal(states, before)
+    again = evolve_cell(ctx, 0, 0, states)
+    assert _equal(first, again)
+    assert first["generation"] == 1 and first["cell"] == 0
+
+
+def test_other_cells_and_generations_draw_other_randomness(ctx, states):
+    a, b = evolve_cell(ctx, 0, 0, states), evolve_cell(ctx, 0, 1, states)
+    assert not _equal(a["g"], b["g"])
+
+
+def test_learning_rates_in_the_state_are_the_optimizers(ctx, states):
+    out = evolve_cell(ctx, 1, 0, states)
+    for ind in out["g"] + out["d"]:
+        assert all(group["lr"] == ind["lr"] for group in ind["opt"]["param_groups"])
+
+
+def test_training_changes_the_surviving_generator(ctx, states):
+    out = evolve_cell(ctx, 2, 0, states)
+    pool = [states[h]["g"][0]["net"] for h in ctx.grid.neighbours(2)]
+    assert not any(_equal(out["g"][0]["net"], p) for p in pool) or out["stats"]["replaced_g"] == 0
+    assert abs(sum(out["weights"]) - 1) < 1e-9
+    assert out["score"] < float("inf")
+
+
+def test_mustangs_draws_each_loss_about_a_third_of_the_time():
+    ctx = _context(**{"loss.name": "mustangs", "coevolution.batches_per_gen": 600,
+                      "data.batch_size": 8, "coevolution.rows": 1, "coevolution.cols": 1})
+    assert [l.name for l in ctx.g_losses] == ["bce", "lsgan", "nsgan"] and ctx.d_loss.name == "bce"
+    out = evolve_cell(ctx, 0, 0, {0: ctx.initial_state(0)})
+    shares = [out["stats"][f"draw_{n}"] for n in ("bce", "lsgan", "nsgan")]
+    assert abs(sum(shares) - 1) < 1e-9
+    assert all(abs(s - 1 / 3) < 0.06 for s in shares), shares
+
+
+def test_fixed_losses_use_the_same_loss_for_g_and_d():
+    ctx = _context(**{"loss.name": "lsgan"})
+    assert [l.name for l in ctx.g_losses] == ["lsgan"] and ctx.d_loss.name == "lsgan"
