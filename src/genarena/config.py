@@ -41,9 +41,9 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     """Architecture of the generator and discriminator."""
-    arch: str = _opt("mlp", choices=("mlp", "dcgan", "vae", "score-mlp", "unet"),
-                     doc="mlp | dcgan (conv, images) | vae (MLP or conv by data shape) | "
-                         "score-mlp | unet (diffusion noise-prediction nets)")
+    arch: str = _opt("mlp", choices=("mlp", "dcgan", "mspg", "vae", "score-mlp", "unet"),
+                     doc="mlp | dcgan (conv, images) | mspg (MSPG-SEN multi-scale nets) | vae "
+                         "(MLP or conv by data shape) | score-mlp | unet (diffusion nets)")
     z_dim: int = _opt(2, lo=1)
     z_dist: str = _opt("normal", choices=("normal", "uniform"))
     g_hidden: list[int] = _opt([400, 400, 400, 400])
@@ -55,6 +55,9 @@ class ModelConfig:
     width: int = _opt(64, lo=1, doc="conv nets: channels of the widest-resolution stage")
     d_norm: str = _opt("batch", choices=("batch", "layer", "none"),
                        doc="conv D normalisation (WGAN-GP wants layer or none)")
+    dema: bool = _opt(True, doc="mspg: DEMA attention in the blocks (off: ablation)")
+    gctdrn: bool = _opt(True, doc="mspg: GCTDRN blocks (off: plain residual blocks)")
+    multiscale: bool = _opt(True, doc="mspg: D reads every scale of G's pyramid (MSG-GAN)")
 
 
 @dataclass
@@ -78,7 +81,7 @@ class LossConfig:
 @dataclass
 class TrainerConfig:
     """How the models are trained (SPEC 3.3)."""
-    name: str = _opt("pair", choices=("pair", "vae", "diffusion", "coevolution", "egan"))
+    name: str = _opt("pair", choices=("pair", "vae", "diffusion", "coevolution", "egan", "mspg"))
     d_steps: int = _opt(1, lo=1, hi=100)
     ema_half_life: float = _opt(0.0, lo=0, doc="EMA of G, half-life in images (0: off)")
     grad_clip: float = _opt(0.0, lo=0, doc="clip gradient norms to this (0: off)")
@@ -136,6 +139,21 @@ class CoevolutionConfig:
 
 
 @dataclass
+class MSPGConfig:
+    """MSPG-SEN training (SPEC 4.3–4.4): the diversity head, extra G losses, the fade-in.
+    Weights are knobs: the apfl/dqn/iqn controllers may change them during training."""
+    aux_weight: float = _opt(0.5, lo=0, doc="λ_aux of the auxiliary diversity discriminator "
+                                            "(0: no D_aux)")
+    aux_pack: int = _opt(4, lo=2, doc="m: samples per D_aux decision")
+    fm_weight: float = _opt(1.0, lo=0, doc="λ_fm of feature matching on D's features")
+    con_weight: float = _opt(0.1, lo=0, doc="λ_con of the InfoNCE loss (G(z), G(z+ε))")
+    con_tau: float = _opt(0.1, lo=0, lo_open=True, doc="InfoNCE temperature τ")
+    con_eps: float = _opt(0.05, lo=0, doc="σ of ε in the positive pair G(z+ε)")
+    progressive_steps: int = _opt(0, lo=0, doc="steps of the low-to-high resolution fade-in "
+                                               "(0: all scales from the start)")
+
+
+@dataclass
 class EGANConfig:
     """E-GAN (SPEC 5.2; Wang et al. 2018): children by mutation, the fittest survive."""
     mutations: list[str] = _opt(["bce", "nsgan", "lsgan"],
@@ -148,8 +166,26 @@ class EGANConfig:
 @dataclass
 class ControllerConfig:
     """What changes learning rates, loss weights and d_steps during training."""
-    name: str = _opt("static", choices=("static",))
+    name: str = _opt("static", choices=("static", "apfl", "dqn", "iqn"),
+                     doc="static | apfl (feedback toward a D-accuracy band) | dqn / iqn (the "
+                         "RL balancer, SPEC 4.6)")
     interval: int = _opt(100, lo=1, doc="steps between controller decisions")
+    target_low: float = _opt(0.6, lo=0, hi=1, doc="lower edge of the target D-accuracy band")
+    target_high: float = _opt(0.8, lo=0, hi=1, doc="upper edge of the target D-accuracy band")
+    eta: float = _opt(0.1, lo=0, hi=0.9, doc="apfl: largest relative knob change per decision")
+    epsilon_start: float = _opt(1.0, lo=0, hi=1, doc="dqn/iqn: exploration at the start")
+    epsilon_end: float = _opt(0.05, lo=0, hi=1)
+    epsilon_decay: int = _opt(200, lo=1, doc="decisions over which ε falls linearly")
+    gamma: float = _opt(0.9, lo=0, hi=1, doc="dqn/iqn: discount")
+    replay: int = _opt(5000, lo=1, doc="replay capacity (transitions)")
+    batch: int = _opt(32, lo=1, doc="replay batch per update")
+    target_update: int = _opt(50, lo=1, doc="updates between target-network copies")
+    agent_lr: float = _opt(1e-3, lo=0, lo_open=True)
+    hidden: int = _opt(64, lo=1, doc="width of the Q-network's two hidden layers")
+    quantiles: int = _opt(16, lo=1, doc="iqn: sampled quantile fractions per state")
+    kappa: float = _opt(0.5, lo=0, doc="reward weight of loss oscillation")
+    rho: float = _opt(1.0, lo=0, doc="reward weight of the quality-proxy improvement")
+    quality_samples: int = _opt(512, lo=2, doc="samples of the quality proxy per decision")
 
 
 @dataclass
@@ -207,6 +243,7 @@ class Config:
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     coevolution: CoevolutionConfig = field(default_factory=CoevolutionConfig)
     egan: EGANConfig = field(default_factory=EGANConfig)
+    mspg: MSPGConfig = field(default_factory=MSPGConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -336,6 +373,15 @@ def _check_consistency(cfg: Config) -> None:
     if cfg.diffusion.sampler == "ddpm" and cfg.diffusion.sde != "ddpm":
         raise UserError("config key 'diffusion.sampler': ddpm ancestral sampling needs "
                         f"diffusion.sde=ddpm (got {cfg.diffusion.sde!r})")
+    if cfg.controller.target_low >= cfg.controller.target_high:
+        raise UserError(f"config key 'controller.target_low': expected below target_high "
+                        f"({cfg.controller.target_high}), got {cfg.controller.target_low}")
+    if cfg.model.arch == "mspg" and cfg.trainer.name != "mspg":
+        raise UserError("config key 'trainer.name': model.arch=mspg goes with trainer.name=mspg "
+                        f"(got {cfg.trainer.name!r})")
+    if cfg.trainer.name == "mspg" and cfg.data.batch_size % cfg.mspg.aux_pack:
+        raise UserError(f"config key 'mspg.aux_pack': expected a divisor of data.batch_size "
+                        f"({cfg.data.batch_size}), got {cfg.mspg.aux_pack}")
     if cfg.loss.name == "mustangs" and cfg.trainer.name != "coevolution":
         raise UserError("config key 'loss.name': mustangs is a per-batch loss draw of "
                         f"trainer.name=coevolution (got trainer {cfg.trainer.name!r})")

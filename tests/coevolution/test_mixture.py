@@ -1,7 +1,8 @@
 """Generator mixtures: sampling by weight, the (1+1)-ES, and the mixture score."""
 import torch
 
-from genarena.coevolution.mixture import MixtureGenerator, MixtureScorer, es_step
+from genarena.coevolution.mixture import MixtureGenerator, es_step
+from genarena.metrics.proxy import TrainingDistance
 from genarena.data import BUILTIN
 
 
@@ -67,7 +68,7 @@ def test_es_moves_towards_a_better_mixture():
 
 def test_swd_score_prefers_real_data_to_a_collapsed_mixture():
     ring8 = BUILTIN["ring8"].factory()
-    scorer = MixtureScorer(ring8, "auto", 1000, seed=0)
+    scorer = TrainingDistance(ring8, "auto", 1000, seed=0)
     assert scorer.kind == "swd"
 
     class Real:

@@ -17,13 +17,14 @@ import torch
 from torch import Tensor, nn
 
 from genarena.coevolution.grid import Grid
-from genarena.coevolution.mixture import MixtureGenerator, MixtureScorer, es_step
+from genarena.coevolution.mixture import MixtureGenerator, es_step
 from genarena.coevolution.population import (IndividualState, Member, materialise, mutate_lr,
                                              survivors, tournament)
 from genarena.config import Config
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
 from genarena.losses import AdversarialLoss, get_loss
+from genarena.metrics.proxy import TrainingDistance
 from genarena.nets import build_gan
 from genarena.train.generative import LatentGenerator
 from genarena.train.noise import sample_latent
@@ -51,18 +52,18 @@ class CellContext:
         self.cfg = cfg
         self.dataset = dataset if dataset is not None else build_dataset(cfg.data)
         self.grid = grid_of(cfg)
-        self._scorer: MixtureScorer | None = None
+        self._scorer: TrainingDistance | None = None
         name = cfg.loss.name
         self.g_losses = [get_loss(n) for n in (MUSTANGS_LOSSES if name == "mustangs" else (name,))]
         # Mustangs draws G's loss per batch; its D (and fitness) use BCE, the paper's rule.
         self.d_loss = get_loss("bce" if name == "mustangs" else name)
 
     @property
-    def scorer(self) -> MixtureScorer:
+    def scorer(self) -> TrainingDistance:
         """Built on first use: sampling a trained run's mixture never needs it."""
         if self._scorer is None:
             c = self.cfg.coevolution
-            self._scorer = MixtureScorer(self.dataset, c.mixture_score, c.score_samples,
+            self._scorer = TrainingDistance(self.dataset, c.mixture_score, c.score_samples,
                                          self.cfg.seed, self.cfg.eval.cache_dir)
         return self._scorer
 

@@ -1,10 +1,5 @@
-"""Generator mixtures (SPEC 5.1): sampling with weights, the score that judges them, and the
-(1+1)-ES that evolves the weights.
-
-The score is a distance to the real data (lower is better): FID on the dataset's classifier
-features for labelled images, the sliced Wasserstein distance otherwise. It is measured against
-the training data, never the test split the final evaluation uses.
-"""
+"""Generator mixtures (SPEC 5.1): sampling with weights and the (1+1)-ES that evolves the
+weights. A mixture is scored by `metrics.proxy.TrainingDistance` (lower is better)."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -13,14 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genarena.data.base import Dataset
-from genarena.metrics import is_image_dataset
-from genarena.metrics.distances import sliced_wasserstein
-from genarena.metrics.features import feature_extractor
-from genarena.metrics.fid import frechet_distance, gaussian_fit
 from genarena.train.generative import Generative
-
-MIXTURE_SCORES = ("auto", "fid", "swd")
 
 
 def component_counts(weights: Tensor, n: int, rng: torch.Generator) -> Tensor:
@@ -46,38 +34,6 @@ class MixtureGenerator:
         parts = [m.generate(int(k), rng) for m, k in zip(self.members, counts) if k > 0]
         x = torch.cat(parts)
         return x[torch.randperm(n, generator=rng)]      # members interleaved, not in blocks
-
-
-class MixtureScorer:
-    """Distance of n generated samples to the training data (lower is better)."""
-
-    def __init__(self, dataset: Dataset, kind: str, n: int, seed: int, cache_dir: str = "") -> None:
-        if kind == "auto":
-            kind = "fid" if is_image_dataset(dataset) else "swd"
-        self.kind, self.n, self.seed = kind, n, seed
-        real = _training_sample(dataset, max(n, 2000), seed)
-        if kind == "fid":
-            self.extractor = feature_extractor(dataset, cache_dir)
-            self.real_stats = gaussian_fit(self.extractor.features(real))
-        else:
-            self.real = real.flatten(1)
-
-    def __call__(self, model: Generative) -> float:
-        """The score of n samples drawn with a fixed seed (common random numbers across calls,
-        so that two weightings are compared on the same latent codes)."""
-        fake = model.generate(self.n, torch.Generator().manual_seed(self.seed))
-        if self.kind == "fid":
-            mu, cov = gaussian_fit(self.extractor.features(fake))
-            return frechet_distance(*self.real_stats, mu, cov)
-        return sliced_wasserstein(fake.flatten(1), self.real, seed=self.seed)
-
-
-def _training_sample(dataset: Dataset, n: int, seed: int) -> Tensor:
-    if dataset.sampler is not None:
-        return dataset.sampler(n, torch.Generator().manual_seed(seed))[0]
-    assert dataset.train_x is not None
-    idx = torch.randperm(len(dataset.train_x), generator=torch.Generator().manual_seed(seed))[:n]
-    return dataset.train_x[idx]
 
 
 def es_step(weights: Sequence[float], score: float, evaluate: Callable[[Sequence[float]], float],

@@ -9,6 +9,7 @@ from genarena.config import ModelConfig
 from genarena.errors import UserError
 from genarena.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from genarena.nets.mlp import MLPDiscriminator, MLPGenerator
+from genarena.nets.mspg import MSPGDiscriminator, MSPGGenerator
 
 
 def output_activation(cfg: ModelConfig, value_range: tuple[float, float] | None) -> str:
@@ -30,6 +31,18 @@ def build_gan(cfg: ModelConfig, sample_shape: Sequence[int],
             d = DCGANDiscriminator(sample_shape, cfg.width, cfg.d_norm, cfg.pack)
         except ValueError as exc:
             raise UserError(f"config key 'model.arch': dcgan cannot build for images of shape "
+                            f"{tuple(sample_shape)} ({exc})") from None
+        return g, d
+    if cfg.arch == "mspg":
+        if len(sample_shape) != 3:
+            raise UserError(f"config key 'model.arch': mspg needs C×H×W images, the data has "
+                            f"samples of shape {tuple(sample_shape)} (use mlp with trainer mspg)")
+        try:
+            g = MSPGGenerator(cfg.z_dim, sample_shape, cfg.width, cfg.dema, cfg.gctdrn,
+                              output_activation(cfg, value_range))
+            d = MSPGDiscriminator(sample_shape, cfg.width, cfg.dema, cfg.gctdrn, cfg.multiscale)
+        except ValueError as exc:
+            raise UserError(f"config key 'model.arch': mspg cannot build for images of shape "
                             f"{tuple(sample_shape)} ({exc})") from None
         return g, d
     if cfg.arch == "mlp":

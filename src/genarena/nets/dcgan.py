@@ -88,5 +88,9 @@ class DCGANDiscriminator(nn.Module):
             out.append(h)
         return out
 
+    def classify(self, features: list[Tensor]) -> Tensor:
+        """The logit from `features(x)`."""
+        return self.head(features[-1].flatten(1))
+
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x)[-1].flatten(1))
+        return self.classify(self.features(x))

@@ -42,5 +42,18 @@ class MLPDiscriminator(nn.Module):
         in_dim = math.prod(in_shape) * pack
         self.net = nn.Sequential(*_stack([in_dim, *hidden], act), nn.Linear(hidden[-1], 1))
 
+    def features(self, x: Tensor) -> list[Tensor]:
+        """Hidden activations (feature matching and the MSPG diversity heads read them)."""
+        out, h = [], pack(x.flatten(1), self.pack)
+        for layer in self.net[:-1]:
+            h = layer(h)
+            if not isinstance(layer, nn.Linear):
+                out.append(h)
+        return out
+
+    def classify(self, features: list[Tensor]) -> Tensor:
+        """The logit from `features(x)` (so one pass serves the logit and the feature losses)."""
+        return self.net[-1](features[-1])
+
     def forward(self, x: Tensor) -> Tensor:
         return self.net(pack(x.flatten(1), self.pack))

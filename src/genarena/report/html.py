@@ -16,6 +16,11 @@ CURVE_GROUPS = (
                 "ce", "dlsm")),
     ("discriminator accuracy", ("d_acc_real", "d_acc_fake")),
     ("knobs", ("lr_g", "lr_d", "d_steps", "lr", "lr_clf")),
+    ("MSPG-SEN losses", ("loss_g_adv", "loss_aux_d", "loss_aux_g", "aux_acc", "loss_fm",
+                         "loss_con", "diversity", "grad_norm_g", "grad_norm_d", "progress")),
+    ("controller decisions", ("w_aux", "w_fm", "w_con", "apfl_acc", "apfl_u", "bal_action",
+                              "bal_reward", "bal_q_max", "bal_q_mean", "bal_epsilon",
+                              "bal_quality", "bal_loss")),
     ("coevolution", ("score_best", "replaced_g", "draw_bce", "draw_lsgan", "draw_nsgan",
                      "fitness", "bytes_exchanged")),
 )

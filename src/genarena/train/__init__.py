@@ -12,6 +12,7 @@ from genarena.data.base import Dataset
 from genarena.errors import UserError
 from genarena.train.diffusion import DiffusionTrainer, load_diffusion
 from genarena.train.egan import EGANTrainer
+from genarena.train.mspg import MSPGTrainer
 from genarena.train.generative import Generative
 from genarena.train.pair import PairTrainer, load_generator
 from genarena.train.vae import VAETrainer, load_vae
@@ -41,6 +42,7 @@ TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
     "diffusion": TrainerSpec(DiffusionTrainer, load_diffusion),
     "coevolution": TrainerSpec(_coevolution, _load_mixture),
     "egan": TrainerSpec(EGANTrainer, load_generator),
+    "mspg": TrainerSpec(MSPGTrainer, load_generator),
 })
 
 

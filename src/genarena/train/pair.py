@@ -14,6 +14,7 @@ from genarena.config import Config
 from genarena.control import Controller, Knobs, build_controller
 from genarena.data.base import Dataset
 from genarena.losses import clip_weights, get_loss, gradient_penalty, r1_penalty
+from genarena.metrics.proxy import TrainingDistance
 from genarena.nets import build_gan
 from genarena.train.ema import EMA
 from genarena.train.generative import LatentGenerator
@@ -42,7 +43,8 @@ class PairTrainer:
         self.opt_d = make_optimizer(cfg.optim, self.d.parameters(), self.knobs.lr_d)
         half_life = cfg.trainer.ema_half_life
         self.ema = EMA(self.g, half_life, cfg.data.batch_size) if half_life > 0 else None
-        self.controller: Controller = build_controller(cfg.controller)
+        self.controller: Controller = build_controller(cfg.controller, cfg.seed)
+        self._proxy: TrainingDistance | None = None
         self.control_meter = Meter()
         self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
@@ -101,7 +103,10 @@ class PairTrainer:
         self.control_meter.add(stats)
         if self.step % self.controller.interval:
             return {}
-        self.knobs = self.controller.decide(self.control_meter.mean(), self.knobs).clamp()
+        seen = self.control_meter.mean()
+        if getattr(self.controller, "needs_quality", False):
+            seen["quality"] = self.quality_proxy()
+        self.knobs = self.controller.decide(seen, self.knobs).clamp()
         self.control_meter.reset()
         self.apply_knobs()
         return self.controller.log()
@@ -118,6 +123,15 @@ class PairTrainer:
         self.step += 1
         stats.update(self.control_phase(stats))
         return stats
+
+    def quality_proxy(self) -> float:
+        """A cheap distance of the current model's samples to the training data (lower is
+        better): FID on classifier features for labelled images, sliced Wasserstein otherwise."""
+        if self._proxy is None:
+            c = self.cfg
+            self._proxy = TrainingDistance(self.dataset, "auto", c.controller.quality_samples,
+                                           c.seed, c.eval.cache_dir)
+        return self._proxy(self.final_generative())
 
     # knobs, sampling, state ---------------------------------------------------------------------
     def apply_knobs(self) -> None:

@@ -1,0 +1,1 @@
+"""Small environments for testing and benchmarking agents."""

@@ -1,0 +1,149 @@
+"""`trainer=mspg` (SPEC 4.3–4.4): the pair trainer with MSPG-SEN's losses and fade-in.
+
+D phase: the adversarial loss on every scale of G's pyramid (when D is multi-scale), plus
+λ_aux times the auxiliary diversity discriminator's loss on packs of m samples (D_aux reads D's
+features and trains with D). G phase: the adversarial loss + λ_aux·(D_aux) + λ_fm·(feature
+matching) + λ_con·(InfoNCE of (G(z), G(z+ε)) on D's features). The weights are knobs, so the
+apfl / dqn / iqn controllers can move them. Works with model.arch=mspg (images) and with mlp
+(the toy variant: one scale, the same losses and controllers).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from genarena.config import Config
+from genarena.control import Knobs
+from genarena.data.base import Dataset
+from genarena.losses import feature_matching, info_nce
+from genarena.nets.mspg import AuxDiversityDiscriminator, MSPGDiscriminator, fade, image_pyramid, pooled
+from genarena.train.optim import make_optimizer
+from genarena.train.pair import PairTrainer
+
+
+def grad_norm(module: nn.Module) -> float:
+    """‖∇‖₂ over a module's parameters after a backward pass (0 when there are none)."""
+    norms = [p.grad.detach().pow(2).sum() for p in module.parameters() if p.grad is not None]
+    return math.sqrt(float(torch.stack(norms).sum())) if norms else 0.0
+
+
+def diversity(fake: Tensor, real: Tensor) -> float:
+    """Mean pairwise distance of fake features ÷ that of real ones (1: as diverse as the data)."""
+    f, r = pooled(fake).flatten(1)[:64], pooled(real).flatten(1)[:64]
+    return float(torch.pdist(f).mean() / (torch.pdist(r).mean() + 1e-8))
+
+
+class MSPGTrainer(PairTrainer):
+    """PairTrainer whose D and G phases add MSPG-SEN's heads and losses."""
+
+    def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
+        super().__init__(cfg, dataset, device)
+        m = cfg.mspg
+        self.multiscale = isinstance(self.d, MSPGDiscriminator) and cfg.model.multiscale
+        feature_dim = self._feature_dim()
+        self.aux = AuxDiversityDiscriminator(feature_dim, m.aux_pack).to(device) \
+            if m.aux_weight > 0 else None
+        if self.aux is not None:            # D_aux trains with D, in D's optimizer
+            self.opt_d = make_optimizer(cfg.optim, itertools.chain(self.d.parameters(),
+                                                                   self.aux.parameters()), cfg.optim.lr_d)
+        self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=cfg.trainer.d_steps,
+                           weights={"aux": m.aux_weight, "fm": m.fm_weight, "con": m.con_weight})
+
+    def _feature_dim(self) -> int:
+        with torch.no_grad():
+            x, _ = self.dataset.reference(2, self.cfg.seed)
+            return pooled(self.d.features(x.to(self.device))[-1]).flatten(1).shape[1]
+
+    # inputs at every scale ----------------------------------------------------------------
+    def _progress(self) -> float:
+        steps = self.cfg.mspg.progressive_steps
+        return min(self.step / steps, 1.0) if steps else 1.0
+
+    def _fake(self, z: Tensor) -> Tensor | list[Tensor]:
+        """What D reads of G(z): the whole pyramid when multi-scale, else the final image."""
+        if hasattr(self.g, "pyramid"):
+            pyr = self.g.pyramid(z)
+            return pyr if self.multiscale else pyr[-1]
+        return self.g(z)
+
+    def _real_input(self, x: Tensor) -> Tensor | list[Tensor]:
+        if not self.multiscale:
+            return x
+        return fade(image_pyramid(x, self.d.levels), self._progress())
+
+    def _aux_pair(self, real_f: Tensor, fake_f: Tensor) -> tuple[Tensor, Tensor]:
+        assert self.aux is not None
+        return self.aux(real_f), self.aux(fake_f)
+
+    # phases ------------------------------------------------------------------------------
+    def d_phase(self) -> dict[str, float]:
+        """D (and D_aux) on a real batch and a batch of detached fakes."""
+        real = self._real_input(self._real())
+        with torch.no_grad():
+            fake = self._fake(self._latent())
+        f_real, f_fake = self.d.features(real), self.d.features(fake)
+        out_real, out_fake = self.d.classify(f_real), self.d.classify(f_fake)
+        loss = self.loss.d_loss(out_real, out_fake)
+        stats = {"loss_d": loss.item()}
+        if self.aux is not None and self.knobs.weights["aux"] > 0:
+            aux_real, aux_fake = self._aux_pair(f_real[-1], f_fake[-1])
+            aux_loss = self.loss.d_loss(aux_real, aux_fake)
+            loss = loss + self.knobs.weights["aux"] * aux_loss
+            stats.update({"loss_aux_d": aux_loss.item(),
+                          "aux_acc": float(((aux_real > 0).float().mean() +
+                                            (aux_fake < 0).float().mean()) / 2)})
+        self._apply(self.opt_d, loss, self.d)
+        stats["grad_norm_d"] = grad_norm(self.d)
+        stats.update({"d_acc_real": float((out_real > 0).float().mean()),
+                      "d_acc_fake": float((out_fake < 0).float().mean())})
+        return stats
+
+    def g_phase(self) -> dict[str, float]:
+        """G through a frozen D (and D_aux), with the extra losses the knobs weigh."""
+        w, m = self.knobs.weights, self.cfg.mspg
+        self.d.requires_grad_(False)
+        if self.aux is not None:
+            self.aux.requires_grad_(False)
+        z = self._latent()
+        f_fake = self.d.features(self._fake(z))
+        adv = self.loss.g_loss(self.d.classify(f_fake))
+        loss, stats = adv, {"loss_g_adv": adv.item()}
+        with torch.no_grad():
+            f_real = self.d.features(self._real_input(self._real()))
+        if self.aux is not None and w["aux"] > 0:
+            aux = self.loss.g_loss(self.aux(f_fake[-1]))
+            loss, stats["loss_aux_g"] = loss + w["aux"] * aux, aux.item()
+        if w["fm"] > 0:
+            fm = feature_matching(f_real, f_fake)
+            loss, stats["loss_fm"] = loss + w["fm"] * fm, fm.item()
+        if w["con"] > 0:
+            z2 = z + m.con_eps * torch.randn(z.shape, generator=self.noise).to(z.device)
+            con = info_nce(f_fake[-1], self.d.features(self._fake(z2))[-1], m.con_tau)
+            loss, stats["loss_con"] = loss + w["con"] * con, con.item()
+        self._apply(self.opt_g, loss, self.g)
+        self.d.requires_grad_(True)
+        if self.aux is not None:
+            self.aux.requires_grad_(True)
+        stats.update({"loss_g": loss.item(), "grad_norm_g": grad_norm(self.g),
+                      "diversity": diversity(f_fake[-1].detach(), f_real[-1])})
+        return stats
+
+    def train_step(self) -> dict[str, float]:
+        if hasattr(self.g, "set_progress"):
+            self.g.set_progress(self._progress())
+        stats = super().train_step()
+        if self.cfg.mspg.progressive_steps:
+            stats["progress"] = self._progress()
+        return stats
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "aux": self.aux.state_dict() if self.aux else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if self.aux is not None:
+            self.aux.load_state_dict(state["aux"])
