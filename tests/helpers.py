@@ -1,6 +1,11 @@
 """Test helpers: a tiny configuration that trains in about a second, error-line checks, and
 readers of a run's metrics for resume tests."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 FAST = {
     "steps": 40,
@@ -54,3 +59,17 @@ def last_logged_step(run_dir) -> int:
                    for line in (run_dir / "metrics.jsonl").read_text().splitlines())
     except (FileNotFoundError, ValueError):
         return 0
+
+
+def train_then_kill(preset: str, cfg: dict, out, after_step: int) -> None:
+    """Run `genarena train` in a real process and SIGKILL it once `after_step` is logged."""
+    args = [f"{k}={v}" for k, v in cfg.items()]
+    proc = subprocess.Popen([sys.executable, "-m", "genarena", "train", preset, *args,
+                             "--out", str(out), "--quiet"])
+    deadline = time.monotonic() + 120
+    while last_logged_step(out) < after_step and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (out / "summary.json").exists()

@@ -1,15 +1,10 @@
 """trainer=coevolution end to end: the mixture model, the summary, the report, exact resume."""
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import torch
 
 import genarena
 
-from helpers import COEVOLUTION_SMALL, as_kwargs, assert_user_error, last_logged_step, metric_rows
+from helpers import COEVOLUTION_SMALL, as_kwargs, assert_user_error, metric_rows, train_then_kill
 
 SMALL = COEVOLUTION_SMALL
 
@@ -58,15 +53,7 @@ def test_coevolution_learns_ring8(tmp_path):
 def test_killed_sequential_run_resumes_to_the_uninterrupted_result(tmp_path):
     cfg = {**SMALL, "steps": 8}
     killed = tmp_path / "killed"
-    args = [f"{k}={v}" for k, v in cfg.items()]
-    proc = subprocess.Popen([sys.executable, "-m", "genarena", "train", "ring8-mustangs", *args,
-                             "--out", str(killed), "--quiet"])
-    deadline = time.monotonic() + 120
-    while last_logged_step(killed) < 3 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    train_then_kill("ring8-mustangs", cfg, killed, after_step=3)
     resumed = genarena.train(resume=killed)
     straight = genarena.train("ring8-mustangs", out=tmp_path / "straight", **as_kwargs(cfg))
     assert resumed.summary["metrics"] == straight.summary["metrics"]

@@ -1,11 +1,6 @@
 """The shared training loop: exact resume after SIGKILL, and the divergence guard."""
 import json
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
@@ -14,7 +9,7 @@ from genarena.cli import main
 from genarena.errors import DivergenceError
 from genarena.train.pair import PairTrainer
 
-from helpers import FAST, assert_user_error, last_logged_step, metric_rows
+from helpers import FAST, assert_user_error, metric_rows, train_then_kill
 
 RESUME = {**FAST, "steps": 400, "model.g_hidden": [128, 128], "model.d_hidden": [128],
           "data.batch_size": 256, "log.checkpoint_interval": 50, "eval.interval": 100,
@@ -23,16 +18,7 @@ RESUME = {**FAST, "steps": 400, "model.g_hidden": [128, 128], "model.d_hidden": 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     killed = tmp_path / "killed"
-    args = [f"{k}={v}" for k, v in RESUME.items()]
-    proc = subprocess.Popen([sys.executable, "-m", "genarena", "train", "grid25-nsgan", *args,
-                             "--out", str(killed), "--quiet"])
-    deadline = time.monotonic() + 120
-    while last_logged_step(killed) < 120 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    assert not (killed / "summary.json").exists()
+    train_then_kill("grid25-nsgan", RESUME, killed, after_step=120)
 
     resumed = genarena.train(resume=killed)
     straight = genarena.train("grid25-nsgan", out=tmp_path / "straight", **{

@@ -5,13 +5,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable
 
-from genarena.bench import coevolution, diffusion, images, throughput
+from genarena.bench import coevolution, diffusion, images, mspg, throughput
 
 SUITES: MappingProxyType[str, Callable[[Path, bool], list[Path]]] = MappingProxyType({
     "throughput": throughput.run,
     "images": images.run,
     "diffusion": diffusion.run,
     "coevolution": coevolution.run,
+    "mspg": mspg.run,
 })
 
 

@@ -1,0 +1,153 @@
+"""`genarena bench mspg` (SPEC 8.4): DEMA against SAGAN self-attention, the controllers'
+overhead per training step, and the ablation table of SPEC 4.7 over seeds."""
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
+from genarena.config import load_config
+from genarena.data import build_dataset
+from genarena.nets.mspg import DEMA, SelfAttention
+from genarena.train import get_trainer
+
+# (label, preset, overrides): each table is one budget; rows differ in one part only
+GRID25_BUDGET = {"steps": 600, "data.batch_size": 256, "eval.interval": 0}
+GRID25_ROWS = (
+    ("MSPG-SEN losses, static", "grid25-mspg", {}),
+    ("without D_aux", "grid25-mspg", {"mspg.aux_weight": 0.0}),
+    ("without feature matching", "grid25-mspg", {"mspg.fm_weight": 0.0}),
+    ("without contrastive", "grid25-mspg", {"mspg.con_weight": 0.0}),
+    ("with APFL", "grid25-mspg-apfl", {}),
+    ("with DQN balancer", "grid25-mspg-dqn", {}),
+    ("with IQN balancer", "grid25-mspg-iqn", {}),
+    ("plain GAN (pair, nsgan)", "grid25-nsgan", {}),
+)
+STACKED_BUDGET = {"steps": 150, "eval.n_samples": 5000, "eval.interval": 0}
+STACKED_ROWS = (
+    ("full MSPG-SEN, static", "stacked-mnist5k-mspg", {}),
+    ("without DEMA", "stacked-mnist5k-mspg", {"model.dema": False}),
+    ("without GCTDRN (plain residual)", "stacked-mnist5k-mspg", {"model.gctdrn": False}),
+    ("without D_aux", "stacked-mnist5k-mspg", {"mspg.aux_weight": 0.0}),
+    ("with DQN balancer", "stacked-mnist5k-mspg-dqn", {}),
+    ("plain DCGAN (pair, nsgan)", "stacked-mnist5k-gan", {"data.batch_size": 32}),
+)
+TOY_METRICS = ("modes_captured", "high_quality_fraction", "reverse_kl")
+IMAGE_METRICS = ("modes_captured", "reverse_kl", "fid")
+
+
+def _median_seconds(fn: Callable[[], Any], repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def attention_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
+    """FLOPs (forward), parameters and forward+backward time of DEMA vs SAGAN attention."""
+    channels, batch = 64, 16
+    raw: dict[str, dict[str, Any]] = {}
+    for size in (16, 32):
+        x = torch.randn(batch, channels, size, size).contiguous(memory_format=torch.channels_last)
+        for name, module in (("DEMA", DEMA(channels)), ("self-attention", SelfAttention(channels))):
+            with FlopCounterMode(display=False) as counter:
+                module(x)
+            xg = x.clone().requires_grad_(True)
+
+            def step(m: nn.Module = module, inp: torch.Tensor = xg) -> None:
+                m(inp).square().mean().backward()
+            raw[f"{name}@{size}"] = {
+                "gflops_forward": counter.get_total_flops() / 1e9,
+                "params": sum(p.numel() for p in module.parameters()),
+                "ms_forward_backward": 1000 * _median_seconds(step, 3 if quick else 10)}
+    table = ["| block | resolution | GFLOP (forward) | parameters | ms forward+backward |",
+             "|---|---|---|---|---|"]
+    for key, r in raw.items():
+        name, size = key.split("@")
+        table.append(f"| {name} | {size}×{size} | {r['gflops_forward']:.3f} | {r['params']} | "
+                     f"{r['ms_forward_backward']:.1f} |")
+    return table, {"channels": channels, "batch": batch, "results": raw}
+
+
+def overhead_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
+    """Seconds per training step of ring8-mspg under each controller (same run otherwise)."""
+    steps = 10 if quick else 200
+    raw: dict[str, float] = {}
+    for name in ("static", "apfl", "dqn", "iqn"):
+        cfg = load_config("ring8-mspg", {"controller.name": name, "controller.interval": 20})
+        torch.manual_seed(0)
+        trainer = get_trainer("mspg").build(cfg, build_dataset(cfg.data), torch.device("cpu"))
+        trainer.train_step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            trainer.train_step()
+        raw[name] = (time.perf_counter() - start) / steps
+    table = ["| controller | ms per step | ÷ static |", "|---|---|---|"]
+    table += [f"| {k} | {1000 * v:.2f} | {v / raw['static']:.3f} |" for k, v in raw.items()]
+    return table, {"steps": steps, "interval": 20, "seconds_per_step": raw}
+
+
+def ablation_table(rows: tuple, budget: dict[str, Any], metrics: tuple[str, ...], root: Path,
+                   seeds: list[int]) -> tuple[list[str], dict[str, Any]]:
+    raw: dict[str, dict[str, list[float]]] = {}
+    for label, preset, extra in rows:
+        raw[label] = {k: [] for k in (*metrics, "train_seconds")}
+        for seed in seeds:
+            tag = preset + "".join(f"-{k.split('.')[-1]}{v}" for k, v in extra.items())
+            run = train_or_reuse(preset, root / f"{tag}-s{seed}", {**budget, **extra, "seed": seed})
+            for k in metrics:
+                v = run.summary["metrics"].get(k)
+                raw[label][k].append(float("nan") if v is None else float(v))
+            raw[label]["train_seconds"].append(run.summary["train_seconds"])
+    head = "| variant | " + " | ".join(metrics) + " | train s |"
+    table = [head, "|---|" + "---|" * (len(metrics) + 1)]
+    for label, _, _ in rows:
+        r = raw[label]
+        table.append(f"| {label} | " + " | ".join(_pm(r[k]) for k in metrics) +
+                     f" | {statistics.fmean(r['train_seconds']):.0f} |")
+    return table, {"budget": budget, "seeds": seeds, "raw": raw}
+
+
+def _pm(values: list[float]) -> str:
+    finite = [v for v in values if v == v]
+    if not finite:
+        return "n/a"
+    sd = statistics.stdev(finite) if len(finite) > 1 else 0.0
+    missing = f" ({len(values) - len(finite)} n/a)" if len(finite) < len(values) else ""
+    return f"{statistics.fmean(finite):.3g} ± {sd:.2g}{missing}"
+
+
+def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/mspg")) -> list[Path]:
+    """The three parts; results in mspg.json / mspg.md."""
+    seeds = [0] if quick else [0, 1, 2]
+    attention, attention_raw = attention_table(quick)
+    overhead, overhead_raw = overhead_table(quick)
+    g_budget = {**GRID25_BUDGET, "steps": 30} if quick else GRID25_BUDGET
+    s_budget = {**STACKED_BUDGET, "steps": 3, "eval.n_samples": 300} if quick else STACKED_BUDGET
+    # quick mode checks the plumbing: the first row of each table and the one with a balancer
+    g_rows = (GRID25_ROWS[0], GRID25_ROWS[5]) if quick else GRID25_ROWS
+    s_rows = (STACKED_ROWS[0], STACKED_ROWS[4]) if quick else STACKED_ROWS
+    grid, grid_raw = ablation_table(g_rows, g_budget, TOY_METRICS, runs_root, seeds)
+    stacked, stacked_raw = ablation_table(s_rows, s_budget, IMAGE_METRICS, runs_root, seeds)
+    result = {"suite": "mspg", "command": "genarena bench mspg" + (" --quick" if quick else ""),
+              "machine": machine_info(), "attention": attention_raw, "overhead": overhead_raw,
+              "grid25": grid_raw, "stacked": stacked_raw, "peak_rss_mb": peak_rss_mb()}
+    table = (["## DEMA vs SAGAN self-attention (64 channels, batch 16)", ""] + attention +
+             ["", "## Controller overhead (ring8-mspg, decisions every 20 steps; the balancers "
+              "include their quality proxy)", ""] + overhead +
+             ["", f"## Ablation on grid25 (toy MLP nets; {g_budget['steps']} steps, batch "
+              f"{g_budget['data.batch_size']}, seeds {seeds}, mean ± sd)", ""] + grid +
+             ["", f"## Ablation on stacked-mnist5k ({s_budget['steps']} steps, batch 32, "
+              f"{s_budget['eval.n_samples']} samples for the 1 000-mode count, seeds {seeds})",
+              ""] + stacked)
+    notes = [f"Peak RSS: {result['peak_rss_mb']:.0f} MB."]
+    return write_results(out, "mspg", result, "MSPG-SEN", table, notes)
