@@ -23,6 +23,14 @@ def base_size(resolution: int) -> tuple[int, int]:
     return size, stages
 
 
+def square_base(shape: Sequence[int], what: str) -> tuple[int, int, int]:
+    """(channels, base size, stages) of a square C×H×W image shape; ValueError otherwise."""
+    c, h, w = shape
+    if h != w:
+        raise ValueError(f"{what} needs square images, got {h}×{w}")
+    return (c, *base_size(h))
+
+
 def norm2d(kind: str, channels: int) -> nn.Module:
     """batch | layer (GroupNorm with one group: normalises over C, H, W per sample) | none."""
     if kind == "batch":
@@ -38,11 +46,8 @@ class DCGANGenerator(nn.Module):
     def __init__(self, z_dim: int, out_shape: Sequence[int], width: int = 64,
                  out_act: str = "tanh") -> None:
         super().__init__()
-        c, h, w = out_shape
-        if h != w:
-            raise ValueError(f"DCGAN needs square images, got {h}×{w}")
+        c, size, stages = square_base(out_shape, "DCGAN")
         self.z_dim, self.out_shape = z_dim, tuple(out_shape)
-        size, stages = base_size(h)
         chans = [width * 2 ** (stages - 1 - i) for i in range(stages)]
         self.base = (chans[0], size, size)
         self.project = nn.Sequential(nn.Linear(z_dim, chans[0] * size * size),

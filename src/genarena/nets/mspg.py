@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genarena.nets.dcgan import base_size
+from genarena.nets.dcgan import base_size, square_base
 
 Pyramid = list[Tensor]          # images from the lowest to the highest resolution
 
@@ -125,11 +125,8 @@ class MSPGGenerator(nn.Module):
     def __init__(self, z_dim: int, out_shape: Sequence[int], width: int = 32, dema: bool = True,
                  gctdrn: bool = True, out_act: str = "tanh") -> None:
         super().__init__()
-        c, h, w = out_shape
-        if h != w:
-            raise ValueError(f"MSPG needs square images, got {h}×{w}")
+        c, size, stages = square_base(out_shape, "MSPG")
         self.z_dim, self.out_shape = z_dim, tuple(out_shape)
-        size, stages = base_size(h)
         chans = _channels(width, stages + 1)
         self.project = nn.Sequential(nn.Linear(z_dim, chans[0] * size * size),
                                      nn.Unflatten(1, (chans[0], size, size)), nn.LeakyReLU(0.2))

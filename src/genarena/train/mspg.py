@@ -75,10 +75,6 @@ class MSPGTrainer(PairTrainer):
             return x
         return fade(image_pyramid(x, self.d.levels), self._progress())
 
-    def _aux_pair(self, real_f: Tensor, fake_f: Tensor) -> tuple[Tensor, Tensor]:
-        assert self.aux is not None
-        return self.aux(real_f), self.aux(fake_f)
-
     # phases ------------------------------------------------------------------------------
     def d_phase(self) -> dict[str, float]:
         """D (and D_aux) on a real batch and a batch of detached fakes."""
@@ -90,7 +86,7 @@ class MSPGTrainer(PairTrainer):
         loss = self.loss.d_loss(out_real, out_fake)
         stats = {"loss_d": loss.item()}
         if self.aux is not None and self.knobs.weights["aux"] > 0:
-            aux_real, aux_fake = self._aux_pair(f_real[-1], f_fake[-1])
+            aux_real, aux_fake = self.aux(f_real[-1]), self.aux(f_fake[-1])
             aux_loss = self.loss.d_loss(aux_real, aux_fake)
             loss = loss + self.knobs.weights["aux"] * aux_loss
             stats.update({"loss_aux_d": aux_loss.item(),
