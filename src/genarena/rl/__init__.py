@@ -1,7 +1,17 @@
-"""Reinforcement learning pieces shared by the RL balancer (SPEC 4.6) and DFAC (SPEC 9):
-replay, the (Double) DQN agent, and the IQN quantile network and loss."""
-from genarena.rl.dqn import AgentSettings, DQNAgent
-from genarena.rl.iqn import IQNNetwork, quantile_huber_loss
-from genarena.rl.replay import ReplayBuffer
+"""Reinforcement learning pieces shared by the RL balancer (SPEC 4.6) and DFAC (SPEC 9).
 
-__all__ = ["AgentSettings", "DQNAgent", "IQNNetwork", "ReplayBuffer", "quantile_huber_loss"]
+Single agent: replay, the (Double) DQN agent and the IQN quantile network and loss.
+Multi-agent: shared agent utilities, the mixers (VDN, QMIX, DDN, DMIX; IQL and DIQL without one),
+episode replay, the `MultiAgentLearner` and episode loops. docs/dfac.md shows the API in use.
+"""
+from genarena.rl.dfac import LearnerSettings, MultiAgentLearner
+from genarena.rl.dqn import AgentSettings, DQNAgent
+from genarena.rl.episodes import Episode, EpisodeReplay
+from genarena.rl.iqn import IQNNetwork, quantile_huber_loss
+from genarena.rl.mixers import METHODS, DMixer, QMixer, SumMixer
+from genarena.rl.replay import ReplayBuffer
+from genarena.rl.rollout import run_episode, train
+
+__all__ = ["AgentSettings", "DMixer", "DQNAgent", "Episode", "EpisodeReplay", "IQNNetwork",
+           "LearnerSettings", "METHODS", "MultiAgentLearner", "QMixer", "ReplayBuffer", "SumMixer",
+           "quantile_huber_loss", "run_episode", "train"]

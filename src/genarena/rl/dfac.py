@@ -1,0 +1,178 @@
+"""Cooperative multi-agent Q-learning with value factorisation and its distributional (DFAC)
+variants (Sun et al. 2021; SPEC 9): IQL, VDN, QMIX and DIQL, DDN, DMIX behind one learner.
+
+Agents share one utility network (`AgentUtilities`); a mixer (`rl.mixers`) combines the chosen
+actions' utilities into the joint value, trained on episodes from replay against target
+networks: mean-squared TD error for expected methods, the quantile Huber loss (κ = 1) over N×N'
+quantile pairs for distributional ones. Acting is ε-greedy on each agent's expected utility
+(the mean over fixed quantile midpoints), which is the joint greedy action for every monotone
+mixer (DIGM). Every random draw uses the learner's own generator, saved in its state.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from genarena.rl.agents import AgentUtilities
+from genarena.rl.episodes import Episode, EpisodeReplay
+from genarena.rl.iqn import quantile_huber_loss
+from genarena.rl.mixers import METHODS, build_mixer
+
+
+@dataclass
+class LearnerSettings:
+    """Hyperparameters of a multi-agent learner."""
+    hidden: int = 64
+    lr: float = 5e-4
+    gamma: float = 0.99
+    replay: int = 5000                 # episodes
+    batch: int = 32                    # episodes per update
+    target_update: int = 100           # updates between target-network copies
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_decay: int = 500           # decisions over which ε falls linearly
+    quantiles: int = 16                # N: sampled fractions of the prediction
+    target_quantiles: int = 16         # N': sampled fractions of the target
+    mixer_embed: int = 32
+    grad_clip: float = 10.0
+
+
+class MultiAgentLearner:
+    """act(obs) -> joint action; store(episode); learn() -> loss; joint_quantiles(...)."""
+
+    def __init__(self, method: str, n_agents: int, obs_dim: int, state_dim: int, n_actions: int,
+                 horizon: int, settings: LearnerSettings, seed: int) -> None:
+        if method not in METHODS:
+            raise ValueError(f"unknown factorisation method '{method}' (known: {', '.join(METHODS)})")
+        self.spec, self.settings = METHODS[method], settings
+        self.n_agents, self.n_actions = n_agents, n_actions
+        self.rng = torch.Generator().manual_seed(seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.agents = AgentUtilities(n_agents, obs_dim, n_actions, settings.hidden,
+                                         self.spec.distributional)
+            self.mixer = build_mixer(self.spec, n_agents, state_dim, settings.mixer_embed)
+        self.online = nn.ModuleDict({"agents": self.agents, **({"mixer": self.mixer} if self.mixer
+                                                              else {})})
+        self.target = copy.deepcopy(self.online).requires_grad_(False)
+        self.opt = torch.optim.Adam(self.online.parameters(), lr=settings.lr)
+        self.replay = EpisodeReplay(settings.replay, horizon, n_agents, obs_dim, state_dim,
+                                    per_agent_reward=self.spec.mixer is None)
+        self.decisions, self.updates = 0, 0
+
+    @property
+    def method(self) -> str:
+        return self.spec.name
+
+    # quantile fractions ---------------------------------------------------------------------
+    def midpoints(self, batch: int, n: int | None = None) -> Tensor | None:
+        """Fixed fractions (i + ½)/N for acting and evaluation; None for expected agents."""
+        if not self.spec.distributional:
+            return None
+        n = n or self.settings.quantiles
+        return ((torch.arange(n) + 0.5) / n).expand(batch, n)
+
+    def _sampled(self, batch: int, n: int) -> Tensor | None:
+        if not self.spec.distributional:
+            return None
+        return torch.rand(batch, n, generator=self.rng).sort(1).values    # ascending, as agents need
+
+    # acting ---------------------------------------------------------------------------------
+    @property
+    def epsilon(self) -> float:
+        s = self.settings
+        frac = min(self.decisions / s.epsilon_decay, 1.0)
+        return s.epsilon_start + frac * (s.epsilon_end - s.epsilon_start)
+
+    @torch.no_grad()
+    def q_values(self, obs: Tensor) -> Tensor:
+        """Each agent's expected utilities (K, A) of observations (K, O)."""
+        return self.agents(obs[None], self.midpoints(1))[0].mean(0)
+
+    def act(self, obs: Tensor, greedy: bool = False) -> Tensor:
+        """Joint action (K,): per agent, ε-greedy on its expected utility (never random if greedy)."""
+        q = self.q_values(obs)
+        actions = q.argmax(1)
+        explore = torch.rand(self.n_agents, generator=self.rng) < self.epsilon
+        randoms = torch.randint(self.n_actions, (self.n_agents,), generator=self.rng)
+        if not greedy:
+            self.decisions += 1
+            actions = torch.where(explore, randoms, actions)
+        return actions
+
+    # values ---------------------------------------------------------------------------------
+    def joint_quantiles(self, obs: Tensor, state: Tensor, actions: Tensor, taus: Tensor | None,
+                        nets: nn.ModuleDict | None = None) -> Tensor:
+        """Joint values (B, N) of joint actions (B, K) — or (B, N, K) for independent learners."""
+        nets = nets or self.online
+        z = nets["agents"](obs, taus)                                         # (B, N, K, A)
+        n = z.shape[1]
+        chosen = z.gather(3, actions[:, None, :, None].expand(-1, n, -1, 1))[..., 0]
+        return nets["mixer"](chosen, state) if "mixer" in nets else chosen
+
+    # learning -------------------------------------------------------------------------------
+    def store(self, episode: Episode) -> None:
+        self.replay.add(episode)
+
+    def learn(self) -> float | None:
+        """One gradient step on a batch of episodes; None until the replay holds a batch."""
+        s = self.settings
+        if len(self.replay) < s.batch:
+            return None
+        loss = self._loss(self.replay.sample(s.batch, self.rng))
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.online.parameters(), s.grad_clip)
+        self.opt.step()
+        self.updates += 1
+        if self.updates % s.target_update == 0:
+            self.target.load_state_dict(self.online.state_dict())
+        return loss.item()
+
+    def _loss(self, batch: dict[str, Tensor]) -> Tensor:
+        s, k = self.settings, self.n_agents
+        valid = batch["mask"].flatten() > 0
+        flat = lambda x: x.flatten(0, 1)[valid]                                # noqa: E731
+        obs, obs2 = flat(batch["obs"][:, :-1]), flat(batch["obs"][:, 1:])
+        st, st2 = flat(batch["state"][:, :-1]), flat(batch["state"][:, 1:])
+        actions, reward = flat(batch["actions"]), flat(batch["reward"])
+        cont = 1.0 - flat(batch["terminated"])
+        m = len(obs)
+        taus = self._sampled(m, s.quantiles)
+        pred = self.joint_quantiles(obs, st, actions, taus)
+        with torch.no_grad():
+            best = self.agents(obs2, self.midpoints(m)).mean(1).argmax(-1)   # online picks (double Q)
+            z2 = self.joint_quantiles(obs2, st2, best, self._sampled(m, s.target_quantiles),
+                                      self.target)
+            if self.spec.mixer is None:                                       # (M, N', K)
+                target = reward[:, None, :] + s.gamma * cont[:, None, None] * z2
+            else:                                                             # (M, N')
+                target = reward[:, None] + s.gamma * cont[:, None] * z2
+        if self.spec.mixer is None:                  # every agent its own learner: fold agents in
+            pred = pred.permute(0, 2, 1).reshape(m * k, -1)
+            target = target.permute(0, 2, 1).reshape(m * k, -1)
+            taus = taus.repeat_interleave(k, 0) if taus is not None else None
+        if self.spec.distributional:
+            return quantile_huber_loss(pred, target, taus)
+        return F.mse_loss(pred[:, 0], target[:, 0])
+
+    # state ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "online": self.online.state_dict(),
+                "target": self.target.state_dict(), "opt": self.opt.state_dict(),
+                "replay": self.replay.state_dict(), "rng": self.rng.get_state(),
+                "decisions": self.decisions, "updates": self.updates,
+                "settings": asdict(self.settings)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.opt.load_state_dict(copy.deepcopy(state["opt"]))
+        self.replay.load_state_dict(state["replay"])
+        self.rng.set_state(state["rng"])
+        self.decisions, self.updates = int(state["decisions"]), int(state["updates"])

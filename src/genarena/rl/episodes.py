@@ -1,0 +1,81 @@
+"""Replay of whole episodes, padded to a fixed horizon, for multi-agent learners.
+
+An episode of T ≤ horizon steps holds obs (T+1, K, O) and state (T+1, S) — the last ones let a
+truncated episode bootstrap — actions (T, K), rewards (T,) for a team or (T, K) per agent, and
+terminated (T,). Sampling returns (B, horizon, ...) tensors with a validity mask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class Episode:
+    """One episode's tensors (see the module docstring for shapes)."""
+    obs: Tensor
+    state: Tensor
+    actions: Tensor
+    reward: Tensor
+    terminated: Tensor
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+FIELDS = ("obs", "state", "actions", "reward", "terminated", "mask")
+
+
+class EpisodeReplay:
+    """A ring buffer of `capacity` episodes in preallocated tensors."""
+
+    def __init__(self, capacity: int, horizon: int, n_agents: int, obs_dim: int, state_dim: int,
+                 per_agent_reward: bool = False) -> None:
+        self.capacity, self.horizon, self.size, self.pos = capacity, horizon, 0, 0
+        t, k = horizon, n_agents
+        self.data = {
+            "obs": torch.zeros(capacity, t + 1, k, obs_dim),
+            "state": torch.zeros(capacity, t + 1, state_dim),
+            "actions": torch.zeros(capacity, t, k, dtype=torch.long),
+            "reward": torch.zeros((capacity, t, k) if per_agent_reward else (capacity, t)),
+            "terminated": torch.zeros(capacity, t),
+            "mask": torch.zeros(capacity, t),
+        }
+
+    def add(self, ep: Episode) -> None:
+        t = len(ep)
+        if not 1 <= t <= self.horizon:
+            raise ValueError(f"episode of {t} steps does not fit horizon {self.horizon}")
+        i = self.pos
+        for key in FIELDS:
+            self.data[key][i].zero_()
+        self.data["obs"][i, :t + 1] = ep.obs
+        self.data["state"][i, :t + 1] = ep.state
+        self.data["actions"][i, :t] = ep.actions
+        reward = self.data["reward"][i, :t]
+        reward.copy_(ep.reward[:, None].expand_as(reward) if ep.reward.dim() < reward.dim()
+                     else ep.reward)                   # a team reward shared by every agent
+        self.data["terminated"][i, :t] = ep.terminated
+        self.data["mask"][i, :t] = 1.0
+        self.pos = (self.pos + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch: int, rng: torch.Generator) -> dict[str, Tensor]:
+        idx = torch.randint(self.size, (batch,), generator=rng)
+        return {k: v[idx] for k, v in self.data.items()}
+
+    def __len__(self) -> int:
+        return self.size
+
+    def state_dict(self) -> dict[str, Any]:
+        n = self.size
+        return {"pos": self.pos, "size": n, **{k: v[:n].clone() for k, v in self.data.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        n = int(state["size"])
+        self.pos, self.size = int(state["pos"]), n
+        for key in FIELDS:
+            self.data[key][:n] = state[key]
