@@ -166,10 +166,14 @@ class EGANConfig:
 @dataclass
 class ControllerConfig:
     """What changes learning rates, loss weights and d_steps during training."""
-    name: str = _opt("static", choices=("static", "apfl", "dqn", "iqn"),
+    name: str = _opt("static", choices=("static", "apfl", "dqn", "iqn", "dfac"),
                      doc="static | apfl (feedback toward a D-accuracy band) | dqn / iqn (the "
-                         "RL balancer, SPEC 4.6)")
-    interval: int = _opt(100, lo=1, doc="steps between controller decisions")
+                         "RL balancer, SPEC 4.6; under coevolution one per cell) | dfac (every "
+                         "coevolution cell an agent of one factorised team, SPEC 9)")
+    interval: int = _opt(100, lo=1, doc="steps (coevolution: generations) between decisions")
+    mixer: str = _opt("dmix", choices=("dmix", "ddn", "qmix", "vdn", "diql", "iql"),
+                      doc="dfac: how the cells' utilities combine into the team's value")
+    updates_per_decision: int = _opt(1, lo=1, doc="dqn/iqn/dfac: gradient steps per decision")
     target_low: float = _opt(0.6, lo=0, hi=1, doc="lower edge of the target D-accuracy band")
     target_high: float = _opt(0.8, lo=0, hi=1, doc="upper edge of the target D-accuracy band")
     eta: float = _opt(0.1, lo=0, hi=0.9, doc="apfl: largest relative knob change per decision")
@@ -376,6 +380,12 @@ def _check_consistency(cfg: Config) -> None:
     if cfg.controller.target_low >= cfg.controller.target_high:
         raise UserError(f"config key 'controller.target_low': expected below target_high "
                         f"({cfg.controller.target_high}), got {cfg.controller.target_low}")
+    if cfg.controller.name == "dfac" and cfg.trainer.name != "coevolution":
+        raise UserError("config key 'controller.name': dfac makes coevolution cells agents "
+                        f"(got trainer {cfg.trainer.name!r})")
+    if cfg.trainer.name == "coevolution" and cfg.controller.name == "apfl":
+        raise UserError("config key 'controller.name': coevolution cells take static, dqn, iqn "
+                        "or dfac (got 'apfl')")
     if cfg.model.arch == "mspg" and cfg.trainer.name != "mspg":
         raise UserError("config key 'trainer.name': model.arch=mspg goes with trainer.name=mspg "
                         f"(got {cfg.trainer.name!r})")

@@ -27,3 +27,7 @@ def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
     assert all(r["bytes_per_generation"] > 0 for r in ray)
     assert set(result["reproduction"]["mean_fid_logits"]) == {
         "GAN-BCE", "E-GAN", "Lip-BCE", "Lip-MSE", "Lip-HEU", "Mustangs"}
+    control = result["controllers"]["raw"]
+    assert list(control) == [name for name, _ in coevolution.CONTROLLERS]
+    assert all(len(r["modes_captured"]) == 1 for r in control.values())
+    assert "Does a multi-agent controller help?" in md

@@ -84,3 +84,25 @@ def test_mustangs_draws_each_loss_about_a_third_of_the_time():
 def test_fixed_losses_use_the_same_loss_for_g_and_d():
     ctx = _context(**{"loss.name": "lsgan"})
     assert [l.name for l in ctx.g_losses] == ["lsgan"] and ctx.d_loss.name == "lsgan"
+
+
+def test_knobs_scale_the_training_rates_but_not_the_inherited_ones(ctx, states, monkeypatch):
+    from genarena.coevolution import cell as cell_module
+    seen = {}
+    real_train = cell_module._train
+
+    def spy(g_sel, d_sel, ctx_, stream, rng, d_steps=1):
+        seen["lr_g"] = [m.opt.param_groups[0]["lr"] / m.lr for m in g_sel]
+        seen["lr_d"] = [m.opt.param_groups[0]["lr"] / m.lr for m in d_sel]
+        seen["d_steps"] = d_steps
+        return real_train(g_sel, d_sel, ctx_, stream, rng, d_steps)
+
+    monkeypatch.setattr(cell_module, "_train", spy)
+    knobbed = copy.deepcopy(states)
+    knobbed[0]["knobs"] = {"lr_g": 2.0, "lr_d": 0.5, "d_steps": 3, "weights": {}, "base": {}}
+    after = evolve_cell(ctx, 0, 0, knobbed)
+    assert seen["lr_g"] == pytest.approx([2.0] * len(seen["lr_g"]))
+    assert seen["lr_d"] == pytest.approx([0.5] * len(seen["lr_d"]))
+    assert seen["d_steps"] == 3
+    assert after["knobs"] == knobbed[0]["knobs"]                     # knobs stay with the cell
+    assert 0.0 <= after["stats"]["d_acc_real"] <= 1.0 and 0.0 <= after["stats"]["d_acc_fake"] <= 1.0

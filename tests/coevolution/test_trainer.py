@@ -69,3 +69,23 @@ def test_coevolution_config_errors(cli):
                       "coevolution.neighbourhood")
     assert_user_error(cli("train", "ring8-lip-bce", "coevolution.mutation_probability=2"),
                       "coevolution.mutation_probability")
+
+
+def test_dfac_controlled_run_sets_knobs_and_resumes_exactly(tmp_path):
+    cfg = {**SMALL, "steps": 6, "coevolution.batches_per_gen": 5, "controller.batch": 2,
+           "controller.epsilon_decay": 4}
+    killed = tmp_path / "killed"
+    train_then_kill("ring8-mustangs-dfac", cfg, killed, after_step=3)
+    resumed = genarena.train(resume=killed)
+    straight = genarena.train("ring8-mustangs-dfac", out=tmp_path / "straight", **as_kwargs(cfg))
+    assert resumed.summary["metrics"] == straight.summary["metrics"]
+    assert resumed.summary["cells"] == straight.summary["cells"]
+    assert all(c["knobs"] is not None for c in straight.summary["cells"])
+    rows = metric_rows(straight.path)
+    assert {"dfac_reward", "dfac_loss", "knob_lr_g", "knob_d_steps", "d_acc_real"} <= set(rows[-1])
+    assert [r.get("dfac_reward") for r in rows] == [r.get("dfac_reward") for r in metric_rows(killed)]
+
+
+def test_apfl_cannot_control_a_grid(tmp_path, cli):
+    assert_user_error(cli("train", "ring8-mustangs", "controller.name=apfl", "--out",
+                          str(tmp_path / "r")), "controller.name", "apfl")

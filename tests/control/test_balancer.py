@@ -6,7 +6,7 @@ import torch
 
 from genarena.config import load_config
 from genarena.control import BalancerController, Knobs, build_controller
-from genarena.control.balancer import ACTIONS, STATE_DIM, apply_action
+from genarena.control.balancer import ACTIONS, STATE_DIM, apply_action, state_vector
 
 
 def _knobs():
@@ -62,7 +62,7 @@ def test_any_policy_keeps_knobs_in_bounds_and_logs_its_decisions(name):
 def test_state_vector_size():
     c = _controller()
     seen = c.perception.observe(_stats())
-    assert c.state_vector(seen, _knobs()).shape == (STATE_DIM,)
+    assert state_vector(seen, _knobs()).shape == (STATE_DIM,)
 
 
 def test_state_round_trip_gives_the_same_decisions():

@@ -5,7 +5,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable
 
-from genarena.bench import coevolution, diffusion, images, mspg, throughput
+from genarena.bench import coevolution, dfac, diffusion, images, mspg, throughput
 
 SUITES: MappingProxyType[str, Callable[[Path, bool], list[Path]]] = MappingProxyType({
     "throughput": throughput.run,
@@ -13,6 +13,7 @@ SUITES: MappingProxyType[str, Callable[[Path, bool], list[Path]]] = MappingProxy
     "diffusion": diffusion.run,
     "coevolution": coevolution.run,
     "mspg": mspg.run,
+    "dfac": dfac.run,
 })
 
 

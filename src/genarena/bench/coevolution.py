@@ -20,6 +20,11 @@ PAPER_FID = {"GAN-BCE": 457.7, "E-GAN": 466.1, "Lip-BCE": 49.0, "Lip-MSE": 371.6
              "Lip-HEU": 52.5, "Mustangs": 42.2}
 TABLE_METRICS = ("fid", "fid_logits", "tvd", "classes_covered")
 GRIDS = ((1, 1), (2, 2), (3, 3), (4, 4), (5, 5))
+# Does a multi-agent controller help Mustangs? (SPEC 9 in 8.3): same grid, data and budget
+CONTROLLERS = (("Mustangs, no controller", "grid25-mustangs-static"),
+               ("independent DQN balancer per cell", "grid25-mustangs-dqn"),
+               ("DFAC team (DMIX)", "grid25-mustangs-dfac"))
+CONTROL_METRICS = ("modes_captured", "high_quality_fraction", "reverse_kl", "swd")
 
 
 def _vm_hwm_mb(pid: int) -> float | None:
@@ -117,6 +122,32 @@ def reproduction_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[
     return table, {"seeds": seeds, "raw": raw, "mean_fid_logits": means, "order": order_checks(means)}
 
 
+def controller_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], dict[str, Any]]:
+    """Plain Mustangs vs per-cell DQN balancers vs the DFAC team, same budget, over seeds."""
+    over: dict[str, Any] = {"steps": 3, "coevolution.rows": 2, "coevolution.cols": 2,
+                            "eval.n_samples": 300, "coevolution.score_samples": 100,
+                            "controller.batch": 2} if quick else {}
+    raw: dict[str, dict[str, list[float]]] = {}
+    for name, preset in CONTROLLERS:
+        raw[name] = {k: [] for k in (*CONTROL_METRICS, "train_seconds", "d_steps_mean")}
+        for seed in seeds:
+            run = train_or_reuse(preset, root / f"{preset}-s{seed}", {**over, "seed": seed})
+            for k in CONTROL_METRICS:
+                raw[name][k].append(float(run.summary["metrics"][k]))
+            raw[name]["train_seconds"].append(run.summary["train_seconds"])
+            knobs = [c["knobs"] or {"d_steps": 1} for c in run.summary["cells"]]
+            raw[name]["d_steps_mean"].append(statistics.fmean(k["d_steps"] for k in knobs))
+    table = ["| knobs set by | modes (of 25) | high-quality fraction | reverse KL | SWD | "
+             "final D steps (mean over cells) | train s |", "|---|---|---|---|---|---|---|"]
+    for name, _ in CONTROLLERS:
+        r = raw[name]
+        table.append(f"| {name} | {_pm(r['modes_captured'], 1)} | "
+                     f"{_pm(r['high_quality_fraction'], 3)} | {_pm(r['reverse_kl'], 2)} | "
+                     f"{_pm(r['swd'], 2)} | {_pm(r['d_steps_mean'], 1)} | "
+                     f"{statistics.fmean(r['train_seconds']):.0f} |")
+    return table, {"seeds": seeds, "raw": raw}
+
+
 def _generator_updates(run: Any) -> float:
     """Updates each generator network received (a grid cell's G, the pair's G, E-GAN's parent)."""
     cfg = run.config
@@ -147,10 +178,11 @@ def run(out: Path, quick: bool = False,
     seeds = [0] if quick else [0, 1, 2]
     scaling, scaling_raw = scaling_table(quick)
     repro, repro_raw = reproduction_table(runs_root, seeds, quick)
+    control, control_raw = controller_table(runs_root, seeds, quick)
     result = {"suite": "coevolution",
               "command": "genarena bench coevolution" + (" --quick" if quick else ""),
               "machine": machine_info(), "scaling": scaling_raw, "reproduction": repro_raw,
-              "peak_rss_mb": peak_rss_mb()}
+              "controllers": control_raw, "peak_rss_mb": peak_rss_mb()}
     checks = "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in repro_raw["order"].items())
     table = (["## Seconds per generation and state moved, by grid size (mnist5k, Lipizzaner MLP)",
               "", f"{scaling_raw['batches_per_gen']} batches of 100 per generation, mean of "
@@ -162,7 +194,13 @@ def run(out: Path, quick: bool = False,
               f"Seeds {seeds}, mean ± sd; presets mnist5k-{{gan-bce,egan,lip-bce,lip-mse,lip-heu,"
               "mustangs}; every generator network gets the same number of updates; metrics on "
               "5 000 samples against the test split, on the MNIST-5k LeNet (FID (logits) is the "
-              "paper's classifier-FID).", ""] + repro + ["", f"Order of SPEC 5.4: {checks}."])
+              "paper's classifier-FID).", ""] + repro + ["", f"Order of SPEC 5.4: {checks}.",
+              "", "## Does a multi-agent controller help? (grid25, SPEC 9)", "",
+              f"Seeds {seeds}, mean ± sd; presets grid25-mustangs-{{static,dqn,dfac}}: a 3×3 "
+              "Mustangs grid, 200 generations of 10 batches (2 000 updates per generator for "
+              "every row); the controllers decide every generation for every cell (learning-rate "
+              "factors and D steps; docs/dfac.md). The team reward is the improvement of the "
+              "grid's best mixture SWD. Metrics on 2 500 samples.", ""] + control)
     rss = scaling_raw["ray_actor_peak_rss_mb"]
     notes = [f"Peak RSS: driver {result['peak_rss_mb']:.0f} MB"
              + (f"; largest Ray actor {rss:.0f} MB." if rss else ".")]

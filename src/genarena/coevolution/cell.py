@@ -28,7 +28,7 @@ from genarena.metrics.proxy import TrainingDistance
 from genarena.nets import build_gan
 from genarena.train.generative import LatentGenerator
 from genarena.train.noise import sample_latent
-from genarena.train.optim import make_optimizer, optimizer_step
+from genarena.train.optim import make_optimizer, optimizer_step, set_lr
 
 CellState = dict[str, Any]
 MUSTANGS_LOSSES = ("bce", "lsgan", "nsgan")
@@ -106,7 +106,7 @@ class CellContext:
                 d_states.append(Member(d, self.make_opt(d, o.lr_d), o.lr_d).state())
         k = len(self.grid.neighbours(cell))
         return {"cell": cell, "generation": 0, "g": g_states, "d": d_states,
-                "weights": [1.0 / k] * k, "score": float("inf"), "stats": {}}
+                "weights": [1.0 / k] * k, "score": float("inf"), "stats": {}, "knobs": None}
 
     def mixture(self, weights: list[float], hood_states: list[CellState]) -> MixtureGenerator:
         """The neighbourhood mixture: each cell's first (fittest) generator, with these weights."""
@@ -115,6 +115,13 @@ class CellContext:
 
 # ----------------------------------------------------------------------------------------------
 # The phases of a generation
+
+
+def own_knobs(state: CellState) -> dict[str, float]:
+    """The factors a grid controller set for this cell (none set: lr × 1, one D step)."""
+    knobs = state.get("knobs") or {}
+    return {"lr_g": float(knobs.get("lr_g", 1.0)), "lr_d": float(knobs.get("lr_d", 1.0)),
+            "d_steps": int(knobs.get("d_steps", 1))}
 
 
 def _latent(ctx: CellContext, n: int, rng: torch.Generator) -> Tensor:
@@ -142,21 +149,27 @@ def score_fitness(gs: list[Member], ds: list[Member], real: Tensor, z: Tensor, c
             d.fitness = float(row.mean())
 
 
-def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream, rng: torch.Generator
-           ) -> dict[str, float]:
-    """batches_per_gen batches: each D against a random selected G, then each G against a
-    random selected D with its loss (drawn per batch for Mustangs)."""
+def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream, rng: torch.Generator,
+           d_steps: int = 1) -> dict[str, float]:
+    """batches_per_gen rounds: `d_steps` batches where each D trains against a random selected
+    G, then each G against a random selected D with its loss (drawn per batch for Mustangs)."""
     cfg, clip = ctx.cfg, ctx.cfg.trainer.grad_clip
-    n, sums, draws = cfg.data.batch_size, {"loss_d": 0.0, "loss_g": 0.0}, [0] * len(ctx.g_losses)
+    n, draws = cfg.data.batch_size, [0] * len(ctx.g_losses)
+    sums = {"loss_d": 0.0, "loss_g": 0.0, "d_acc_real": 0.0, "d_acc_fake": 0.0}
     for _ in range(cfg.coevolution.batches_per_gen):
-        real, _ = stream.next()
-        for d in d_sel:
-            g = g_sel[int(torch.randint(len(g_sel), (), generator=rng))]
-            with torch.no_grad():
-                fake = g.net(_latent(ctx, n, rng))
-            loss = ctx.d_loss.d_loss(d.net(real), d.net(fake))
-            optimizer_step(d.opt, loss, d.net, clip)
-            sums["loss_d"] += loss.item() / len(d_sel)
+        for _ in range(d_steps):
+            real, _ = stream.next()
+            for d in d_sel:
+                g = g_sel[int(torch.randint(len(g_sel), (), generator=rng))]
+                with torch.no_grad():
+                    fake = g.net(_latent(ctx, n, rng))
+                d_real, d_fake = d.net(real), d.net(fake)
+                loss = ctx.d_loss.d_loss(d_real, d_fake)
+                optimizer_step(d.opt, loss, d.net, clip)
+                share = 1.0 / (len(d_sel) * d_steps)
+                sums["loss_d"] += loss.item() * share
+                sums["d_acc_real"] += float((d_real > 0).float().mean()) * share
+                sums["d_acc_fake"] += float((d_fake < 0).float().mean()) * share
         for g in g_sel:
             d = d_sel[int(torch.randint(len(d_sel), (), generator=rng))]
             k = int(torch.randint(len(ctx.g_losses), (), generator=rng)) if len(ctx.g_losses) > 1 else 0
@@ -195,12 +208,16 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     d_win = tournament([m.fitness for m in d_pool], c.population, c.tournament_size, rng)
     g_sel = [live_g(g_pool_states[i]) for i in g_win]
     d_sel = [live_d(d_pool_states[i]) for i in d_win]
-    # 3. learning-rate mutation, applied to the optimizers
-    for members, lr0 in ((g_sel, cfg.optim.lr_g), (d_sel, cfg.optim.lr_d)):
+    # 3. learning-rate mutation; a grid controller's knobs then scale the rates this cell
+    #    trains with (the individuals keep and pass on their evolved rates)
+    knobs = own_knobs(states[cell])
+    for members, lr0, factor in ((g_sel, cfg.optim.lr_g, knobs["lr_g"]),
+                                 (d_sel, cfg.optim.lr_d, knobs["lr_d"])):
         for m in members:
             mutate_lr(m, lr0, c.mutation_probability, c.mutation_scale, c.lr_min, rng)
+            set_lr(m.opt, m.lr * factor)
     # 4. training
-    stats = _train(g_sel, d_sel, ctx, stream, rng)
+    stats = _train(g_sel, d_sel, ctx, stream, rng, int(knobs["d_steps"]))
     # 5. replacement: the fittest of trained and current local individuals, judged on a new batch
     #    against the neighbourhood's individuals as they were before training (as Lipizzaner
     #    does; judging by the trained opponents would favour whoever they did not train against)
@@ -216,7 +233,8 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     stats["replaced_g"] = float(sum(m in g_sel for m in new_g)) / len(new_g)
     # 6. one (1+1)-ES step on the neighbourhood mixture weights
     new_state: CellState = {"cell": cell, "generation": generation + 1,
-                            "g": [m.state() for m in new_g], "d": [m.state() for m in new_d]}
+                            "g": [m.state() for m in new_g], "d": [m.state() for m in new_d],
+                            "knobs": states[cell].get("knobs")}
     hood_states = [new_state if h == cell else states[h] for h in hood]
     evaluate = lambda w: ctx.scorer(ctx.mixture(list(w), hood_states))   # noqa: E731
     weights, score = es_step(own["weights"], evaluate(own["weights"]), evaluate, c.mixture_sigma, rng)

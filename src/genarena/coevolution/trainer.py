@@ -1,8 +1,10 @@
 """`trainer=coevolution` (SPEC 5.1): the grid's generations under the shared training loop.
 
 One `train_step` is one synchronous generation of every cell (on the configured backend), so
-`steps` counts generations and every generation is logged and checkpointed like a step. The
-run's model is the best cell's neighbourhood mixture, with that cell's evolved weights.
+`steps` counts generations and every generation is logged and checkpointed like a step. Every
+`controller.interval` generations a grid controller (per-cell balancers or DFAC) may set each
+cell's knobs for the next ones. The run's model is the best cell's neighbourhood mixture, with
+that cell's evolved weights.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from genarena.coevolution.backends import build_backend
 from genarena.coevolution.cell import CellContext, CellState
 from genarena.coevolution.mixture import MixtureGenerator
 from genarena.config import Config
+from genarena.control import build_grid_controller
 from genarena.data.base import Dataset
 
 
@@ -40,6 +43,7 @@ class CoevolutionTrainer:
         self.ctx.scorer                      # build (and cache) the scorer before any worker does
         self.states = {c: self.ctx.initial_state(c) for c in range(self.ctx.grid.size)}
         self.backend = build_backend(cfg, self.ctx)
+        self.controller = build_grid_controller(cfg.controller, self.ctx.grid.size, cfg.seed)
         self.step = 0
         self.total_steps = cfg.steps
         self.generator_updates_per_step = self.ctx.grid.size * cfg.coevolution.population * \
@@ -61,7 +65,16 @@ class CoevolutionTrainer:
         out.update({f"score_cell_{c}": v for c, v in scores.items()})
         out["score_best"] = min(scores.values())
         out["bytes_exchanged"] = float(moved)
+        out.update(self.control_phase())
         return out
+
+    def control_phase(self) -> dict[str, float]:
+        """Every controller.interval generations: new knobs for every cell, and what to log."""
+        if self.controller is None or self.step % self.controller.interval:
+            return {}
+        for cell, knobs in self.controller.decide_grid(self.states).items():
+            self.states[cell]["knobs"] = knobs.state_dict()
+        return self.controller.log()
 
     def close(self) -> None:
         """Release the backend's workers (idempotent)."""
@@ -76,7 +89,13 @@ class CoevolutionTrainer:
                 ind["lr"] *= factor
 
     def knob_log(self) -> dict[str, float]:
-        return {}
+        """The cells' mean knobs (when a controller sets them)."""
+        if self.controller is None:
+            return {}
+        knobs = [s.get("knobs") or {"lr_g": 1.0, "lr_d": 1.0, "d_steps": 1}
+                 for s in self.states.values()]
+        return {f"knob_{k}": statistics.fmean(float(x[k]) for x in knobs)
+                for k in ("lr_g", "lr_d", "d_steps")}
 
     def final_generative(self) -> MixtureGenerator:
         return mixture_of(self.ctx, self.states, best_cell(self.states))
@@ -88,15 +107,19 @@ class CoevolutionTrainer:
                 "best_cell": best_cell(self.states),
                 "generator_updates": self.step * self.generator_updates_per_step,
                 "cells": [{"cell": c, "score": s["score"], "weights": s["weights"],
-                           "lr_g": [i["lr"] for i in s["g"]], "lr_d": [i["lr"] for i in s["d"]]}
+                           "lr_g": [i["lr"] for i in s["g"]], "lr_d": [i["lr"] for i in s["d"]],
+                           "knobs": s.get("knobs")}
                           for c, s in self.states.items()]}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "states": self.states}
+        return {"step": self.step, "states": self.states,
+                "controller": self.controller.state_dict() if self.controller else None}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.step = int(state["step"])
         self.states = {int(c): s for c, s in state["states"].items()}
+        if self.controller is not None and state.get("controller") is not None:
+            self.controller.load_state_dict(state["controller"])
         if self.backend is None:
             self.backend = build_backend(self.cfg, self.ctx)
 

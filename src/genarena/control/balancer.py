@@ -46,14 +46,23 @@ def _rel(value: float, base: float) -> float:
     return math.log(value / base) if value > 0 and base > 0 else 0.0
 
 
+def state_vector(seen: dict[str, float], knobs: Knobs) -> torch.Tensor:
+    """What an agent sees: the perception vector, then the knobs relative to their start."""
+    aux = _rel(knobs.weights.get("aux", 0.0), knobs.base.get("aux", 0.0))
+    extra = [_rel(knobs.lr_g, knobs.base["lr_g"]), _rel(knobs.lr_d, knobs.base["lr_d"]),
+             knobs.d_steps / 10, aux]
+    return torch.tensor([seen[k] for k in PERCEPTION_KEYS] + extra, dtype=torch.float32)
+
+
 class BalancerController(Controller):
     """A DQN (or IQN) agent choosing one knob action per interval."""
 
     needs_quality = True
 
     def __init__(self, interval: int, head: str, settings: AgentSettings, seed: int,
-                 low: float, high: float, kappa: float, rho: float) -> None:
+                 low: float, high: float, kappa: float, rho: float, updates: int = 1) -> None:
         super().__init__(interval)
+        self.updates = updates
         self.name = head
         self.target = (low + high) / 2
         self.kappa, self.rho = kappa, rho
@@ -61,12 +70,6 @@ class BalancerController(Controller):
         self.perception = Perception()
         self.prev: dict[str, Any] | None = None
         self.last: dict[str, float] = {}
-
-    def state_vector(self, seen: dict[str, float], knobs: Knobs) -> torch.Tensor:
-        aux = _rel(knobs.weights.get("aux", 0.0), knobs.base.get("aux", 0.0))
-        extra = [_rel(knobs.lr_g, knobs.base["lr_g"]), _rel(knobs.lr_d, knobs.base["lr_d"]),
-                 knobs.d_steps / 10, aux]
-        return torch.tensor([seen[k] for k in PERCEPTION_KEYS] + extra, dtype=torch.float32)
 
     def reward(self, stats: dict[str, float], seen: dict[str, float]) -> tuple[float, float]:
         """(reward of the previous action, this decision's quality q)."""
@@ -79,12 +82,13 @@ class BalancerController(Controller):
 
     def decide(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
         seen = self.perception.observe(stats)
-        state = self.state_vector(seen, knobs)
+        state = state_vector(seen, knobs)
         r, q = self.reward(stats, seen)
         loss = None
         if self.prev is not None:
             self.agent.observe(self.prev["state"], self.prev["action"], r, state)
-            loss = self.agent.learn()
+            for _ in range(self.updates):
+                loss = self.agent.learn()
         action, qs = self.agent.act(state)
         self.prev = {"state": state, "action": action, "loss_d": stats.get("loss_d", 0.0), "q": q}
         self.last = {"bal_action": float(action), "bal_reward": r, "bal_q_max": float(qs.max()),
