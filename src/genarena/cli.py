@@ -72,6 +72,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     rows, cols = comparison_rows(args.run_dirs)
     print(format_table(rows, cols, markdown=args.markdown))
+    if args.html:
+        from genarena.report import leaderboard
+        out = Path(args.html)
+        if out.suffix != ".html":
+            raise UserError(f"--html '{out}': expected a path ending in .html")
+        board = leaderboard.aggregate(leaderboard.entries_from_runs(args.run_dirs))
+        paths = leaderboard.write(out.parent, out.stem, "genarena leaderboard", board,
+                                  [f"{len(args.run_dirs)} runs; runs named NAME-sN are seeds "
+                                   "of one method."])
+        print("\n".join(str(p) for p in paths))
     return 0
 
 
@@ -134,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="table of several runs' final metrics")
     c.add_argument("run_dirs", nargs="+")
     c.add_argument("--markdown", action="store_true")
+    c.add_argument("--html", metavar="FILE.html", help="also write a leaderboard page (and .md): "
+                   "runs grouped by data set and method (NAME-sN: seeds), ranked, with samples")
     c.set_defaults(func=cmd_compare)
 
     r = sub.add_parser("report", help="write RUN_DIR/report.html")

@@ -5,7 +5,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable
 
-from genarena.bench import coevolution, dfac, diffusion, images, mspg, throughput
+from genarena.bench import coevolution, dfac, diffusion, images, modes, mspg, throughput
 
 SUITES: MappingProxyType[str, Callable[[Path, bool], list[Path]]] = MappingProxyType({
     "throughput": throughput.run,
@@ -14,6 +14,7 @@ SUITES: MappingProxyType[str, Callable[[Path, bool], list[Path]]] = MappingProxy
     "coevolution": coevolution.run,
     "mspg": mspg.run,
     "dfac": dfac.run,
+    "modes": modes.run,
 })
 
 

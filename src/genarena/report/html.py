@@ -20,7 +20,9 @@ CURVE_GROUPS = (
                          "loss_con", "diversity", "grad_norm_g", "grad_norm_d", "progress")),
     ("controller decisions", ("w_aux", "w_fm", "w_con", "apfl_acc", "apfl_u", "bal_action",
                               "bal_reward", "bal_q_max", "bal_q_mean", "bal_epsilon",
-                              "bal_quality", "bal_loss")),
+                              "bal_quality", "bal_loss", "dfac_reward", "dfac_loss",
+                              "dfac_epsilon", "dfac_noop_fraction", "knob_lr_g", "knob_lr_d",
+                              "knob_d_steps")),
     ("coevolution", ("score_best", "replaced_g", "draw_bce", "draw_lsgan", "draw_nsgan",
                      "fitness", "bytes_exchanged")),
 )

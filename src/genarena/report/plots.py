@@ -87,6 +87,22 @@ def lines_png(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, yla
     return _png(fig)
 
 
+def bars_png(series: Sequence[tuple[str, float, Sequence[float]]], ylabel: str,
+             title: str = "") -> bytes:
+    """Horizontal bars (name, mean, per-seed values): each seed a dot on its method's bar."""
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(series) + 1.2))
+    names = [s[0] for s in series]
+    ys = list(range(len(series)))[::-1]
+    ax.barh(ys, [s[1] for s in series], color="#7aa6d6")
+    for y, (_, _, values) in zip(ys, series):
+        ax.plot(list(values), [y] * len(values), "k.", ms=4)
+    ax.set_yticks(ys, names, fontsize=8)
+    ax.set_xlabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    return _png(fig)
+
+
 def cell_heatmap_png(rows: Sequence[dict[str, Any]], prefix: str = "score_cell_",
                      title: str = "cell mixture scores (lower is better)") -> bytes | None:
     """Coevolution: each cell's score (columns: cells) over generations (rows), as a heat map."""

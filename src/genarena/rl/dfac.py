@@ -10,8 +10,7 @@ mixer (DIGM). Every random draw uses the learner's own generator, saved in its s
 """
 from __future__ import annotations
 
-import copy
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -21,6 +20,7 @@ from torch import Tensor, nn
 from genarena.rl.agents import AgentUtilities
 from genarena.rl.episodes import Episode, EpisodeReplay
 from genarena.rl.iqn import quantile_huber_loss
+from genarena.rl.learner import ValueLearner
 from genarena.rl.mixers import METHODS, build_mixer
 
 
@@ -42,7 +42,7 @@ class LearnerSettings:
     grad_clip: float = 10.0
 
 
-class MultiAgentLearner:
+class MultiAgentLearner(ValueLearner):
     """act(obs) -> joint action; store(episode); learn() -> loss; joint_quantiles(...)."""
 
     def __init__(self, method: str, n_agents: int, obs_dim: int, state_dim: int, n_actions: int,
@@ -51,19 +51,15 @@ class MultiAgentLearner:
             raise ValueError(f"unknown factorisation method '{method}' (known: {', '.join(METHODS)})")
         self.spec, self.settings = METHODS[method], settings
         self.n_agents, self.n_actions = n_agents, n_actions
-        self.rng = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.agents = AgentUtilities(n_agents, obs_dim, n_actions, settings.hidden,
                                          self.spec.distributional)
             self.mixer = build_mixer(self.spec, n_agents, state_dim, settings.mixer_embed)
-        self.online = nn.ModuleDict({"agents": self.agents, **({"mixer": self.mixer} if self.mixer
-                                                              else {})})
-        self.target = copy.deepcopy(self.online).requires_grad_(False)
-        self.opt = torch.optim.Adam(self.online.parameters(), lr=settings.lr)
-        self.replay = EpisodeReplay(settings.replay, horizon, n_agents, obs_dim, state_dim,
-                                    per_agent_reward=self.spec.mixer is None)
-        self.decisions, self.updates = 0, 0
+        online = nn.ModuleDict({"agents": self.agents, **({"mixer": self.mixer} if self.mixer
+                                                         else {})})
+        self._setup(online, EpisodeReplay(settings.replay, horizon, n_agents, obs_dim, state_dim,
+                                          per_agent_reward=self.spec.mixer is None), seed)
 
     @property
     def method(self) -> str:
@@ -83,12 +79,6 @@ class MultiAgentLearner:
         return torch.rand(batch, n, generator=self.rng).sort(1).values    # ascending, as agents need
 
     # acting ---------------------------------------------------------------------------------
-    @property
-    def epsilon(self) -> float:
-        s = self.settings
-        frac = min(self.decisions / s.epsilon_decay, 1.0)
-        return s.epsilon_start + frac * (s.epsilon_end - s.epsilon_start)
-
     @torch.no_grad()
     def q_values(self, obs: Tensor) -> Tensor:
         """Each agent's expected utilities (K, A) of observations (K, O)."""
@@ -124,15 +114,7 @@ class MultiAgentLearner:
         s = self.settings
         if len(self.replay) < s.batch:
             return None
-        loss = self._loss(self.replay.sample(s.batch, self.rng))
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.online.parameters(), s.grad_clip)
-        self.opt.step()
-        self.updates += 1
-        if self.updates % s.target_update == 0:
-            self.target.load_state_dict(self.online.state_dict())
-        return loss.item()
+        return self._update(self._loss(self.replay.sample(s.batch, self.rng)), s.grad_clip)
 
     def _loss(self, batch: dict[str, Tensor]) -> Tensor:
         s, k = self.settings, self.n_agents
@@ -161,18 +143,6 @@ class MultiAgentLearner:
             return quantile_huber_loss(pred, target, taus)
         return F.mse_loss(pred[:, 0], target[:, 0])
 
-    # state ----------------------------------------------------------------------------------
+    # state: the learner's, plus which method it is ----------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "online": self.online.state_dict(),
-                "target": self.target.state_dict(), "opt": self.opt.state_dict(),
-                "replay": self.replay.state_dict(), "rng": self.rng.get_state(),
-                "decisions": self.decisions, "updates": self.updates,
-                "settings": asdict(self.settings)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.online.load_state_dict(state["online"])
-        self.target.load_state_dict(state["target"])
-        self.opt.load_state_dict(copy.deepcopy(state["opt"]))
-        self.replay.load_state_dict(state["replay"])
-        self.rng.set_state(state["rng"])
-        self.decisions, self.updates = int(state["decisions"]), int(state["updates"])
+        return {"method": self.method, **super().state_dict()}

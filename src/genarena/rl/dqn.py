@@ -6,15 +6,14 @@ exactly as an uninterrupted one.
 """
 from __future__ import annotations
 
-import copy
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genarena.rl.iqn import IQNNetwork, quantile_huber_loss
+from genarena.rl.learner import ValueLearner
 from genarena.rl.replay import ReplayBuffer
 
 
@@ -38,7 +37,7 @@ def q_network(state_dim: int, n_actions: int, hidden: int) -> nn.Module:
                          nn.ReLU(), nn.Linear(hidden, n_actions))
 
 
-class DQNAgent:
+class DQNAgent(ValueLearner):
     """act(state) -> (action, Q-values); observe(transition); learn() -> loss or None."""
 
     def __init__(self, state_dim: int, n_actions: int, settings: AgentSettings, seed: int,
@@ -46,22 +45,13 @@ class DQNAgent:
         if head not in ("dqn", "iqn"):
             raise ValueError(f"unknown agent head '{head}'")
         self.settings, self.head, self.n_actions = settings, head, n_actions
-        self.rng = torch.Generator().manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.online = (IQNNetwork(state_dim, n_actions, settings.hidden) if head == "iqn"
-                           else q_network(state_dim, n_actions, settings.hidden))
-        self.target = copy.deepcopy(self.online).requires_grad_(False)
-        self.opt = torch.optim.Adam(self.online.parameters(), lr=settings.lr)
-        self.replay = ReplayBuffer(settings.replay, state_dim)
-        self.decisions, self.updates = 0, 0
+            online = (IQNNetwork(state_dim, n_actions, settings.hidden) if head == "iqn"
+                      else q_network(state_dim, n_actions, settings.hidden))
+        self._setup(online, ReplayBuffer(settings.replay, state_dim), seed)
 
     # acting ---------------------------------------------------------------------------------
-    @property
-    def epsilon(self) -> float:
-        s = self.settings
-        frac = min(self.decisions / s.epsilon_decay, 1.0)
-        return s.epsilon_start + frac * (s.epsilon_end - s.epsilon_start)
 
     def _taus(self, batch: int, n: int) -> Tensor:
         return torch.rand(batch, n, generator=self.rng)
@@ -94,14 +84,7 @@ class DQNAgent:
         st, a, r, st2, done = self.replay.sample(s.batch, self.rng)
         loss = self._iqn_loss(st, a, r, st2, done) if self.head == "iqn" else \
             self._dqn_loss(st, a, r, st2, done)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.online.parameters(), 10.0)
-        self.opt.step()
-        self.updates += 1
-        if self.updates % s.target_update == 0:
-            self.target.load_state_dict(self.online.state_dict())
-        return loss.item()
+        return self._update(loss)
 
     def _dqn_loss(self, st: Tensor, a: Tensor, r: Tensor, st2: Tensor, done: Tensor) -> Tensor:
         with torch.no_grad():
@@ -119,18 +102,3 @@ class DQNAgent:
             z2 = z2.gather(2, best[:, None, None].expand(-1, n, 1))[..., 0]
             target = r[:, None] + self.settings.gamma * (1 - done[:, None]) * z2
         return quantile_huber_loss(pred, target, taus)
-
-    # state ----------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return {"online": self.online.state_dict(), "target": self.target.state_dict(),
-                "opt": self.opt.state_dict(), "replay": self.replay.state_dict(),
-                "rng": self.rng.get_state(), "decisions": self.decisions, "updates": self.updates,
-                "settings": asdict(self.settings)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.online.load_state_dict(state["online"])
-        self.target.load_state_dict(state["target"])
-        self.opt.load_state_dict(copy.deepcopy(state["opt"]))
-        self.replay.load_state_dict(state["replay"])
-        self.rng.set_state(state["rng"])
-        self.decisions, self.updates = int(state["decisions"]), int(state["updates"])

@@ -1,0 +1,105 @@
+"""`genarena bench modes` (SPEC 8.2): every method on ring8, grid25 and stacked-mnist5k with
+equal, stated budgets over seeds, beside the published rows of SPEC 7.1; writes modes.json/.md
+and the arena's leaderboard (leaderboard.md / leaderboard.html)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
+from genarena.report import leaderboard
+
+# (method, preset suffix): the preset is "<dataset>-<suffix>"; every method's presets exist for
+# both toy mixtures. Budget: 2 000 updates of every generator network (a grid cell's, the
+# pair's, E-GAN's parent, the VAE's decoder, the score net).
+TOY_METHODS = (
+    ("GAN (minimax)", "bce"), ("NS-GAN", "nsgan"), ("LSGAN", "lsgan"), ("WGAN", "wgan"),
+    ("WGAN-GP", "wgan-gp"), ("hinge", "hinge"), ("PacGAN4", "pacgan"), ("VAE", "vae"),
+    ("E-GAN", "egan"), ("Lip-BCE", "lip-bce"), ("Lip-MSE", "lip-mse"), ("Lip-HEU", "lip-heu"),
+    ("Mustangs", "mustangs"), ("MSPG-SEN", "mspg"), ("MSPG-SEN + APFL", "mspg-apfl"),
+    ("MSPG-SEN + DQN", "mspg-dqn"), ("MSPG-SEN + IQN", "mspg-iqn"), ("score SDE (VE)", "score"),
+    ("DDPM", "ddpm"))
+TOY_BUDGET = 2000
+COEVOLUTION_SUFFIXES = ("lip-bce", "lip-mse", "lip-heu", "mustangs")   # 20 generations × 100
+# stacked-mnist5k: the image methods that fit 2 cores, 1 000 generator updates, batch 32
+STACKED_METHODS = (("DCGAN (NS-GAN)", "stacked-mnist5k-gan", {}),
+                   ("PacDCGAN2", "stacked-mnist5k-gan", {"model.pack": 2}),
+                   ("MSPG-SEN", "stacked-mnist5k-mspg", {}),
+                   ("MSPG-SEN + DQN", "stacked-mnist5k-mspg-dqn", {}))
+STACKED_BUDGET = {"steps": 1000, "data.batch_size": 32, "eval.interval": 0}
+TOY_EVAL = {"eval.n_samples": 2500, "eval.interval": 0}
+# SPEC 7.1: PacGAN (Lin et al. 2018) Table 1 and VEEGAN, as the spec quotes them
+PUBLISHED = (
+    ("GAN (PacGAN Table 1)", "ring8", {"modes_captured": 6.3, "reverse_kl": 0.45}),
+    ("PacGAN4 (PacGAN Table 1)", "ring8", {"modes_captured": 7.8, "reverse_kl": 0.07}),
+    ("VEEGAN", "ring8", {"modes_captured": 8.0}),
+    ("GAN (PacGAN Table 1)", "grid25", {"modes_captured": 17.3, "reverse_kl": 0.70}),
+    ("PacGAN4 (PacGAN Table 1)", "grid25", {"modes_captured": 24.8, "reverse_kl": 0.04}),
+    ("VEEGAN", "grid25", {"modes_captured": 24.6}),
+)
+
+
+def toy_overrides(suffix: str, quick: bool) -> dict[str, Any]:
+    """The budget of a toy method: 2 000 generator updates (quick: a few)."""
+    if suffix in COEVOLUTION_SUFFIXES:
+        over: dict[str, Any] = {"steps": 20, "coevolution.batches_per_gen": TOY_BUDGET // 20}
+        if quick:
+            over = {"steps": 2, "coevolution.batches_per_gen": 3, "coevolution.rows": 2,
+                    "coevolution.cols": 2, "coevolution.score_samples": 100}
+    else:
+        over = {"steps": 6 if quick else TOY_BUDGET}
+    return {**over, **TOY_EVAL, **({"eval.n_samples": 300} if quick else {})}
+
+
+def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/modes"),
+        datasets: tuple[str, ...] = ("ring8", "grid25", "stacked-mnist5k")) -> list[Path]:
+    """Train (or reuse) every run, then write modes.json/.md and leaderboard.md/.html."""
+    seeds = [0] if quick else [0, 1]
+    entries: list[leaderboard.Entry] = []
+    for dataset in (d for d in datasets if d != "stacked-mnist5k"):
+        methods = TOY_METHODS[:2] + TOY_METHODS[9:10] if quick else TOY_METHODS
+        for method, suffix in methods:
+            for seed in seeds:
+                preset = f"{dataset}-{suffix}"
+                r = train_or_reuse(preset, runs_root / f"{preset}-s{seed}",
+                                   {**toy_overrides(suffix, quick), "seed": seed})
+                entries.append(_named(method, r.path))
+    if "stacked-mnist5k" in datasets:
+        budget = {**STACKED_BUDGET, "steps": 2, "eval.n_samples": 300} if quick else STACKED_BUDGET
+        for method, preset, extra in (STACKED_METHODS[:1] if quick else STACKED_METHODS):
+            for seed in seeds[:1]:
+                tag = preset + ("-pack2" if extra.get("model.pack") else "")
+                r = train_or_reuse(preset, runs_root / f"{tag}-s{seed}", {**budget, **extra,
+                                                                          "seed": seed})
+                entries.append(_named(method, r.path))
+    rows = leaderboard.aggregate(entries)
+    rows += [leaderboard.published_row(m, d, "published", **v) for m, d, v in PUBLISHED
+             if d in datasets]
+    command = "genarena bench modes" + (" --quick" if quick else "")
+    machine = machine_info()
+    preamble = [f"Command: `{command}`. Machine: {machine['cpu']}, {machine['cores']} cores, "
+                f"torch {machine['torch']}, {machine['date']}.",
+                f"Budgets: toy data {TOY_BUDGET} updates of every generator network (pair G, "
+                "each grid cell's G over 20 generations × 100 batches on a 3×3 grid, E-GAN's "
+                "parent, the VAE, the score net), batch 512 (grid methods 256, as the Lipizzaner "
+                f"presets); stacked-mnist5k {STACKED_BUDGET['steps']} updates at batch 32, one "
+                f"seed. Seeds {seeds} on the toy data. Metrics (SPEC 7.1): toy 2 500 samples; "
+                "stacked-mnist5k 26 000 samples for the 1 000-mode count and reverse KL.",
+                "Published rows (PacGAN Table 1, VEEGAN, as SPEC 7.1 quotes them) used far "
+                "larger budgets; they are shown in italics and not ranked."]
+    written = leaderboard.write(out, "leaderboard", "genarena arena: mode coverage", rows, preamble)
+    result = {"suite": "modes", "command": command, "machine": machine, "seeds": seeds,
+              "toy_budget": TOY_BUDGET, "stacked_budget": STACKED_BUDGET,
+              "board": leaderboard.summary_of(rows), "peak_rss_mb": peak_rss_mb()}
+    table = leaderboard.markdown(rows)
+    notes = ["The same tables, with bar charts and every method's samples: leaderboard.html.",
+             f"Peak RSS: {result['peak_rss_mb']:.0f} MB."]
+    return written + write_results(out, "modes", result, "Mode coverage: every method", table,
+                                   [*preamble, "", *notes])
+
+
+def _named(method: str, path: Path) -> leaderboard.Entry:
+    """The leaderboard entry of a finished run, under the method's display name."""
+    entry = leaderboard.entries_from_runs([path])[0]
+    entry.method = method
+    return entry

@@ -1,0 +1,213 @@
+"""Leaderboards: runs grouped by (data set, method), seeds aggregated (mean ± sd), ranked, beside
+published rows; written as markdown and as a self-contained HTML page with bar charts and each
+method's samples. `genarena compare --html` and `genarena bench modes` both write one."""
+from __future__ import annotations
+
+import base64
+import html
+import math
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from genarena.checkpoint import atomic_write_text
+from genarena.report.html import STYLE
+from genarena.report.plots import bars_png
+
+# Ranking keys in priority order, with the better direction: the first two a board has decide.
+RANK_KEYS = (("modes_captured", "max"), ("reverse_kl", "min"), ("fid", "min"),
+             ("fid_logits", "min"), ("swd", "min"), ("high_quality_fraction", "max"))
+SHOWN = ("modes_captured", "high_quality_fraction", "reverse_kl", "swd", "fid", "fid_logits",
+         "precision", "recall", "coverage", "classes_covered")
+
+
+@dataclass
+class Entry:
+    """One finished run: which method on which data, its seed, metrics, time and samples."""
+    method: str
+    dataset: str
+    seed: int
+    metrics: dict[str, float]
+    seconds: float
+    thumbnail: bytes | None = None
+
+
+@dataclass
+class Row:
+    """A method on a data set over seeds (or a published row: `published` names the source)."""
+    method: str
+    dataset: str
+    seeds: list[int] = field(default_factory=list)
+    values: dict[str, list[float]] = field(default_factory=dict)
+    seconds: list[float] = field(default_factory=list)
+    thumbnail: bytes | None = None
+    published: str = ""
+
+    def mean(self, key: str) -> float | None:
+        vals = [v for v in self.values.get(key, []) if not math.isnan(v)]
+        return statistics.fmean(vals) if vals else None
+
+    def cell(self, key: str) -> str:
+        """mean ± sd over seeds, both to the decimals the mean's size calls for."""
+        vals = self.values.get(key, [])
+        if not vals:
+            return "–"
+        mean = statistics.fmean(vals)
+        m = abs(mean)
+        decimals = 0 if m >= 100 else 1 if m >= 10 else 2 if m >= 1 else 3
+        if len(vals) == 1:
+            return f"{mean:.{decimals}f}"
+        return f"{mean:.{decimals}f} ± {statistics.stdev(vals):.{decimals}f}"
+
+
+def aggregate(entries: Sequence[Entry]) -> list[Row]:
+    """Group entries by (data set, method), in first-seen order."""
+    rows: dict[tuple[str, str], Row] = {}
+    for e in entries:
+        row = rows.setdefault((e.dataset, e.method), Row(e.method, e.dataset))
+        row.seeds.append(e.seed)
+        row.seconds.append(e.seconds)
+        for k, v in e.metrics.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                row.values.setdefault(k, []).append(float(v))
+        row.thumbnail = row.thumbnail or e.thumbnail
+    return list(rows.values())
+
+
+def rank_keys(rows: Sequence[Row]) -> list[tuple[str, str]]:
+    """The (up to two) ranking keys every measured row of a board has."""
+    measured = [r for r in rows if not r.published]
+    present = [(k, d) for k, d in RANK_KEYS if measured and all(r.values.get(k) for r in measured)]
+    return present[:2]
+
+
+def ranked(rows: Sequence[Row]) -> list[Row]:
+    """Measured rows best first by the board's ranking keys; published rows after them."""
+    keys = rank_keys(rows)
+
+    def key(r: Row) -> tuple[float, ...]:
+        out = []
+        for k, direction in keys:
+            m = r.mean(k)
+            m = math.inf if m is None else (-m if direction == "max" else m)
+            out.append(m)
+        return tuple(out)
+    measured = sorted((r for r in rows if not r.published), key=key)
+    return measured + [r for r in rows if r.published]
+
+
+def columns(rows: Sequence[Row]) -> list[str]:
+    return [k for k in SHOWN if any(r.values.get(k) for r in rows)]
+
+
+def by_dataset(rows: Sequence[Row]) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = {}
+    for r in rows:
+        out.setdefault(r.dataset, []).append(r)
+    return out
+
+
+def markdown(rows: Sequence[Row]) -> list[str]:
+    """One ranked table per data set."""
+    lines: list[str] = []
+    for dataset, group in by_dataset(rows).items():
+        cols = columns(group)
+        keys = ", ".join(f"{k} ({'higher' if d == 'max' else 'lower'} is better)"
+                         for k, d in rank_keys(group))
+        lines += [f"### {dataset}", "", f"Ranked by {keys}.", "",
+                  "| rank | method | seeds | " + " | ".join(cols) + " | train s |",
+                  "|---|---|---|" + "---|" * len(cols) + "---|"]
+        for i, r in enumerate(ranked(group), 1):
+            rank = "" if r.published else str(i)
+            seeds = r.published if r.published else str(len(r.seeds))
+            secs = f"{statistics.fmean(r.seconds):.0f}" if r.seconds else "–"
+            lines.append(f"| {rank} | {r.method} | {seeds} | " +
+                         " | ".join(r.cell(c) for c in cols) + f" | {secs} |")
+        lines.append("")
+    return lines
+
+
+def _img(data: bytes, alt: str, width: int | None = None) -> str:
+    size = f' width="{width}"' if width else ""
+    return (f'<img alt="{html.escape(alt)}"{size} '
+            f'src="data:image/png;base64,{base64.b64encode(data).decode()}">')
+
+
+def page(title: str, rows: Sequence[Row], preamble: Sequence[str] = (),
+         notes: Sequence[str] = ()) -> str:
+    """A self-contained HTML leaderboard: per data set a ranked table, a bar chart of the first
+    ranking key, and every method's samples."""
+    parts = [f"<h1>{html.escape(title)}</h1>"] + [f"<p>{html.escape(p)}</p>" for p in preamble]
+    for dataset, group in by_dataset(rows).items():
+        cols, keys = columns(group), rank_keys(group)
+        order = ranked(group)
+        parts.append(f"<h2>{html.escape(dataset)}</h2>")
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in ["rank", "method", "seeds", *cols,
+                                                              "train s"])
+        body = []
+        for i, r in enumerate(order, 1):
+            cells = ["" if r.published else str(i), r.method,
+                     r.published or str(len(r.seeds)), *(r.cell(c) for c in cols),
+                     f"{statistics.fmean(r.seconds):.0f}" if r.seconds else "–"]
+            cls = ' class="published"' if r.published else ""
+            body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+                        + "</tr>")
+        parts.append(f"<table><tr>{head}</tr>{''.join(body)}</table>")
+        if keys:
+            k = keys[0][0]
+            series = [(r.method, r.mean(k) or 0.0, r.values.get(k, [])) for r in order
+                      if r.mean(k) is not None]
+            png = bars_png(series, k, f"{dataset}: {k}")
+            parts.append(_img(png, f"{dataset} {k}"))
+        thumbs = [(r.method, r.thumbnail) for r in order if r.thumbnail]
+        if thumbs:
+            parts.append("<div class='thumbs'>" + "".join(
+                f"<figure>{_img(t, m, 220)}<figcaption>{html.escape(m)}</figcaption></figure>"
+                for m, t in thumbs) + "</div>")
+    parts += [f"<p class='note'>{html.escape(n)}</p>" for n in notes]
+    style = STYLE + (".thumbs{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:0}"
+                     "tr.published td{color:#666;font-style:italic}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>")
+
+
+def write(out: Path, name: str, title: str, rows: Sequence[Row], preamble: Sequence[str] = (),
+          notes: Sequence[str] = ()) -> list[Path]:
+    """out/name.md and out/name.html, written atomically."""
+    out.mkdir(parents=True, exist_ok=True)
+    md = [f"# {title}", "", *preamble, "", *markdown(rows), *notes, ""]
+    atomic_write_text(out / f"{name}.md", "\n".join(md))
+    atomic_write_text(out / f"{name}.html", page(title, rows, preamble, notes))
+    return [out / f"{name}.md", out / f"{name}.html"]
+
+
+SEED_SUFFIX = re.compile(r"-s\d+$")
+
+
+def entries_from_runs(run_dirs: Sequence[str | Path]) -> list[Entry]:
+    """Entries of finished run directories; a method is the directory name less any '-sN'."""
+    from genarena.run import RunDir
+    out = []
+    for d in run_dirs:
+        run = RunDir.existing(d)
+        summary = run.read_summary()
+        final = run.samples / "final.png"
+        out.append(Entry(method=SEED_SUFFIX.sub("", run.path.name),
+                         dataset=str(summary.get("dataset")), seed=int(summary.get("seed", 0)),
+                         metrics=dict(summary.get("metrics", {})),
+                         seconds=float(summary.get("train_seconds", 0.0)),
+                         thumbnail=final.read_bytes() if final.exists() else None))
+    return out
+
+
+def published_row(method: str, dataset: str, source: str, **values: float) -> Row:
+    """A row of a published table (shown, never ranked)."""
+    return Row(method, dataset, values={k: [v] for k, v in values.items()}, published=source)
+
+
+def summary_of(rows: Sequence[Row]) -> dict[str, Any]:
+    """Plain data of a board for JSON results."""
+    return {f"{r.dataset}/{r.method}": {"seeds": r.seeds, "published": r.published,
+                                        "values": r.values, "seconds": r.seconds} for r in rows}

@@ -1,0 +1,57 @@
+"""What every value learner here shares: an online network and its target copy, Adam, a replay
+buffer, its own random generator, the linear ε schedule, the update step and checkpoint state.
+`DQNAgent` (one agent) and `MultiAgentLearner` (a factorised team) build on it."""
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+
+class ValueLearner:
+    """Subclasses set `settings` (with lr, target_update, epsilon_*), then call `_setup`."""
+
+    settings: Any
+
+    def _setup(self, online: nn.Module, replay: Any, seed: int) -> None:
+        self.rng = torch.Generator().manual_seed(seed)
+        self.online = online
+        self.target = copy.deepcopy(online).requires_grad_(False)
+        self.opt = torch.optim.Adam(online.parameters(), lr=self.settings.lr)
+        self.replay = replay
+        self.decisions, self.updates = 0, 0
+
+    @property
+    def epsilon(self) -> float:
+        """Linear from epsilon_start to epsilon_end over epsilon_decay decisions."""
+        s = self.settings
+        frac = min(self.decisions / s.epsilon_decay, 1.0)
+        return s.epsilon_start + frac * (s.epsilon_end - s.epsilon_start)
+
+    def _update(self, loss: Tensor, grad_clip: float = 10.0) -> float:
+        """One optimiser step on `loss`; copies the online net to the target every target_update."""
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.online.parameters(), grad_clip)
+        self.opt.step()
+        self.updates += 1
+        if self.updates % self.settings.target_update == 0:
+            self.target.load_state_dict(self.online.state_dict())
+        return loss.item()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"online": self.online.state_dict(), "target": self.target.state_dict(),
+                "opt": self.opt.state_dict(), "replay": self.replay.state_dict(),
+                "rng": self.rng.get_state(), "decisions": self.decisions, "updates": self.updates,
+                "settings": asdict(self.settings)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.opt.load_state_dict(copy.deepcopy(state["opt"]))
+        self.replay.load_state_dict(state["replay"])
+        self.rng.set_state(state["rng"])
+        self.decisions, self.updates = int(state["decisions"]), int(state["updates"])

@@ -1,0 +1,57 @@
+"""Leaderboards: seeds aggregated, rows ranked by the board's keys, published rows beside them,
+markdown and a self-contained page; `genarena compare --html` writes one from run directories."""
+import genarena
+from genarena.report import leaderboard
+from genarena.report.leaderboard import Entry
+
+from helpers import FAST, as_kwargs
+
+
+def _entries():
+    return [Entry("A", "ring8", 0, {"modes_captured": 8, "reverse_kl": 0.2}, 10.0),
+            Entry("A", "ring8", 1, {"modes_captured": 6, "reverse_kl": 0.4}, 12.0),
+            Entry("B", "ring8", 0, {"modes_captured": 7, "reverse_kl": 0.1}, 5.0),
+            Entry("C", "ring8", 0, {"modes_captured": 7, "reverse_kl": 0.05}, 5.0),
+            Entry("D", "mnist5k", 0, {"fid": 30.0, "fid_logits": 3.0}, 5.0),
+            Entry("E", "mnist5k", 0, {"fid": 20.0, "fid_logits": 4.0}, 5.0)]
+
+
+def test_seeds_are_aggregated_and_rows_ranked_by_the_boards_keys():
+    rows = leaderboard.aggregate(_entries())
+    a = next(r for r in rows if r.method == "A")
+    assert a.seeds == [0, 1] and a.mean("modes_captured") == 7.0 and a.cell("reverse_kl") == "0.300 ± 0.141"
+    ring = [r for r in rows if r.dataset == "ring8"]
+    assert leaderboard.rank_keys(ring) == [("modes_captured", "max"), ("reverse_kl", "min")]
+    # A, B, C tie on 7 modes: reverse KL breaks the tie
+    assert [r.method for r in leaderboard.ranked(ring)] == ["C", "B", "A"]
+    images = [r for r in rows if r.dataset == "mnist5k"]
+    assert [r.method for r in leaderboard.ranked(images)] == ["E", "D"]
+
+
+def test_published_rows_are_shown_but_not_ranked():
+    rows = leaderboard.aggregate(_entries())
+    rows.append(leaderboard.published_row("PacGAN4", "ring8", "published", modes_captured=7.8))
+    md = "\n".join(leaderboard.markdown(rows))
+    assert "| 1 | C | 1 |" in md and "|  | PacGAN4 | published | 7.80 |" in md
+    assert [r.method for r in leaderboard.ranked([r for r in rows if r.dataset == "ring8"])][-1] \
+        == "PacGAN4"
+
+
+def test_page_is_self_contained_with_a_chart_per_board(tmp_path):
+    paths = leaderboard.write(tmp_path, "board", "test board", leaderboard.aggregate(_entries()))
+    page = paths[1].read_text()
+    assert page.count("data:image/png;base64,") == 2 and 'src="http' not in page
+    assert page.count("<table>") == 2
+
+
+def test_compare_html_writes_a_leaderboard_of_runs(tmp_path, cli):
+    for seed in (0, 1):
+        genarena.train("ring8-nsgan", out=tmp_path / f"ns-s{seed}", **as_kwargs({**FAST, "seed": seed}))
+    code, out, _ = cli("compare", str(tmp_path / "ns-s0"), str(tmp_path / "ns-s1"),
+                       "--html", str(tmp_path / "lb" / "board.html"))
+    assert code == 0 and "board.html" in out
+    md = (tmp_path / "lb" / "board.md").read_text()
+    assert "| 1 | ns | 2 |" in md                                  # two seeds, one method
+    assert "data:image/png;base64," in (tmp_path / "lb" / "board.html").read_text()
+    code, _, err = cli("compare", str(tmp_path / "ns-s0"), "--html", str(tmp_path / "x.txt"))
+    assert code == 2 and "expected a path ending in .html" in err
