@@ -92,11 +92,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from genarena.bench import SUITES, run_suites
+    from genarena.bench import SEEDED, SUITES, run_suites
     unknown = [s for s in args.suites if s not in SUITES]
     if unknown:
         raise UserError(f"bench: unknown suite '{unknown[0]}' (expected: {', '.join(SUITES)})")
-    for path in run_suites(args.suites or list(SUITES), Path(args.out), quick=args.quick):
+    if args.seeds is not None and not set(args.suites) & set(SEEDED):
+        raise UserError(f"bench: --seeds applies to the suites {', '.join(SEEDED)}")
+    for path in run_suites(args.suites or list(SUITES), Path(args.out), quick=args.quick,
+                           seeds=args.seeds):
         print(path)
     return 0
 
@@ -156,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("suites", nargs="*")
     b.add_argument("--out", default="benchmarks/results")
     b.add_argument("--quick", action="store_true", help="short repeats, for a smoke test")
+    b.add_argument("--seeds", type=int, default=None, metavar="N",
+                   help="modes: seeds 0..N-1 (default 5; finished runs are reused, so a larger "
+                        "N adds seeds)")
     b.set_defaults(func=cmd_bench)
 
     sub.add_parser("presets", help="list presets").set_defaults(func=cmd_presets)

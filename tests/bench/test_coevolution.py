@@ -31,3 +31,10 @@ def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
     assert list(control) == [name for name, _ in coevolution.CONTROLLERS]
     assert all(len(r["modes_captured"]) == 1 for r in control.values())
     assert "Does a multi-agent controller help?" in md
+
+
+def test_undefined_values_are_counted_not_averaged():
+    nan = float("nan")
+    assert coevolution._pm([1.0, 3.0], 1) == "2.0 ± 1.4"
+    assert coevolution._pm([1.0, nan, 3.0], 1) == "2.0 ± 1.4 (2 of 3 seeds)"
+    assert coevolution._pm([nan], 1) == "n/a"

@@ -18,9 +18,16 @@ SUITES: MappingProxyType[str, Callable[[Path, bool], list[Path]]] = MappingProxy
 })
 
 
-def run_suites(names: list[str], out: Path, quick: bool = False) -> list[Path]:
-    """Run the named suites, returning the result files written."""
+SEEDED = ("modes",)          # suites whose number of seeds the command line may set
+
+
+def run_suites(names: list[str], out: Path, quick: bool = False,
+               seeds: int | None = None) -> list[Path]:
+    """Run the named suites, returning the result files written (`seeds`: for SEEDED suites)."""
     written: list[Path] = []
     for name in names:
-        written += SUITES[name](out, quick)
+        if seeds is not None and name in SEEDED:
+            written += modes.run(out, quick, seeds=list(range(seeds)))
+        else:
+            written += SUITES[name](out, quick)
     return written

@@ -132,8 +132,9 @@ def controller_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[st
         raw[name] = {k: [] for k in (*CONTROL_METRICS, "train_seconds", "d_steps_mean")}
         for seed in seeds:
             run = train_or_reuse(preset, root / f"{preset}-s{seed}", {**over, "seed": seed})
-            for k in CONTROL_METRICS:
-                raw[name][k].append(float(run.summary["metrics"][k]))
+            for k in CONTROL_METRICS:        # reverse KL is undefined (None) with no mode hit
+                value = run.summary["metrics"][k]
+                raw[name][k].append(float("nan") if value is None else float(value))
             raw[name]["train_seconds"].append(run.summary["train_seconds"])
             knobs = [c["knobs"] or {"d_steps": 1} for c in run.summary["cells"]]
             raw[name]["d_steps_mean"].append(statistics.fmean(k["d_steps"] for k in knobs))
@@ -168,8 +169,13 @@ def order_checks(fid: dict[str, float]) -> dict[str, bool]:
 
 
 def _pm(values: list[float], digits: int) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
+    """mean ± sd of the defined values; '(k of n seeds)' when some are undefined (NaN)."""
+    defined = [v for v in values if v == v]
+    if not defined:
+        return "n/a"
+    sd = statistics.stdev(defined) if len(defined) > 1 else 0.0
+    text = f"{statistics.fmean(defined):.{digits}f} ± {sd:.{digits}f}"
+    return text if len(defined) == len(values) else f"{text} ({len(defined)} of {len(values)} seeds)"
 
 
 def run(out: Path, quick: bool = False,
