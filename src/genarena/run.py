@@ -15,14 +15,14 @@ from genarena.config import Config, dump_yaml, from_dict
 from genarena.errors import UserError
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """NaN/Inf become null so every file stays strict JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -81,7 +81,7 @@ class RunDir:
     # metrics -----------------------------------------------------------------------------------
     def append_metrics(self, row: dict[str, Any]) -> None:
         with open(self.metrics_file, "a", encoding="utf-8") as f:
-            f.write(json.dumps(_json_safe(row)) + "\n")
+            f.write(json.dumps(json_safe(row)) + "\n")
             f.flush()
             os.fsync(f.fileno())
 
@@ -107,7 +107,7 @@ class RunDir:
 
     # summary -----------------------------------------------------------------------------------
     def write_summary(self, summary: dict[str, Any]) -> None:
-        atomic_write_text(self.summary_file, json.dumps(_json_safe(summary), indent=2) + "\n")
+        atomic_write_text(self.summary_file, json.dumps(json_safe(summary), indent=2) + "\n")
 
     def read_summary(self) -> dict[str, Any]:
         if not self.summary_file.exists():

@@ -5,7 +5,15 @@ import pytest
 import torch
 
 from genarena.rl import METHODS, DMixer, LearnerSettings, MultiAgentLearner, QMixer, SumMixer
-from genarena.rl.mixers import monotone_check
+
+
+def monotone_check(mixer: torch.nn.Module, n_agents: int, state_dim: int, seed: int = 0) -> float:
+    """Smallest ∂Q_jt/∂Q_k over random inputs (≥ 0 for a monotone mixer)."""
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(64, 4, n_agents, generator=gen).requires_grad_(True)
+    s = torch.randn(64, state_dim, generator=gen)
+    mixer(z, s).sum().backward()
+    return float(z.grad.min())
 
 
 def _z(b=8, n=16, k=3, seed=0):

@@ -7,7 +7,7 @@ from typing import Callable
 
 from genarena.bench import coevolution, dfac, diffusion, images, modes, mspg, throughput
 
-SUITES: MappingProxyType[str, Callable[[Path, bool], list[Path]]] = MappingProxyType({
+SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
     "throughput": throughput.run,
     "images": images.run,
     "diffusion": diffusion.run,
@@ -26,8 +26,6 @@ def run_suites(names: list[str], out: Path, quick: bool = False,
     """Run the named suites, returning the result files written (`seeds`: for SEEDED suites)."""
     written: list[Path] = []
     for name in names:
-        if seeds is not None and name in SEEDED:
-            written += modes.run(out, quick, seeds=list(range(seeds)))
-        else:
-            written += SUITES[name](out, quick)
+        options = {"seeds": list(range(seeds))} if seeds is not None and name in SEEDED else {}
+        written += SUITES[name](out, quick, **options)
     return written

@@ -5,12 +5,13 @@ from __future__ import annotations
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
 from genarena.config import load_config
+from genarena.control.multiagent import cell_knobs
 from genarena.data import build_dataset
 
 METHODS = (("GAN-BCE", "mnist5k-gan-bce"), ("E-GAN", "mnist5k-egan"),
@@ -98,18 +99,9 @@ def scaling_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
 def reproduction_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], dict[str, Any]]:
     over: dict[str, Any] = {"steps": 2, "coevolution.batches_per_gen": 3, "eval.n_samples": 300,
                             "coevolution.score_samples": 100} if quick else {}
-    raw: dict[str, dict[str, list[float]]] = {}
-    for name, preset in METHODS:
-        extra = dict(over)
-        if quick and preset.endswith("egan"):
-            extra = {"steps": 6, "eval.n_samples": 300}
-        raw[name] = {k: [] for k in (*TABLE_METRICS, "train_seconds", "generator_updates")}
-        for seed in seeds:
-            run = train_or_reuse(preset, root / f"{preset}-s{seed}", {**extra, "seed": seed})
-            for k in TABLE_METRICS:
-                raw[name][k].append(float(run.summary["metrics"][k]))
-            raw[name]["train_seconds"].append(run.summary["train_seconds"])
-            raw[name]["generator_updates"].append(_generator_updates(run))
+    egan_quick = {"steps": 6, "eval.n_samples": 300}
+    raw = collect(root, METHODS, seeds, TABLE_METRICS, {"generator_updates": _generator_updates},
+                  lambda preset: egan_quick if quick and preset.endswith("egan") else over)
     table = ["| method | FID (features) | FID (logits) | TVD | classes covered | G updates per "
              "generator | train s | paper FID (logits) |", "|---|---|---|---|---|---|---|---|"]
     for name, _ in METHODS:
@@ -122,22 +114,39 @@ def reproduction_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[
     return table, {"seeds": seeds, "raw": raw, "mean_fid_logits": means, "order": order_checks(means)}
 
 
+def collect(root: Path, methods: tuple[tuple[str, str], ...], seeds: list[int],
+            metrics: tuple[str, ...], extras: dict[str, Callable[[Any], float]],
+            overrides: Callable[[str], dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
+    """Per method and seed: train (or reuse) the preset's run, then its summary metrics (NaN
+    where undefined, e.g. the reverse KL of a run that hit no mode), its training time and each
+    `extras` value of the run."""
+    raw: dict[str, dict[str, list[float]]] = {}
+    for name, preset in methods:
+        raw[name] = {k: [] for k in (*metrics, "train_seconds", *extras)}
+        for seed in seeds:
+            run = train_or_reuse(preset, root / f"{preset}-s{seed}",
+                                 {**overrides(preset), "seed": seed})
+            for k in metrics:
+                value = run.summary["metrics"][k]
+                raw[name][k].append(float("nan") if value is None else float(value))
+            raw[name]["train_seconds"].append(run.summary["train_seconds"])
+            for k, fn in extras.items():
+                raw[name][k].append(fn(run))
+    return raw
+
+
+def _mean_d_steps(run: Any) -> float:
+    """The D steps per G step the cells ended with, averaged over the grid."""
+    return statistics.fmean(cell_knobs(c).d_steps for c in run.summary["cells"])
+
+
 def controller_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], dict[str, Any]]:
     """Plain Mustangs vs per-cell DQN balancers vs the DFAC team, same budget, over seeds."""
     over: dict[str, Any] = {"steps": 3, "coevolution.rows": 2, "coevolution.cols": 2,
                             "eval.n_samples": 300, "coevolution.score_samples": 100,
                             "controller.batch": 2} if quick else {}
-    raw: dict[str, dict[str, list[float]]] = {}
-    for name, preset in CONTROLLERS:
-        raw[name] = {k: [] for k in (*CONTROL_METRICS, "train_seconds", "d_steps_mean")}
-        for seed in seeds:
-            run = train_or_reuse(preset, root / f"{preset}-s{seed}", {**over, "seed": seed})
-            for k in CONTROL_METRICS:        # reverse KL is undefined (None) with no mode hit
-                value = run.summary["metrics"][k]
-                raw[name][k].append(float("nan") if value is None else float(value))
-            raw[name]["train_seconds"].append(run.summary["train_seconds"])
-            knobs = [c["knobs"] or {"d_steps": 1} for c in run.summary["cells"]]
-            raw[name]["d_steps_mean"].append(statistics.fmean(k["d_steps"] for k in knobs))
+    raw = collect(root, CONTROLLERS, seeds, CONTROL_METRICS, {"d_steps_mean": _mean_d_steps},
+                  lambda preset: over)
     table = ["| knobs set by | modes (of 25) | high-quality fraction | reverse KL | SWD | "
              "final D steps (mean over cells) | train s |", "|---|---|---|---|---|---|---|"]
     for name, _ in CONTROLLERS:

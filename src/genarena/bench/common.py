@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from genarena.checkpoint import atomic_write_text
+from genarena.run import json_safe
 
 
 def machine_info() -> dict[str, Any]:
@@ -39,23 +40,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _strict(obj: Any) -> Any:
-    """Plain JSON: undefined numbers (NaN, ±inf) become null."""
-    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
-        return None
-    if isinstance(obj, dict):
-        return {k: _strict(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_strict(v) for v in obj]
-    return obj
-
-
 def write_results(out: Path, name: str, result: dict[str, Any], title: str,
                   table: list[str], notes: list[str]) -> list[Path]:
     """Write out/name.json and out/name.md (with the command and machine) atomically."""
     out.mkdir(parents=True, exist_ok=True)
     js, md = out / f"{name}.json", out / f"{name}.md"
-    atomic_write_text(js, json.dumps(_strict(result), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(js, json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
     m = result["machine"]
     lines = [f"# {title}", "", f"Command: `{result['command']}`", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} "

@@ -21,6 +21,7 @@ from genarena.coevolution.mixture import MixtureGenerator, es_step
 from genarena.coevolution.population import (IndividualState, Member, materialise, mutate_lr,
                                              survivors, tournament)
 from genarena.config import Config
+from genarena.control.multiagent import cell_knobs
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
 from genarena.losses import AdversarialLoss, get_loss
@@ -117,13 +118,6 @@ class CellContext:
 # The phases of a generation
 
 
-def own_knobs(state: CellState) -> dict[str, float]:
-    """The factors a grid controller set for this cell (none set: lr × 1, one D step)."""
-    knobs = state.get("knobs") or {}
-    return {"lr_g": float(knobs.get("lr_g", 1.0)), "lr_d": float(knobs.get("lr_d", 1.0)),
-            "d_steps": int(knobs.get("d_steps", 1))}
-
-
 def _latent(ctx: CellContext, n: int, rng: torch.Generator) -> Tensor:
     m = ctx.cfg.model
     return sample_latent(n, m.z_dim, m.z_dist, rng)
@@ -210,14 +204,14 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     d_sel = [live_d(d_pool_states[i]) for i in d_win]
     # 3. learning-rate mutation; a grid controller's knobs then scale the rates this cell
     #    trains with (the individuals keep and pass on their evolved rates)
-    knobs = own_knobs(states[cell])
-    for members, lr0, factor in ((g_sel, cfg.optim.lr_g, knobs["lr_g"]),
-                                 (d_sel, cfg.optim.lr_d, knobs["lr_d"])):
+    knobs = cell_knobs(states[cell])
+    for members, lr0, factor in ((g_sel, cfg.optim.lr_g, knobs.lr_g),
+                                 (d_sel, cfg.optim.lr_d, knobs.lr_d)):
         for m in members:
             mutate_lr(m, lr0, c.mutation_probability, c.mutation_scale, c.lr_min, rng)
             set_lr(m.opt, m.lr * factor)
     # 4. training
-    stats = _train(g_sel, d_sel, ctx, stream, rng, int(knobs["d_steps"]))
+    stats = _train(g_sel, d_sel, ctx, stream, rng, knobs.d_steps)
     # 5. replacement: the fittest of trained and current local individuals, judged on a new batch
     #    against the neighbourhood's individuals as they were before training (as Lipizzaner
     #    does; judging by the trained opponents would favour whoever they did not train against)

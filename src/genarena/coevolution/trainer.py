@@ -18,6 +18,7 @@ from genarena.coevolution.cell import CellContext, CellState
 from genarena.coevolution.mixture import MixtureGenerator
 from genarena.config import Config
 from genarena.control import build_grid_controller
+from genarena.control.multiagent import cell_knobs
 from genarena.data.base import Dataset
 
 
@@ -92,9 +93,8 @@ class CoevolutionTrainer:
         """The cells' mean knobs (when a controller sets them)."""
         if self.controller is None:
             return {}
-        knobs = [s.get("knobs") or {"lr_g": 1.0, "lr_d": 1.0, "d_steps": 1}
-                 for s in self.states.values()]
-        return {f"knob_{k}": statistics.fmean(float(x[k]) for x in knobs)
+        knobs = [cell_knobs(s) for s in self.states.values()]
+        return {f"knob_{k}": statistics.fmean(float(getattr(x, k)) for x in knobs)
                 for k in ("lr_g", "lr_d", "d_steps")}
 
     def final_generative(self) -> MixtureGenerator:

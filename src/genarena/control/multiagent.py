@@ -29,7 +29,8 @@ OBS_DIM = STATE_DIM + 1
 
 
 def cell_knobs(state: dict[str, Any]) -> Knobs:
-    """A cell's knobs: factors on its individuals' learning rates (1 = as evolved) and D steps."""
+    """A cell's knobs: factors on its individuals' learning rates (1 = as evolved) and D steps
+    (no controller has set them: ×1 and one D step)."""
     if state.get("knobs"):
         return Knobs.from_state(state["knobs"])
     return Knobs(lr_g=1.0, lr_d=1.0, d_steps=1)

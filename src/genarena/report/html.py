@@ -35,8 +35,11 @@ font-size:.8rem}img{max-width:100%;margin:.5rem 0}h2{border-bottom:1px solid #dd
 """
 
 
-def _img(data: bytes, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+def embedded_img(data: bytes, alt: str, width: int | None = None) -> str:
+    """An <img> carrying its PNG inline, so pages need no other file and no network."""
+    size = f' width="{width}"' if width else ""
+    return (f'<img alt="{html.escape(alt)}"{size} '
+            f'src="data:image/png;base64,{base64.b64encode(data).decode()}">')
 
 
 def _table(rows: list[tuple[str, Any]]) -> str:
@@ -68,22 +71,22 @@ def write_report(run_dir: str | Path) -> Path:
     for title, keys in CURVE_GROUPS:
         png = curves_png(rows, keys, title)
         if png:
-            parts.append(f"<h2>{html.escape(title)}</h2>{_img(png, title)}")
+            parts.append(f"<h2>{html.escape(title)}</h2>{embedded_img(png, title)}")
     heat = cell_heatmap_png(rows)
     if heat:
-        parts.append(f"<h2>cell scores over generations</h2>{_img(heat, 'cell scores')}")
+        parts.append(f"<h2>cell scores over generations</h2>{embedded_img(heat, 'cell scores')}")
     if evals:
         keys = [k for k, v in evals[-1].items() if isinstance(v, (int, float))
                 and k not in ("step", "elapsed", "n_samples", "modes_total", "reference_samples",
                               "features_test_accuracy")]
         png = curves_png(evals, keys, "evaluation during training")
         if png:
-            parts.append(f"<h2>evaluation during training</h2>{_img(png, 'evaluation')}")
+            parts.append(f"<h2>evaluation during training</h2>{embedded_img(png, 'evaluation')}")
     images = sorted(run.samples.glob("*.png")) if run.samples.exists() else []
     if images:
         parts.append("<h2>samples</h2>")
-        parts += [f"<figure>{_img(p.read_bytes(), p.stem)}<figcaption>{html.escape(p.stem)}"
-                  f"</figcaption></figure>" for p in images[-4:]]
+        parts += [f"<figure>{embedded_img(p.read_bytes(), p.stem)}<figcaption>"
+                  f"{html.escape(p.stem)}</figcaption></figure>" for p in images[-4:]]
     parts.append(f"<h2>configuration</h2><pre>{html.escape(run.config_file.read_text())}</pre>")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(run.path.name)}"
             f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")

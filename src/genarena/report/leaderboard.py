@@ -3,7 +3,6 @@ published rows; written as markdown and as a self-contained HTML page with bar c
 method's samples. `genarena compare --html` and `genarena bench modes` both write one."""
 from __future__ import annotations
 
-import base64
 import html
 import math
 import re
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from genarena.checkpoint import atomic_write_text
-from genarena.report.html import STYLE
+from genarena.report.html import STYLE, embedded_img
 from genarena.report.plots import bars_png
 
 # Ranking keys in priority order, with the better direction: the first two a board has decide.
@@ -129,12 +128,6 @@ def markdown(rows: Sequence[Row]) -> list[str]:
     return lines
 
 
-def _img(data: bytes, alt: str, width: int | None = None) -> str:
-    size = f' width="{width}"' if width else ""
-    return (f'<img alt="{html.escape(alt)}"{size} '
-            f'src="data:image/png;base64,{base64.b64encode(data).decode()}">')
-
-
 def page(title: str, rows: Sequence[Row], preamble: Sequence[str] = (),
          notes: Sequence[str] = ()) -> str:
     """A self-contained HTML leaderboard: per data set a ranked table, a bar chart of the first
@@ -160,12 +153,12 @@ def page(title: str, rows: Sequence[Row], preamble: Sequence[str] = (),
             series = [(r.method, r.mean(k) or 0.0, r.values.get(k, [])) for r in order
                       if r.mean(k) is not None]
             png = bars_png(series, k, f"{dataset}: {k}")
-            parts.append(_img(png, f"{dataset} {k}"))
+            parts.append(embedded_img(png, f"{dataset} {k}"))
         thumbs = [(r.method, r.thumbnail) for r in order if r.thumbnail]
         if thumbs:
-            parts.append("<div class='thumbs'>" + "".join(
-                f"<figure>{_img(t, m, 220)}<figcaption>{html.escape(m)}</figcaption></figure>"
-                for m, t in thumbs) + "</div>")
+            figures = [f"<figure>{embedded_img(t, m, 220)}<figcaption>{html.escape(m)}"
+                       "</figcaption></figure>" for m, t in thumbs]
+            parts.append(f"<div class='thumbs'>{''.join(figures)}</div>")
     parts += [f"<p class='note'>{html.escape(n)}</p>" for n in notes]
     style = STYLE + (".thumbs{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:0}"
                      "tr.published td{color:#666;font-style:italic}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
 
@@ -82,11 +81,3 @@ def build_mixer(spec: MixerSpec, n_agents: int, state_dim: int, embed: int) -> n
         return DMixer(n_agents, state_dim, embed)
     return None
 
-
-def monotone_check(mixer: nn.Module, n_agents: int, state_dim: int, seed: int = 0) -> float:
-    """Smallest ∂Q_jt/∂Q_k over random inputs (≥ 0 for a monotone mixer); a test helper."""
-    gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(64, 4, n_agents, generator=gen).requires_grad_(True)
-    s = torch.randn(64, state_dim, generator=gen)
-    mixer(z, s).sum().backward()
-    return float(z.grad.min())
