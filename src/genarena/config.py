@@ -111,6 +111,8 @@ class GuidanceConfig:
     ce_weight: float = _opt(1.0, lo=0, doc="λ of total = dlsm + λ·ce (1 images, 0.125 toy)")
     weight_power: float = _opt(1.0, lo=0, doc="w in the DLSM weighting σ^{2w}")
     classifier_steps: int = _opt(0, lo=0, doc="classifier updates after the score net's steps")
+    lr_decay: str = _opt("none", choices=("none", "cosine"),
+                         doc="the classifier's lr over its steps: constant, or cosine to 0")
     score_run: str = _opt("", doc="reuse the (frozen) score net of this diffusion run "
                                   "instead of training one")
 

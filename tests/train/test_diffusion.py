@@ -1,9 +1,11 @@
 """The diffusion trainer end to end on two moons: DSM learns, classifiers train, labels guide."""
 import json
 
+import pytest
 import torch
 
 import genarena
+from genarena.errors import UserError
 from genarena.diffusion.oracle import moons_posterior_errors
 
 from helpers import assert_user_error
@@ -47,14 +49,20 @@ def test_guided_run_trains_the_classifier_and_samples_by_label(tmp_path, cli):
 
 def test_classifier_on_a_shared_score_run(tmp_path):
     score = genarena.train("moons-score", out=tmp_path / "score", **SMALL)
+    # sampling, batch size and the classifier's width do not touch the score net: reuse is allowed
     ce = genarena.train("moons-dlsm-ce", out=tmp_path / "ce", guidance__score_run=str(score.path),
-                        guidance__classifier_steps=50, **SMALL)
+                        guidance__classifier_steps=50, **{**SMALL, "diffusion__sampler": "ode",
+                                                          "model__d_hidden": [48],
+                                                          "data__batch_size": 128})
     assert ce.summary["steps"] == 50
     state = json.loads((ce.path / "summary.json").read_text())
     assert state["model"] == "ema-score+ce-classifier"
     a = score.model().net.state_dict()
     b = ce.model().net.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(UserError, match="guidance.score_run.*same data, score net and SDE"):
+        genarena.train("moons-dlsm-ce", out=tmp_path / "bad", guidance__score_run=str(score.path),
+                       guidance__classifier_steps=5, **{**SMALL, "model__g_hidden": [32, 32]})
 
 
 def test_ddpm_on_digits_trains_and_samples(tmp_path, feature_cache):

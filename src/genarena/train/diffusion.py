@@ -6,6 +6,7 @@ noise-conditional classifier by ce / dlsm / total against the frozen score net (
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from genarena.errors import UserError
 from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP
 from genarena.nets.score import ScoreMLP, UNet
 from genarena.train.ema import EMA
-from genarena.train.optim import make_optimizer, optimizer_step, set_lr
+from genarena.train.optim import lr_factor, make_optimizer, optimizer_step, set_lr
 
 
 def data_scale(dataset: Dataset, n: int = 2000) -> float:
@@ -86,16 +87,24 @@ class DiffusionGenerative:
         return x.cpu()
 
 
+def score_net_signature(cfg: Config) -> tuple[Any, ...]:
+    """What a trained score net depends on: its data (batch size aside), architecture and SDE.
+    Sampling, evaluation and classifier settings may differ between a score run and its reusers."""
+    m, d = cfg.model, cfg.diffusion
+    data = dataclasses.replace(cfg.data, batch_size=0)
+    return (data, m.arch, tuple(m.g_hidden), m.width, d.sde, d.sigma_min, d.sigma_max,
+            d.beta_min, d.beta_max, d.timesteps)
+
+
 def _load_score_run(path: str, cfg: Config, dataset: Dataset) -> dict[str, Any]:
     run_dir = Path(path)
     try:
         other = load_config(str(run_dir / "config.yaml"))
     except UserError as exc:
         raise UserError(f"config key 'guidance.score_run': {exc}") from None
-    if other.trainer.name != "diffusion" or other.model != cfg.model or \
-            other.diffusion.sde != cfg.diffusion.sde or other.data != cfg.data:
+    if other.trainer.name != "diffusion" or score_net_signature(other) != score_net_signature(cfg):
         raise UserError(f"config key 'guidance.score_run': run '{path}' is not a diffusion run "
-                        "with the same data, model and SDE")
+                        "with the same data, score net and SDE")
     state = load_checkpoint(run_dir / "checkpoints" / "last.pt")["trainer_state"]
     return state["ema"] if state.get("ema") is not None else state["net"]
 
@@ -145,6 +154,8 @@ class DiffusionTrainer:
             self.classifier.train()
             self.score_net.eval()
             g = self.cfg.guidance
+            decay = lr_factor(g.lr_decay, self.step - self.score_steps, g.classifier_steps)
+            set_lr(self.opt_clf, self.knobs.lr_d * decay)
             loss, stats = classifier_loss(g.classifier, self.classifier,
                                           score_fn(self.score_net, self.sde), self.sde, x, y,
                                           self.noise, g.ce_weight, g.weight_power)

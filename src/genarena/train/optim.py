@@ -1,6 +1,7 @@
 """Optimizers from the `optim` config section, and learning-rate changes that really apply."""
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import torch
@@ -25,6 +26,16 @@ def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
     """Set the learning rate of every parameter group (after any load_state_dict)."""
     for group in opt.param_groups:
         group["lr"] = lr
+
+
+LR_DECAYS = ("none", "cosine")
+
+
+def lr_factor(decay: str, step: int, total: int) -> float:
+    """The multiplier of the base learning rate at `step` of `total`: 1, or a cosine from 1 to 0."""
+    if decay == "none" or total <= 0:
+        return 1.0
+    return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
 
 
 def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module,
