@@ -105,9 +105,14 @@ def budget_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], 
         for seed in seeds:
             score = score_run("moons-score", root / f"moons-score-s{seed}", {**over, "seed": seed})
             for k in budgets:
-                run = train_or_reuse(f"moons-dlsm-{kind}", root / f"moons-dlsm-{kind}-k{k}-s{seed}",
-                                     {**over, "seed": seed, "guidance.score_run": str(score.path),
-                                      "guidance.classifier_steps": k, "eval.n_samples": 200})
+                preset, common = f"moons-dlsm-{kind}", {**over, "seed": seed,
+                                                         "guidance.score_run": str(score.path)}
+                if k == load_config(preset, common).guidance.classifier_steps:   # the main table's
+                    run = train_or_reuse(preset, root / f"{preset}-s{seed}", common)
+                else:
+                    run = train_or_reuse(preset, root / f"{preset}-k{k}-s{seed}",
+                                         {**common, "guidance.classifier_steps": k,
+                                          "eval.n_samples": 200})
                 errors = moons_posterior_errors(run.model(), run.dataset,
                                                 oracle_points=500 if quick else 5000)
                 raw[kind][k]["error"].append(errors["mean"])
