@@ -26,7 +26,8 @@ from genarena.train.diffusion import (build_classifier, build_score_net, make_sd
                                       score_net_signature)
 
 PAPER_MOONS = {"base (CE, α=1)": (0.198, 0.94, 1.00), "ours (total, α=1)": (0.066, 0.96, 1.00)}
-MOONS_METHODS = (("base (CE, α=1)", "moons-dlsm-ce", 1.0), ("scaling (CE, α=10)", None, 10.0),
+MOONS_METHODS = (("base (CE, α=1)", "moons-dlsm-ce", 1.0), ("no guidance (α=0)", None, 0.0),
+                 ("scaling (CE, α=10)", None, 10.0),
                  ("dlsm only (α=1)", "moons-dlsm-dlsm", 1.0), ("ours (total, α=1)", "moons-dlsm-total", 1.0))
 DIGITS_METHODS = (("base (CE, α=1)", "digits-dlsm-ce", 1.0), ("scaling (CE, α=10)", None, 10.0),
                   ("ours (total, α=1)", "digits-dlsm-total", 1.0))
@@ -63,7 +64,7 @@ def moons_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], d
         score = score_run("moons-score", root / f"moons-score-s{seed}", {**over, "seed": seed})
         trained: dict[str, Run] = {}
         for name, preset, scale in MOONS_METHODS:
-            if preset is None:                     # scaling reuses the CE classifier at α = 10
+            if preset is None:                     # α = 0 and scaling reuse the CE classifier
                 run = trained["base (CE, α=1)"].with_guidance_scale(scale)
                 metrics = run.evaluate()
             else:
