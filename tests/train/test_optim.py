@@ -21,6 +21,8 @@ def test_cosine_factor_known_values():
 def test_no_decay_is_constant():
     assert {lr_factor("none", k, 10) for k in range(12)} == {1.0}
     assert lr_factor("cosine", 3, 0) == 1.0
+    with pytest.raises(ValueError, match="linear"):
+        lr_factor("linear", 1, 10)
 
 
 def test_the_classifier_lr_follows_the_cosine_and_the_score_lr_does_not():

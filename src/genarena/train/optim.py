@@ -28,11 +28,11 @@ def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-LR_DECAYS = ("none", "cosine")
-
-
 def lr_factor(decay: str, step: int, total: int) -> float:
-    """The multiplier of the base learning rate at `step` of `total`: 1, or a cosine from 1 to 0."""
+    """The multiplier of the base learning rate at `step` of `total`: 1 (`none`), or a cosine from
+    1 to 0 (`cosine`); the choices are the config's (guidance.lr_decay)."""
+    if decay not in ("none", "cosine"):
+        raise ValueError(f"unknown lr decay {decay!r}")
     if decay == "none" or total <= 0:
         return 1.0
     return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
