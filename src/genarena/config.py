@@ -113,6 +113,12 @@ class GuidanceConfig:
     classifier_steps: int = _opt(0, lo=0, doc="classifier updates after the score net's steps")
     lr_decay: str = _opt("none", choices=("none", "cosine"),
                          doc="the classifier's lr over its steps: constant, or cosine to 0")
+    classifier_net: str = _opt("time-embedding", choices=("time-embedding", "sigma-branch"),
+                               doc="time-embedding: t's Fourier features added at every layer; "
+                                   "sigma-branch (vectors only): the DLSM paper's toy classifier, "
+                                   "a ReLU MLP of x (model.d_hidden) beside one of the noise "
+                                   "level σ(t) (widths ÷ 4), concatenated")
+    batch_size: int = _opt(0, lo=0, doc="the classifier's batch (0: data.batch_size)")
     score_run: str = _opt("", doc="reuse the (frozen) score net of this diffusion run "
                                   "instead of training one")
 

@@ -13,6 +13,7 @@ def test_ve_sigma_and_diffusion():
     a, s = sde.marginal(t)
     assert torch.allclose(a, torch.ones(3))
     assert s.tolist() == pytest.approx([0.01, math.sqrt(0.01 * 50), 50.0], rel=1e-5)
+    assert torch.equal(sde.noise_std(t), s)
     # g(t)² = d σ²(t)/dt
     h = 1e-4
     tt = torch.tensor([0.3], dtype=torch.float64)

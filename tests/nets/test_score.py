@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP
+from genarena.diffusion.sde import VESDE
+from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP, SigmaBranchClassifier
 from genarena.nets.embeddings import GaussianFourierEmbedding
 from genarena.nets.score import ScoreMLP, UNet, unet_levels
 
@@ -33,3 +34,20 @@ def test_mlp_score_and_classifier_depend_on_time():
 
 def test_unet_levels():
     assert unet_levels(28) == 2 and unet_levels(8) == 1 and unet_levels(32) == 3
+
+
+def test_sigma_branch_classifier_has_the_papers_shape_and_reads_sigma():
+    sde = VESDE(0.001, 10.0)
+    clf = SigmaBranchClassifier((2,), [256, 128, 64], 2, sde.noise_std)
+    widths = [m.out_features for m in clf.x_branch if isinstance(m, torch.nn.Linear)]
+    narrow = [m.out_features for m in clf.sigma_branch if isinstance(m, torch.nn.Linear)]
+    assert widths == [256, 128, 64] and narrow == [64, 32, 16] and clf.out.in_features == 80
+    x = torch.randn(5, 2, requires_grad=True)
+    logits = clf(x, torch.full((5,), 0.5))
+    assert logits.shape == (5, 2)
+    assert not torch.allclose(logits, clf(x, torch.full((5,), 0.9)))
+    # the input gradient (what guidance uses) flows, and twice (what DLSM's double backprop needs)
+    (g,) = torch.autograd.grad(logits[:, 0].sum(), x, create_graph=True)
+    g.pow(2).sum().backward()
+    assert g.shape == (5, 2)
+    assert all(m.weight.grad is not None for m in clf.x_branch if isinstance(m, torch.nn.Linear))

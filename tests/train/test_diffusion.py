@@ -1,4 +1,5 @@
 """The diffusion trainer end to end on two moons: DSM learns, classifiers train, labels guide."""
+import copy
 import json
 
 import pytest
@@ -63,6 +64,39 @@ def test_classifier_on_a_shared_score_run(tmp_path):
     with pytest.raises(UserError, match="guidance.score_run.*same data, score net and SDE"):
         genarena.train("moons-dlsm-ce", out=tmp_path / "bad", guidance__score_run=str(score.path),
                        guidance__classifier_steps=5, **{**SMALL, "model__g_hidden": [32, 32]})
+
+
+def test_papers_classifier_draws_its_own_batches_and_resumes_exactly(tmp_path):
+    from genarena.config import load_config
+    from genarena.data import build_dataset
+    from genarena.train.diffusion import DiffusionTrainer
+    score = genarena.train("moons-paper-score", out=tmp_path / "score", **SMALL)
+    over = {"guidance.score_run": str(score.path), "guidance.batch_size": 96, "data.batch_size": 32,
+            "model.g_hidden": [64, 64], "model.d_hidden": [32, 16]}
+    cfg = load_config("moons-paper-total", over)
+    dataset = build_dataset(cfg.data)
+
+    def trainer() -> DiffusionTrainer:
+        return DiffusionTrainer(cfg, dataset, torch.device("cpu"))
+
+    a = trainer()
+    assert a.clf_stream is not a.stream and a.clf_stream.next()[0].shape == (96, 2)
+    for _ in range(3):
+        a.train_step()
+    b = trainer()
+    b.load_state_dict(copy.deepcopy(a.state_dict()))     # a checkpoint owns its tensors
+    for _ in range(2):
+        stats_a, stats_b = a.train_step(), b.train_step()
+    assert stats_a == stats_b and "dlsm" in stats_a
+    pa, pb = a.classifier.state_dict(), b.classifier.state_dict()
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+
+
+def test_sigma_branch_classifier_is_refused_for_images(tmp_path):
+    with pytest.raises(UserError, match="guidance.classifier_net.*vector data"):
+        genarena.train("digits-dlsm-ce", out=tmp_path / "bad", guidance__classifier_net="sigma-branch",
+                       steps=1, guidance__classifier_steps=1)
+    assert not (tmp_path / "bad" / "summary.json").exists()
 
 
 def test_ddpm_on_digits_trains_and_samples(tmp_path, feature_cache):

@@ -25,6 +25,10 @@ class SDE:
         """(a(t), s(t)) with x_t = a x₀ + s z."""
         raise NotImplementedError
 
+    def noise_std(self, t: Tensor) -> Tensor:
+        """s(t), the noise level nets may be conditioned on instead of t."""
+        return self.marginal(t)[1]
+
     def sde(self, x: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
         """(f(x, t), g(t)) of dx = f dt + g dw."""
         raise NotImplementedError

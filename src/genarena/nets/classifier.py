@@ -5,8 +5,9 @@ The time embedding is added at every stage, so the classifier knows how noisy it
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
+import torch
 from torch import Tensor, nn
 
 from genarena.nets.embeddings import TimeEmbedding
@@ -31,6 +32,34 @@ class NoisyClassifierMLP(nn.Module):
         for layer, proj in zip(self.layers, self.temb):
             h = self.act(layer(h) + proj(e))
         return self.out(h)
+
+
+def _relu_mlp(widths: Sequence[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])                  # the last layer's output stays linear
+
+
+class SigmaBranchClassifier(nn.Module):
+    """x (B, D), t (B,) -> class logits: the DLSM paper's toy classifier (Chao et al. 2022).
+
+    A ReLU MLP reads x, a second one four times narrower reads the raw noise level σ(t), and a
+    linear layer reads both outputs side by side. σ rather than t is what the paper feeds in.
+    """
+
+    def __init__(self, sample_shape: Sequence[int], hidden: Sequence[int], num_classes: int,
+                 noise_std: Callable[[Tensor], Tensor]) -> None:
+        super().__init__()
+        narrow = [max(1, h // 4) for h in hidden]
+        self.noise_std = noise_std
+        self.x_branch = _relu_mlp([math.prod(sample_shape), *hidden])
+        self.sigma_branch = _relu_mlp([1, *narrow])
+        self.out = nn.Linear(hidden[-1] + narrow[-1], num_classes)
+
+    def forward(self, x: Tensor, t: Tensor) -> Tensor:
+        sigma = self.noise_std(t).reshape(-1, 1).to(x.dtype)
+        return self.out(torch.cat([self.x_branch(x.flatten(1)), self.sigma_branch(sigma)], dim=1))
 
 
 class NoisyClassifierConv(nn.Module):

@@ -22,7 +22,7 @@ from genarena.diffusion.dsm import dsm_loss, score_fn
 from genarena.diffusion.samplers import sample
 from genarena.diffusion.sde import SDE, build_sde
 from genarena.errors import UserError
-from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP
+from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP, SigmaBranchClassifier
 from genarena.nets.score import ScoreMLP, UNet
 from genarena.train.ema import EMA
 from genarena.train.optim import lr_factor, make_optimizer, optimizer_step, set_lr
@@ -53,11 +53,18 @@ def build_score_net(cfg: Config, dataset: Dataset) -> nn.Module:
     return ScoreMLP(dataset.sample_shape, cfg.model.g_hidden)
 
 
-def build_classifier(cfg: Config, dataset: Dataset) -> nn.Module:
+def build_classifier(cfg: Config, dataset: Dataset, sde: SDE) -> nn.Module:
     if dataset.num_classes < 2:
         raise UserError(f"config key 'guidance.classifier': dataset '{dataset.name}' has no "
                         "class labels to guide with")
-    if len(dataset.sample_shape) == 3:
+    images = len(dataset.sample_shape) == 3
+    if cfg.guidance.classifier_net == "sigma-branch":
+        if images:
+            raise UserError("config key 'guidance.classifier_net': sigma-branch is an MLP for "
+                            "vector data (use time-embedding for images)")
+        return SigmaBranchClassifier(dataset.sample_shape, cfg.model.d_hidden,
+                                     dataset.num_classes, sde.noise_std)
+    if images:
         return NoisyClassifierConv(dataset.sample_shape, dataset.num_classes, cfg.model.width)
     return NoisyClassifierMLP(dataset.sample_shape, cfg.model.d_hidden, dataset.num_classes)
 
@@ -110,7 +117,8 @@ def _load_score_run(path: str, cfg: Config, dataset: Dataset) -> dict[str, Any]:
 
 
 class DiffusionTrainer:
-    """Owns the score net (+EMA), the classifier, their optimizers, the SDE and the data stream."""
+    """Owns the score net (+EMA), the classifier, their optimizers, the SDE and the data streams
+    (one, unless the classifier's batch size differs from the score net's)."""
 
     def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
         self.cfg, self.dataset, self.device = cfg, dataset, device
@@ -127,10 +135,14 @@ class DiffusionTrainer:
         self.classifier: nn.Module | None = None
         self.opt_clf = None
         if cfg.guidance.classifier != "none":
-            self.classifier = build_classifier(cfg, dataset).to(device)
+            self.classifier = build_classifier(cfg, dataset, self.sde).to(device)
             self.opt_clf = make_optimizer(cfg.optim, self.classifier.parameters(), self.knobs.lr_d)
         self.total_steps = self.score_steps + (cfg.guidance.classifier_steps if self.classifier else 0)
         self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
+        clf_batch = cfg.guidance.batch_size
+        self.clf_stream = (dataset.stream(clf_batch, seed=cfg.seed)
+                           if self.classifier is not None and clf_batch not in (0, cfg.data.batch_size)
+                           else self.stream)
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         self.step = 0
 
@@ -140,9 +152,10 @@ class DiffusionTrainer:
         return self.ema.model if self.ema is not None else self.net
 
     def train_step(self) -> dict[str, float]:
-        x, y = self.stream.next()
+        score_phase = self.step < self.score_steps
+        x, y = (self.stream if score_phase else self.clf_stream).next()
         x, y = x.to(self.device), y.to(self.device)
-        if self.step < self.score_steps:
+        if score_phase:
             self.net.train()
             loss = dsm_loss(self.net, self.sde, x, self.noise)
             self._update(self.opt, loss, self.net)
@@ -195,6 +208,7 @@ class DiffusionTrainer:
             "classifier": self.classifier.state_dict() if self.classifier is not None else None,
             "opt_clf": self.opt_clf.state_dict() if self.opt_clf is not None else None,
             "knobs": self.knobs.state_dict(), "stream": self.stream.state_dict(),
+            "clf_stream": self.clf_stream.state_dict() if self.clf_stream is not self.stream else None,
             "noise": self.noise.get_state(),
         }
 
@@ -211,6 +225,8 @@ class DiffusionTrainer:
         self.knobs = Knobs.from_state(state["knobs"])
         self._apply_knobs()
         self.stream.load_state_dict(state["stream"])
+        if self.clf_stream is not self.stream:
+            self.clf_stream.load_state_dict(state["clf_stream"])
         self.noise.set_state(state["noise"])
 
 
@@ -222,7 +238,7 @@ def load_diffusion(cfg: Config, dataset: Dataset, state: dict[str, Any],
     net.load_state_dict(state["ema"] if state.get("ema") is not None else state["net"])
     classifier = None
     if state.get("classifier") is not None:
-        classifier = build_classifier(cfg, dataset)
+        classifier = build_classifier(cfg, dataset, sde)
         classifier.load_state_dict(state["classifier"])
         classifier = classifier.to(device).eval()
     return DiffusionGenerative(net.to(device).eval(), sde, cfg, dataset.sample_shape, classifier,
