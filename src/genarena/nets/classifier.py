@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from genarena.nets.embeddings import TimeEmbedding
+from genarena.nets.layers import dense_stack
 from genarena.nets.score import ResBlock, unet_levels
 
 
@@ -35,10 +36,8 @@ class NoisyClassifierMLP(nn.Module):
 
 
 def _relu_mlp(widths: Sequence[int]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for a, b in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(a, b), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])                  # the last layer's output stays linear
+    """ReLU between the layers; the last layer's output stays linear."""
+    return nn.Sequential(*dense_stack(widths, "relu")[:-1])
 
 
 class SigmaBranchClassifier(nn.Module):

@@ -1,5 +1,7 @@
-"""Small building blocks shared by the nets: activations by name and PacGAN packing."""
+"""Small building blocks shared by the nets: activations by name, dense stacks, PacGAN packing."""
 from __future__ import annotations
+
+from typing import Sequence
 
 from torch import Tensor, nn
 
@@ -21,6 +23,14 @@ def activation(name: str) -> nn.Module:
     except KeyError:
         raise UserError(f"unknown activation '{name}' (expected one of: "
                         f"{', '.join(_ACTIVATIONS)})") from None
+
+
+def dense_stack(widths: Sequence[int], act: str) -> list[nn.Module]:
+    """Linear layers between consecutive widths, each followed by the activation `act`."""
+    layers: list[nn.Module] = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b), activation(act)]
+    return layers
 
 
 def pack(x: Tensor, m: int) -> Tensor:

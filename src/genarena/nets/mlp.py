@@ -6,14 +6,7 @@ from typing import Sequence
 
 from torch import Tensor, nn
 
-from genarena.nets.layers import activation, pack
-
-
-def _stack(widths: Sequence[int], act: str) -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    for a, b in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(a, b), activation(act)]
-    return layers
+from genarena.nets.layers import activation, dense_stack, pack
 
 
 class MLPGenerator(nn.Module):
@@ -25,7 +18,7 @@ class MLPGenerator(nn.Module):
         self.z_dim = z_dim
         self.out_shape = tuple(out_shape)
         out_dim = math.prod(self.out_shape)
-        self.net = nn.Sequential(*_stack([z_dim, *hidden], act), nn.Linear(hidden[-1], out_dim),
+        self.net = nn.Sequential(*dense_stack([z_dim, *hidden], act), nn.Linear(hidden[-1], out_dim),
                                  activation(out_act))
 
     def forward(self, z: Tensor) -> Tensor:
@@ -40,7 +33,7 @@ class MLPDiscriminator(nn.Module):
         super().__init__()
         self.pack = pack
         in_dim = math.prod(in_shape) * pack
-        self.net = nn.Sequential(*_stack([in_dim, *hidden], act), nn.Linear(hidden[-1], 1))
+        self.net = nn.Sequential(*dense_stack([in_dim, *hidden], act), nn.Linear(hidden[-1], 1))
 
     def features(self, x: Tensor) -> list[Tensor]:
         """Hidden activations (feature matching and the MSPG diversity heads read them)."""

@@ -10,7 +10,8 @@ from typing import Sequence
 from torch import Tensor, nn
 
 from genarena.nets.dcgan import DCGANDiscriminator, DCGANGenerator
-from genarena.nets.mlp import MLPGenerator, _stack
+from genarena.nets.layers import dense_stack
+from genarena.nets.mlp import MLPGenerator
 
 
 class VAE(nn.Module):
@@ -28,7 +29,7 @@ class VAE(nn.Module):
             self.decoder: nn.Module = DCGANGenerator(z_dim, sample_shape, width, out_act)
         else:
             dims = [math.prod(sample_shape), *d_hidden]
-            self.encoder_body = nn.Sequential(nn.Flatten(), *_stack(dims, act))
+            self.encoder_body = nn.Sequential(nn.Flatten(), *dense_stack(dims, act))
             feat = dims[-1]
             self.decoder = MLPGenerator(z_dim, g_hidden, sample_shape, act, out_act)
         self.to_stats = nn.Linear(feat, 2 * z_dim)
