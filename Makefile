@@ -5,18 +5,24 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
+TESTSTAMP := $(VENV)/.installed-test
 
 .PHONY: run test install browser bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+# `make run` needs only the package; `make test` adds the extras (pytest, Ray, TensorBoard).
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,ray]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+$(TESTSTAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,ray,tensorboard]"
+	touch $(TESTSTAMP)
+
+install: $(TESTSTAMP)
 
 run: $(STAMP)
 	$(PY) -m genarena.quickstart
@@ -27,11 +33,11 @@ browser:
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	    >/dev/null 2>&1 || echo "note: chromium could not be installed: the browser tests will skip"; }
 
-test: $(STAMP) browser
+test: $(TESTSTAMP) browser
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(VENV)/bin/genarena bench
+	$(VENV)/bin/genarena bench         # lists the suites; run one with .venv/bin/genarena bench SUITE
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

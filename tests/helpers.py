@@ -14,9 +14,10 @@ FAST = {
     "log.interval": 10, "log.checkpoint_interval": 20, "backend.threads": 1,
 }
 
-# A 2×2 coevolution grid of small nets that runs a generation in well under a second.
+# A 2×2 coevolution grid of small nets that runs a generation in well under a second
+# (6 generations of 20 generator updates: `steps` counts generator updates).
 COEVOLUTION_SMALL = {
-    "trainer.name": "coevolution", "steps": 6, "coevolution.rows": 2, "coevolution.cols": 2,
+    "trainer.name": "coevolution", "steps": 120, "coevolution.rows": 2, "coevolution.cols": 2,
     "coevolution.batches_per_gen": 20, "coevolution.score_samples": 300,
     "data.batch_size": 64, "model.g_hidden": [32, 32], "model.d_hidden": [32, 32],
     "eval.n_samples": 500, "log.interval": 1, "log.checkpoint_interval": 1, "backend.threads": 1,

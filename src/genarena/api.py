@@ -1,6 +1,7 @@
 """The Python API, mirroring the command line: train, load_run, Run.sample, Run.evaluate."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -9,7 +10,7 @@ import torch
 from torch import Tensor
 
 from genarena.checkpoint import load_checkpoint
-from genarena.config import Config, load_config, parse_override
+from genarena.config import Config, load_config, parse_override, to_dict
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
 from genarena.errors import UserError
@@ -18,9 +19,13 @@ from genarena.progress import Progress
 from genarena.report.html import write_report
 from genarena.report.plots import save_sample_figure
 from genarena.run import RunDir
-from genarena.train import get_trainer
+from genarena.train import config_yaml, get_trainer
 from genarena.train.generative import label_sampler_fn, sampler_fn
-from genarena.train.loop import eval_seed, fit
+from genarena.report.tensorboard import TensorBoard
+from genarena.train.loop import Interrupted, eval_seed, fit
+
+
+log = logging.getLogger(__name__)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -108,31 +113,94 @@ class Run:
                         label_sampler_fn(self.model(), eval_seed(self.config)))
 
 
+EXTENDABLE = ("steps",)
+
+
+def _extend(run: RunDir, cfg: Config, overrides: Mapping[str, Any], at_step: int) -> Config:
+    """--resume RUN steps=N: the same run, with a larger budget recorded in config.yaml and
+    metrics.jsonl (only `steps` may change: anything else would not be the same run)."""
+    bad = [k for k in overrides if k not in EXTENDABLE]
+    if bad:
+        raise UserError(f"--resume: override '{bad[0]}' would change the run; only "
+                        f"{', '.join(EXTENDABLE)} may be given, to extend it")
+    new = load_config(to_dict(cfg), dict(overrides))
+    if new.steps == cfg.steps:
+        return cfg
+    if new.steps < max(at_step, 1):
+        raise UserError(f"config key 'steps': the run is at step {at_step}; expected at least that, "
+                        f"got {new.steps}")
+    if cfg.trainer.name == "diffusion" and cfg.guidance.classifier != "none":
+        raise UserError("config key 'steps': a guided diffusion run trains its classifier after "
+                        "the score net, so its score net cannot be extended; start a new run with "
+                        "guidance.score_run")
+    run.append_metrics({"step": at_step, "event": "extended", "from_steps": cfg.steps,
+                        "to_steps": new.steps})
+    run.write_config(new, config_yaml(new))
+    return new
+
+
+def _open_or_create(config: Any, out: str | Path | None, resume: str | Path | None,
+                    overrides: list[str] | Mapping[str, Any], kwargs: Mapping[str, Any]
+                    ) -> tuple[Config, RunDir | None, dict[str, Any] | None, dict[str, Any]]:
+    """(config, existing run or None, checkpoint state or None, overrides as a mapping)."""
+    base = (dict(overrides) if isinstance(overrides, Mapping)
+            else dict(parse_override(o) for o in overrides))
+    base.update({k.replace("__", "."): v for k, v in kwargs.items()})
+    if resume is None:
+        return load_config(config, base), None, None, base
+    run = RunDir.existing(resume)
+    cfg = run.read_config()
+    state = run.load_checkpoint() if run.last_checkpoint.exists() else None
+    return cfg, run, state, base
+
+
 def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
           out: str | Path | None = None, resume: str | Path | None = None, quiet: bool = True,
           overrides: list[str] | Mapping[str, Any] = (), **kwargs: Any) -> Run:
     """Train a preset, YAML file, dict or Config; keyword overrides use '__' for dots.
 
+    The run directory is `out`, else runs/NAME-TIME under the current directory. With `resume`,
+    continue that run from its last checkpoint; `steps=N` then extends it.
     Example: ``genarena.train("ring8-nsgan", steps=500, optim__lr_g=2e-4)``.
     """
-    if resume is not None:
-        run: RunDir | None = RunDir.existing(resume)
-        cfg = run.read_config()
-        state = run.load_checkpoint() if run.last_checkpoint.exists() else None
-    else:
-        base = (dict(overrides) if isinstance(overrides, Mapping)
-                else dict(parse_override(o) for o in overrides))
-        base.update({k.replace("__", "."): v for k, v in kwargs.items()})
-        cfg, run, state = load_config(config, base), None, None
+    cfg, run, state, given = _open_or_create(config, out, resume, overrides, kwargs)
+    if run is not None and given:
+        cfg = _extend(run, cfg, given, int(state["step"]) if state else 0)
     configure_threads(cfg.backend.threads)
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     # Everything that can reject the input runs before a run directory is created.
     dataset = build_dataset(cfg.data)
+    log.debug("data %s: %s, sample shape %s", dataset.name, dataset.description,
+              dataset.sample_shape)
     trainer = get_trainer(cfg.trainer.name).build(cfg, dataset, device)
+    log.debug("trainer %s on %s with %d torch threads", cfg.trainer.name, device,
+              torch.get_num_threads())
+    created = run is None
     if run is None:
         run = RunDir.create(out, _run_name(config))
-        run.write_config(cfg)
+        run.write_config(cfg, config_yaml(cfg))
+    log.info("run directory %s", run.path.resolve())
+    try:
+        summary = _fit(trainer, cfg, run, dataset, state, quiet)
+    except Interrupted:
+        raise
+    except BaseException as exc:
+        if created and not run.last_checkpoint.exists():
+            run.mark_failed(exc)           # nothing to resume: a new run may take this --out
+        raise
+    finally:
+        close = getattr(trainer, "close", None)
+        if close:
+            close()
+    run.write_summary(summary)
+    write_report(run.path)
+    return Run(run.path)
+
+
+def _fit(trainer: Any, cfg: Config, run: RunDir, dataset: Dataset,
+         state: dict[str, Any] | None, quiet: bool) -> dict[str, Any]:
+    """The shared loop with this run's sample functions, progress display and TensorBoard."""
     seed = eval_seed(cfg)
 
     def sample_fn(n: int) -> Tensor:
@@ -144,19 +212,33 @@ def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
         assert fn is not None
         return fn(n, label)
 
+    board = TensorBoard.open(run.path, cfg.log.tensorboard)
+
     def save_samples(x: Tensor, tag: str) -> None:
         save_sample_figure(x, dataset, run.samples / f"{tag}.png", f"{run.path.name} {tag}")
+        if board is not None:
+            board.samples(x, dataset, int(trainer.step))
+
+    def on_log(row: dict[str, Any]) -> None:
+        assert board is not None
+        board.scalars(row)
+        if "eval" in row:                  # sample pictures at the eval interval
+            board.samples(sample_fn(min(cfg.eval.n_samples, 1000)), dataset, int(row["step"]))
 
     progress = Progress(trainer.total_steps, run.path.name, quiet=quiet,
                         initial=int(state["step"]) if state else 0)
     conditional = trainer.final_generative().conditional
-    summary = fit(trainer, cfg, run, dataset, progress, sample_fn, state, save_samples,
-                  label_fn if conditional else None)
+    try:
+        summary = fit(trainer, cfg, run, dataset, progress, sample_fn, state, save_samples,
+                      label_fn if conditional else None,
+                      on_log=on_log if board is not None else None)
+    finally:
+        if board is not None:
+            board.close()
     extras = getattr(trainer, "summary_extras", None)
-    summary = {"run": run.path.name, **summary, **(extras() if extras else {})}
-    run.write_summary(summary)
-    write_report(run.path)
-    return Run(run.path)
+    extensions = [r for r in run.read_metrics() if r.get("event") == "extended"]
+    return {"run": run.path.name, **summary, **(extras() if extras else {}),
+            **({"extensions": extensions} if extensions else {})}
 
 
 def load_run(path: str | Path, checkpoint: str | None = None) -> Run:

@@ -14,12 +14,30 @@ import torch
 from genarena.errors import UserError
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux reports it (/proc), else by the
+    classic set-and-restore."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write `data` so that `path` holds either its old content or all of the new, never a part."""
+    """Write `data` so that `path` holds either its old content or all of the new, never a part.
+
+    The file gets the mode a plain open() would give it (0666 less the umask), not mkstemp's 0600,
+    so colleagues can read a run's reports on a shared machine."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -4,12 +4,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
+import shlex
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from genarena.errors import DivergenceError, UserError
-from genarena.report.tables import comparison_rows, format_table
+from genarena.report.tables import comparison_rows, format_table, format_value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,10 +24,12 @@ class _Parser(argparse.ArgumentParser):
 def cmd_train(args: argparse.Namespace) -> int:
     from genarena.api import train
     if args.resume:
-        if args.config or args.overrides:
-            raise UserError("train --resume RUN_DIR takes no preset or overrides "
-                            "(the run's config.yaml is used)")
-        run = train(resume=args.resume, quiet=args.quiet)
+        if args.config and "=" in args.config:
+            args.overrides, args.config = [args.config, *args.overrides], None
+        if args.config:
+            raise UserError("train --resume RUN_DIR takes no preset (the run's config.yaml is "
+                            "used); steps=N extends it")
+        run = train(resume=args.resume, quiet=args.quiet, overrides=args.overrides)
     else:
         if not args.config:
             raise UserError("train: expected PRESET_OR_YAML (see genarena presets) or --resume")
@@ -44,7 +48,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(metrics))
     else:
         for k, v in metrics.items():
-            print(f"{k}: {v:.4g}" if isinstance(v, float) else f"{k}: {v}")
+            print(f"{k}: {format_value(v)}")
     return 0
 
 
@@ -70,16 +74,25 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    rows, cols = comparison_rows(args.run_dirs)
+    from genarena.run import RunDir
+    runs = [d for d in args.run_dirs if RunDir(d).config_file.is_file()]
+    skipped = [d for d in args.run_dirs if d not in runs]
+    if not runs:
+        raise UserError("compare: none of the arguments is a run directory (one with config.yaml)")
+    if skipped:
+        print(f"note: skipped {len(skipped)} argument(s) that are not runs: {', '.join(skipped)}",
+              file=sys.stderr)
+    if args.html and Path(args.html).suffix != ".html":
+        raise UserError(f"--html '{args.html}': expected a path ending in .html")
+    rows, cols = comparison_rows(runs)
     print(format_table(rows, cols, markdown=args.markdown))
     if args.html:
         from genarena.report import leaderboard
         out = Path(args.html)
-        if out.suffix != ".html":
-            raise UserError(f"--html '{out}': expected a path ending in .html")
-        board = leaderboard.aggregate(leaderboard.entries_from_runs(args.run_dirs))
+        finished = [d for d in runs if RunDir(d).summary_file.is_file()]
+        board = leaderboard.aggregate(leaderboard.entries_from_runs(finished))
         paths = leaderboard.write(out.parent, out.stem, "genarena leaderboard", board,
-                                  [f"{len(args.run_dirs)} runs; runs named NAME-sN are seeds "
+                                  [f"{len(finished)} finished runs; runs named NAME-sN are seeds "
                                    "of one method."])
         print("\n".join(str(p) for p in paths))
     return 0
@@ -92,22 +105,40 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from genarena.bench import SEEDED, SUITES, run_suites
+    from genarena.bench import QUICK_OUT, RESULTS_OUT, SEEDED, SUITES, run_suites, suite_table
+    if not args.suites:
+        print("genarena bench SUITE [SUITE ...]: one suite at a time is the rule; each writes "
+              f"{RESULTS_OUT}/SUITE.{{json,md}}\n")
+        print(suite_table())
+        return 0
     unknown = [s for s in args.suites if s not in SUITES]
     if unknown:
         raise UserError(f"bench: unknown suite '{unknown[0]}' (expected: {', '.join(SUITES)})")
     if args.seeds is not None and not set(args.suites) & set(SEEDED):
         raise UserError(f"bench: --seeds applies to the suites {', '.join(SEEDED)}")
-    for path in run_suites(args.suites or list(SUITES), Path(args.out), quick=args.quick,
-                           seeds=args.seeds):
+    out = Path(args.out or (QUICK_OUT if args.quick else RESULTS_OUT))
+    for path in run_suites(args.suites, out, quick=args.quick, seeds=args.seeds):
         print(path)
     return 0
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from genarena.config import load_raw, preset_names
+    from genarena.config import load_raw, preset_file, preset_names
+    if args.name:
+        path = preset_file(args.name)
+        print(f"# {path}")
+        print(path.read_text().rstrip())
+        print(f"# full resolved configuration: genarena config {args.name}")
+        return 0
     for name in preset_names():
-        print(f"{name:<20} {load_raw(name).get('description', '')}")
+        print(f"{name:<24} {load_raw(name).get('description', '')}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from genarena.config import load_config
+    from genarena.train import config_yaml
+    print(config_yaml(load_config(args.config, args.overrides)), end="")
     return 0
 
 
@@ -119,63 +150,110 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from genarena import __version__
     p = _Parser(prog="genarena", description="Train generative models that do not collapse, "
                                              "and compare methods side by side.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p.add_argument("--version", action="version", version=f"genarena {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="diagnostics on stderr through Python logging (-vv: debug)")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a preset or YAML config")
     t.add_argument("config", nargs="?", help="preset name (genarena presets) or YAML file")
-    t.add_argument("overrides", nargs="*", help="dotted overrides, e.g. optim.lr_g=2e-4")
-    t.add_argument("--out", help="run directory (default: runs/NAME-TIME)")
-    t.add_argument("--resume", metavar="RUN_DIR", help="continue a killed run")
+    t.add_argument("overrides", nargs="*", help="dotted overrides, e.g. optim.lr_g=2e-4; with "
+                   "--resume only steps=N, which extends the run")
+    t.add_argument("--out", help="run directory (default: runs/NAME-TIME in this directory)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run, or extend a "
+                   "finished one with steps=N")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.set_defaults(func=cmd_train)
 
+    c = sub.add_parser("config", help="print the resolved configuration (what config.yaml holds)")
+    c.add_argument("config", help="preset name or YAML file")
+    c.add_argument("overrides", nargs="*", help="dotted overrides, e.g. steps=500")
+    c.set_defaults(func=cmd_config)
+
     e = sub.add_parser("eval", help="metrics of a run's final model")
-    e.add_argument("run_dir")
+    e.add_argument("run_dir", help="a run directory")
     e.add_argument("--n", type=int, default=None, help="generated samples (default eval.n_samples)")
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--json", action="store_true", help="one JSON object instead of key: value lines")
     e.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("sample", help="draw samples of a run's final model")
-    s.add_argument("run_dir")
-    s.add_argument("--n", type=int, required=True)
-    s.add_argument("--out", required=True, help="FILE.png or FILE.npz")
-    s.add_argument("--label", type=int, default=None)
+    s.add_argument("run_dir", help="a run directory")
+    s.add_argument("--n", type=int, required=True, help="number of samples")
+    s.add_argument("--out", required=True, help="FILE.png (a picture) or FILE.npz (array x)")
+    s.add_argument("--label", type=int, default=None, help="class to sample (guided models)")
     s.set_defaults(func=cmd_sample)
 
-    c = sub.add_parser("compare", help="table of several runs' final metrics")
-    c.add_argument("run_dirs", nargs="+")
-    c.add_argument("--markdown", action="store_true")
+    c = sub.add_parser("compare", help="table of several runs' metrics (unfinished ones marked)")
+    c.add_argument("run_dirs", nargs="+", help="run directories; other paths are skipped")
+    c.add_argument("--markdown", action="store_true", help="a markdown table")
     c.add_argument("--html", metavar="FILE.html", help="also write a leaderboard page (and .md): "
-                   "runs grouped by data set and method (NAME-sN: seeds), ranked, with samples")
+                   "finished runs grouped by data set and method (NAME-sN: seeds), ranked")
     c.set_defaults(func=cmd_compare)
 
     r = sub.add_parser("report", help="write RUN_DIR/report.html")
-    r.add_argument("run_dir")
+    r.add_argument("run_dir", help="a run directory")
     r.set_defaults(func=cmd_report)
 
-    b = sub.add_parser("bench", help="benchmark suites (results as JSON + markdown)")
-    b.add_argument("suites", nargs="*")
-    b.add_argument("--out", default="benchmarks/results")
+    b = sub.add_parser("bench", help="benchmark suites (no suite: list them with their durations)")
+    b.add_argument("suites", nargs="*", help="suite names (genarena bench lists them)")
+    b.add_argument("--out", default=None, help="results folder (default benchmarks/results; "
+                   "with --quick runs/bench-quick)")
     b.add_argument("--quick", action="store_true", help="short repeats, for a smoke test")
     b.add_argument("--seeds", type=int, default=None, metavar="N",
                    help="modes: seeds 0..N-1 (default 5; finished runs are reused, so a larger "
                         "N adds seeds)")
     b.set_defaults(func=cmd_bench)
 
-    sub.add_parser("presets", help="list presets").set_defaults(func=cmd_presets)
+    ps = sub.add_parser("presets", help="list presets, or show one")
+    ps.add_argument("name", nargs="?", help="a preset to show (its file and description)")
+    ps.set_defaults(func=cmd_presets)
     sub.add_parser("datasets", help="list built-in datasets").set_defaults(func=cmd_datasets)
     return p
 
 
+class _CommandLog(logging.StreamHandler):
+    """The command's own handler on the `genarena` logger (replaced on every call of main)."""
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    """Phases the library reports through logging (a classifier trained on first use, long
+    sampling) reach stderr: INFO by default, DEBUG with -vv, warnings only with --quiet."""
+    logger = logging.getLogger("genarena")
+    for handler in [h for h in logger.handlers if isinstance(h, _CommandLog)]:
+        logger.removeHandler(handler)
+    handler = _CommandLog(sys.stderr)
+    fmt = "%(levelname)s %(name)s: %(message)s" if verbose else "genarena: %(message)s"
+    handler.setFormatter(logging.Formatter(fmt))
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet and not verbose else
+                    logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+def _interrupted(exc: Any) -> int:
+    """The one line after SIGINT/SIGTERM: where the checkpoint is and the exact resume command."""
+    path = shlex.quote(str(exc.run.path.resolve()))
+    print(f"error: interrupted at step {exc.step}; checkpoint saved. Resume with: "
+          f"genarena train --resume {path}", file=sys.stderr)
+    return 128 + exc.signum
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `genarena` command."""
+    from genarena.train.loop import Interrupted
+    parser = build_parser()
     try:
-        args, extra = build_parser().parse_known_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        _configure_logging(args.verbose, getattr(args, "quiet", False))
         if extra:
             # Overrides may follow options (train PRESET --out DIR key=value); nothing else may.
-            if args.command != "train" or any("=" not in e or e.startswith("-") for e in extra):
+            if args.command not in ("train", "config") or any("=" not in e or e.startswith("-")
+                                                             for e in extra):
                 raise UserError(f"genarena: unrecognized arguments: {' '.join(extra)}")
             args.overrides = list(args.overrides) + extra
         if getattr(args, "n", 1) is not None and getattr(args, "n", 1) < 1:
@@ -187,8 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DivergenceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Interrupted as exc:
+        return _interrupted(exc)
     except KeyboardInterrupt:
-        print("error: interrupted (resume with genarena train --resume RUN_DIR)", file=sys.stderr)
+        print("error: interrupted (a run resumes from its last checkpoint with "
+              "genarena train --resume RUN_DIR)", file=sys.stderr)
         return 130
 
 

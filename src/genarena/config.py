@@ -6,7 +6,9 @@ Every problem is a UserError naming the key and what was expected.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,9 +23,10 @@ PRESET_DIR = Path(__file__).parent / "presets"
 
 
 def _opt(default: Any, *, choices: tuple = (), lo: float | None = None, lo_open: bool = False,
-         hi: float | None = None, doc: str = "") -> Any:
-    """A schema field with validation bounds carried in its metadata."""
-    meta = {"choices": choices, "lo": lo, "lo_open": lo_open, "hi": hi, "doc": doc}
+         hi: float | None = None, doc: str = "", path: bool = False) -> Any:
+    """A schema field with validation bounds carried in its metadata; `path` fields are expanded
+    (~, $VARS) and made absolute, so a run's config.yaml works from any directory."""
+    meta = {"choices": choices, "lo": lo, "lo_open": lo_open, "hi": hi, "doc": doc, "path": path}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -33,7 +36,8 @@ def _opt(default: Any, *, choices: tuple = (), lo: float | None = None, lo_open:
 class DataConfig:
     """Which data to train on and how to batch it."""
     name: str = _opt("ring8", doc="built-in dataset (genarena datasets); ignored when path is set")
-    path: str = _opt("", doc="the user's own data file or folder (SPEC 2.2)")
+    path: str = _opt("", path=True, doc="your own data: an .npz file, an MNIST IDX folder, a "
+                                        "CIFAR-10 batches folder or an image folder (docs/data.md)")
     batch_size: int = _opt(512, lo=1)
     resolution: int = _opt(0, lo=0, doc="image folders: resize to this size (0: keep)")
 
@@ -119,21 +123,22 @@ class GuidanceConfig:
                                    "a ReLU MLP of x (model.d_hidden) beside one of the noise "
                                    "level σ(t) (widths ÷ 4), concatenated")
     batch_size: int = _opt(0, lo=0, doc="the classifier's batch (0: data.batch_size)")
-    score_run: str = _opt("", doc="reuse the (frozen) score net of this diffusion run "
+    score_run: str = _opt("", path=True, doc="reuse the (frozen) score net of this diffusion run "
                                   "instead of training one")
 
 
 @dataclass
 class CoevolutionConfig:
-    """Spatial coevolution (SPEC 5.1; Lipizzaner / Mustangs): the grid and its operators.
-    With trainer.name=coevolution, `steps` counts generations."""
+    """Spatial coevolution (Lipizzaner / Mustangs): the grid and its operators.
+    `steps` counts each cell's generator updates: steps / batches_per_gen generations."""
     rows: int = _opt(3, lo=1)
     cols: int = _opt(3, lo=1)
     neighbourhood: str = _opt("von-neumann", choices=("von-neumann", "moore"),
                               doc="von-neumann: self + N, S, W, E; moore: the 8 around too")
     population: int = _opt(1, lo=1, doc="sub-population size s of generators and of "
                                         "discriminators in each cell")
-    batches_per_gen: int = _opt(50, lo=1, doc="training batches per generation")
+    batches_per_gen: int = _opt(50, lo=1, doc="training batches (generator updates) per "
+                                              "generation; steps must be a multiple")
     tournament_size: int = _opt(2, lo=1)
     mutation_probability: float = _opt(0.5, lo=0, hi=1, doc="chance a learning rate mutates")
     mutation_scale: float = _opt(0.5, lo=0, doc="α: lr += N(0, (α·lr₀)²) (Lipizzaner: "
@@ -178,7 +183,8 @@ class ControllerConfig:
                      doc="static | apfl (feedback toward a D-accuracy band) | dqn / iqn (the "
                          "RL balancer, SPEC 4.6; under coevolution one per cell) | dfac (every "
                          "coevolution cell an agent of one factorised team, SPEC 9)")
-    interval: int = _opt(100, lo=1, doc="steps (coevolution: generations) between decisions")
+    interval: int = _opt(100, lo=1, doc="steps between decisions (coevolution: at the first "
+                                         "generation past each multiple)")
     mixer: str = _opt("dmix", choices=("dmix", "ddn", "qmix", "vdn", "diql", "iql"),
                       doc="dfac: how the cells' utilities combine into the team's value")
     updates_per_decision: int = _opt(1, lo=1, doc="dqn/iqn/dfac: gradient steps per decision")
@@ -215,9 +221,9 @@ class EvalConfig:
     """Evaluation during and after training (SPEC 7)."""
     n_samples: int = _opt(2500, lo=1)
     interval: int = _opt(0, lo=0, doc="steps between in-training evaluations (0: at the end only)")
-    cache_dir: str = _opt("", doc="where trained feature classifiers are cached "
+    cache_dir: str = _opt("", path=True, doc="where trained feature classifiers are cached "
                                   "(empty: $XDG_CACHE_HOME/genarena or ~/.cache/genarena)")
-    inception_weights: str = _opt("", doc="optional Inception-v3 state dict (a file you provide) "
+    inception_weights: str = _opt("", path=True, doc="optional Inception-v3 state dict (a file you provide) "
                                           "for fid_inception; never downloaded")
 
 
@@ -228,6 +234,9 @@ class LogConfig:
     checkpoint_interval: int = _opt(500, lo=1, doc="steps between writes of checkpoints/last.pt")
     snapshot_interval: int = _opt(0, lo=0, doc="also keep checkpoints/step-N.pt (0: none)")
     sample_interval: int = _opt(0, lo=0, doc="steps between sample plots (0: at the end only)")
+    tensorboard: bool = _opt(False, doc="also write TensorBoard events under RUN/tensorboard: "
+                                        "the logged scalars and the sample pictures "
+                                        "(pip install 'genarena[tensorboard]')")
 
 
 @dataclass
@@ -247,7 +256,10 @@ class Config:
     description: str = _opt("", doc="one line saying what this configuration is for")
     seed: int = _opt(0, lo=0)
     device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
-    steps: int = _opt(3000, lo=1, doc="generator updates")
+    steps: int = _opt(3000, lo=1, doc="the budget in generator updates, for every trainer: a "
+                                      "coevolution cell's G, E-GAN's parent, the VAE's decoder, "
+                                      "the score net (a guided diffusion run adds "
+                                      "guidance.classifier_steps)")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -268,10 +280,13 @@ class Config:
 # Building a Config from plain data
 
 
+_PLURAL = {int: "integers", float: "numbers", str: "strings", bool: "booleans"}
+
+
 def _describe(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is list:
-        return f"a list of {_describe(typing.get_args(tp)[0])}s"
+        return f"a list of {_PLURAL.get(typing.get_args(tp)[0], 'values')}"
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
         return f"{_describe(inner[0])} or null"
@@ -358,7 +373,15 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
         else:
             kwargs[name] = _coerce(value, tp, key)
             _check_range(kwargs[name], fields[name].metadata, key)
+            if fields[name].metadata.get("path") and kwargs[name]:
+                kwargs[name] = absolute_path(kwargs[name])
     return cls(**kwargs)
+
+
+def absolute_path(text: str) -> str:
+    """~ and $VARS expanded, relative to the current directory made absolute (not resolved
+    through symlinks, so the path a user typed stays recognisable)."""
+    return os.path.abspath(os.path.expandvars(os.path.expanduser(text)))
 
 
 def _check_consistency(cfg: Config) -> None:
@@ -406,6 +429,11 @@ def _check_consistency(cfg: Config) -> None:
     if cfg.backend.name == "ray" and cfg.trainer.name != "coevolution":
         raise UserError("config key 'backend.name': ray runs coevolution cells "
                         f"(got trainer {cfg.trainer.name!r}; use sequential)")
+    if cfg.trainer.name == "coevolution" and cfg.steps % cfg.coevolution.batches_per_gen:
+        b = cfg.coevolution.batches_per_gen
+        raise UserError(f"config key 'steps': coevolution trains whole generations of "
+                        f"coevolution.batches_per_gen={b} generator updates; expected a multiple "
+                        f"of {b} (e.g. {max(b, cfg.steps // b * b)}), got {cfg.steps}")
     if cfg.trainer.name in ("coevolution", "egan") and cfg.loss.name not in ("bce", "nsgan",
                                                                              "lsgan", "mustangs"):
         raise UserError(f"config key 'loss.name': {cfg.trainer.name} trains with bce, nsgan, "
@@ -477,9 +505,17 @@ def _locate(name_or_path: str) -> Path:
         return path
     preset = PRESET_DIR / f"{name_or_path}.yaml"
     if not preset.is_file():
-        raise UserError(f"unknown preset '{name_or_path}' and no such YAML file "
-                        f"(expected one of: {', '.join(preset_names())})")
+        near = difflib.get_close_matches(name_or_path, preset_names(), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(near)}?" if near else "see genarena presets"
+        raise UserError(f"unknown preset '{name_or_path}' and no such YAML file ({hint})")
     return preset
+
+
+def preset_file(name: str) -> Path:
+    """The file of a shipped preset (bases included), or a UserError with the nearest names."""
+    if "/" in name or name.endswith((".yaml", ".yml")):
+        raise UserError(f"unknown preset '{name}' (expected a name from genarena presets)")
+    return _locate(name)
 
 
 def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -546,9 +582,29 @@ def load_config(name_or_path: str | Mapping[str, Any] | Config,
     return from_dict(raw)
 
 
-def dump_yaml(cfg: Config) -> str:
-    """The resolved configuration as YAML text."""
-    return yaml.safe_dump(to_dict(cfg), sort_keys=False)
+def _yaml(data: Mapping[str, Any]) -> str:
+    """Block-style YAML in schema order, unicode kept, long descriptions on one line."""
+    return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True, width=1000)
+
+
+def dump_yaml(cfg: Config, used: tuple[str, ...] | None = None) -> str:
+    """The resolved configuration as YAML text: every key, so the text alone reproduces the run.
+
+    With `used` (the sections the trainer reads), the other sections follow under a comment that
+    says so, instead of mixing with the ones that matter."""
+    data = to_dict(cfg)
+    if used is None:
+        return _yaml(data)
+    sections = {f.name for f in dataclasses.fields(Config) if dataclasses.is_dataclass(f.type)
+                or isinstance(data.get(f.name), dict)}
+    head = {k: v for k, v in data.items() if k not in sections or k in used}
+    rest = {k: v for k, v in data.items() if k in sections and k not in used}
+    text = _yaml(head)
+    if rest:
+        text += (f"# Sections the {cfg.trainer.name} trainer does not read (their defaults, kept "
+                 "so that this file alone\n# reproduces the run):\n"
+                 + _yaml(rest))
+    return text
 
 
 def field_docs(cls: type = Config, prefix: str = "") -> list[tuple[str, Any, str]]:

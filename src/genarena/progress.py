@@ -1,4 +1,5 @@
-"""Progress of long work: a tqdm bar on a TTY, plain periodic lines otherwise, nothing if quiet."""
+"""Progress of long work: a tqdm bar on a TTY, plain lines otherwise (one per log interval, and
+at most every `plain_every_s` seconds between them), nothing if quiet."""
 from __future__ import annotations
 
 import sys
@@ -31,7 +32,18 @@ class Progress:
                             dynamic_ncols=True, leave=True)
         self.done = initial
 
-    def update(self, done: int, metrics: dict[str, Any] | None = None) -> None:
+    def note(self, text: str) -> None:
+        """One line about a phase that is not counted in units (evaluation, a classifier trained
+        on first use), so that a long silence is never unexplained."""
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.write(f"{self.desc}: {text}", file=self.stream)
+        else:
+            print(f"{self.desc}: {text}", file=self.stream, flush=True)
+
+    def update(self, done: int, metrics: dict[str, Any] | None = None, log: bool = False) -> None:
+        """`done` units finished; `log` marks a logging step, which always gets a plain line."""
         if self.quiet:
             return
         if self.bar is not None:
@@ -40,7 +52,7 @@ class Progress:
                 self.bar.set_postfix_str(_fmt(metrics), refresh=False)
         else:
             now = time.monotonic()
-            if now - self.last_plain >= self.plain_every_s or done >= self.total:
+            if log or now - self.last_plain >= self.plain_every_s or done >= self.total:
                 self.last_plain = now
                 rate = (done - self.initial) / max(now - self.start, 1e-9)
                 eta = f"{(self.total - done) / rate:.0f}s" if rate > 0 else "?"

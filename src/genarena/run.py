@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ class RunDir:
                 path = Path(root) / f"{name}-{stamp}-{i}"
         else:
             path = Path(out)
+            failed = cls(path)
+            if failed.failed_file.exists() and not failed.last_checkpoint.exists():
+                failed.discard()
             if (path / "config.yaml").exists():
                 raise UserError(f"run directory '{path}' already holds a run "
                                 "(use --resume to continue it, or another --out)")
@@ -58,6 +62,25 @@ class RunDir:
                 raise UserError(f"--out '{path}': exists and is not a directory")
         path.mkdir(parents=True, exist_ok=True)
         return cls(path)
+
+    failed_file = property(lambda self: self.path / "failed.txt")
+
+    def mark_failed(self, exc: BaseException) -> None:
+        """A run that stopped before its first checkpoint: say why (its metrics stay for diagnosis)
+        and let the next run with the same --out replace it."""
+        atomic_write_text(self.failed_file, f"{type(exc).__name__}: {exc}\n")
+
+    def discard(self) -> None:
+        """Remove what a failed run wrote (and the folder, if that leaves it empty)."""
+        for name in ("config.yaml", "metrics.jsonl", "summary.json", "report.html", "failed.txt"):
+            (self.path / name).unlink(missing_ok=True)
+        for sub in (self.samples, self.checkpoints, self.path / "tensorboard"):
+            if sub.is_dir():
+                shutil.rmtree(sub, ignore_errors=True)
+        try:
+            self.path.rmdir()
+        except OSError:
+            pass
 
     @classmethod
     def existing(cls, path: str | Path) -> "RunDir":
@@ -68,8 +91,9 @@ class RunDir:
         return run
 
     # config ------------------------------------------------------------------------------------
-    def write_config(self, cfg: Config) -> None:
-        atomic_write_text(self.config_file, dump_yaml(cfg))
+    def write_config(self, cfg: Config, text: str | None = None) -> None:
+        """config.yaml: `text` when given (the trainer-grouped YAML), else the plain dump."""
+        atomic_write_text(self.config_file, text if text is not None else dump_yaml(cfg))
 
     def read_config(self) -> Config:
         try:

@@ -1,15 +1,20 @@
 """The shared training loop: exact resume after SIGKILL, and the divergence guard."""
 import json
 import math
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
+import torch
 
 import genarena
 from genarena.cli import main
 from genarena.errors import DivergenceError
 from genarena.train.pair import PairTrainer
 
-from helpers import FAST, assert_user_error, metric_rows, train_then_kill
+from helpers import FAST, assert_user_error, last_logged_step, metric_rows, train_then_kill
 
 RESUME = {**FAST, "steps": 400, "model.g_hidden": [128, 128], "model.d_hidden": [128],
           "data.batch_size": 256, "log.checkpoint_interval": 50, "eval.interval": 100,
@@ -82,3 +87,48 @@ def test_divergence_error_from_the_api(tmp_path):
 def test_resume_refuses_overrides(tmp_path, capsys):
     assert_user_error((main(["train", "ring8-nsgan", "--resume", str(tmp_path)]), "",
                        capsys.readouterr().err), "--resume")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_saves_a_checkpoint_and_resume_finishes_as_if_uninterrupted(tmp_path, sig):
+    cfg = {**RESUME, "log.checkpoint_interval": 1000}      # only the signal writes a checkpoint
+    killed = tmp_path / "killed"
+    args = [f"{k}={v}" for k, v in cfg.items()]
+    proc = subprocess.Popen([sys.executable, "-m", "genarena", "train", "grid25-nsgan", *args,
+                             "--out", str(killed), "--quiet"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while last_logged_step(killed) < 130 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    assert f"genarena train --resume {killed.resolve()}" in err and len(err.splitlines()) == 1
+    assert (killed / "checkpoints" / "last.pt").exists() and not (killed / "summary.json").exists()
+    stopped_at = torch.load(killed / "checkpoints" / "last.pt", weights_only=True)["step"]
+    assert 130 <= stopped_at < cfg["steps"]
+
+    resumed = genarena.train(resume=killed)
+    straight = genarena.train("grid25-nsgan", out=tmp_path / "straight", **{
+        k.replace(".", "__"): v for k, v in cfg.items()})
+    assert resumed.summary["metrics"] == straight.summary["metrics"]
+    assert metric_rows(killed) == metric_rows(tmp_path / "straight")
+
+
+def test_resume_with_steps_extends_a_finished_run(tmp_path, cli):
+    short = {**FAST, "steps": 40}
+    args = [f"{k}={v}" for k, v in short.items()]
+    code, _, err = cli("train", "ring8-nsgan", *args, "--out", tmp_path / "r", "--quiet")
+    assert code == 0, err
+    code, _, err = cli("train", "--resume", tmp_path / "r", "steps=60", "--quiet")
+    assert code == 0, err
+    extended = genarena.load_run(tmp_path / "r")
+    straight = genarena.train("ring8-nsgan", out=tmp_path / "straight", **{
+        k.replace(".", "__"): v for k, v in {**short, "steps": 60}.items()})
+    assert extended.summary["steps"] == 60 and extended.config.steps == 60
+    assert extended.summary["extensions"] == [{"step": 40, "event": "extended", "from_steps": 40,
+                                               "to_steps": 60}]
+    assert extended.summary["metrics"] == straight.summary["metrics"]
+    rows = [r for r in metric_rows(tmp_path / "r") if r.get("event") != "extended"]
+    assert rows == metric_rows(tmp_path / "straight")
+    assert_user_error(cli("train", "--resume", tmp_path / "r", "optim.lr_g=1"), "optim.lr_g")
+    assert_user_error(cli("train", "--resume", tmp_path / "r", "steps=10"), "steps", "60")

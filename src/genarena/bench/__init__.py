@@ -19,6 +19,34 @@ SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
 
 
 SEEDED = ("modes",)          # suites whose number of seeds the command line may set
+RESULTS_OUT = "benchmarks/results"    # where full suites write (the committed results)
+QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says otherwise
+
+# Wall minutes of each full suite on 2 cores, as the last full runs took (rounded; modes at its
+# default 5 seeds), so that `genarena bench` can say what a suite costs before it starts.
+MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coevolution": 90,
+                            "mspg": 60, "dfac": 5, "modes": 250})
+ABOUT = MappingProxyType({
+    "throughput": "pair-trainer steps/s against a hand-written loop of the same nets",
+    "images": "FID and the image metrics against training time on MNIST-5k",
+    "diffusion": "the DLSM reproductions (two moons, conditional digits), sampler costs",
+    "coevolution": "seconds per generation by grid and backend; the Mustangs table",
+    "mspg": "DEMA vs self-attention, controller overhead, the MSPG-SEN ablations",
+    "dfac": "IQL/VDN/QMIX/DIQL/DDN/DMIX on the stochastic two-step matrix game",
+    "modes": "the arena: every method on ring8, grid25, stacked-mnist5k; leaderboard",
+})
+
+
+def suite_table() -> str:
+    """The suites, their estimated full durations and what each measures."""
+    lines = [f"{'suite':<12} {'about':>8}  what"]
+    for name in SUITES:
+        minutes = MINUTES[name]
+        when = f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes} min"
+        lines.append(f"{name:<12} {when:>8}  {ABOUT[name]}")
+    lines.append("\n--quick runs a smoke version of a suite in minutes (results in "
+                 f"{QUICK_OUT}/ unless --out is given).")
+    return "\n".join(lines)
 
 
 def run_suites(names: list[str], out: Path, quick: bool = False,

@@ -45,7 +45,8 @@ def generation_seconds(backend: str, rows: int, cols: int, generations: int,
     from genarena.coevolution.trainer import CoevolutionTrainer
     cfg = load_config("mnist5k-lip-heu", {"coevolution.rows": rows, "coevolution.cols": cols,
                                           "coevolution.batches_per_gen": batches,
-                                          "steps": generations + 1, "backend.name": backend})
+                                          "steps": (generations + 1) * batches,
+                                          "backend.name": backend})
     trainer = CoevolutionTrainer(cfg, build_dataset(cfg.data), torch.device("cpu"))
     actor_rss: list[float] = []
     try:
@@ -53,7 +54,7 @@ def generation_seconds(backend: str, rows: int, cols: int, generations: int,
         start = time.perf_counter()
         moved = []
         for _ in range(generations):
-            if backend == "ray" and trainer.step == generations:
+            if backend == "ray" and trainer.generation == generations:
                 actor_rss = [m for m in (_vm_hwm_mb(i["pid"]) for i in trainer.backend.actor_info())
                              if m is not None]
             stats = trainer.train_step()
@@ -97,7 +98,7 @@ def scaling_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
 
 
 def reproduction_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], dict[str, Any]]:
-    over: dict[str, Any] = {"steps": 2, "coevolution.batches_per_gen": 3, "eval.n_samples": 300,
+    over: dict[str, Any] = {"steps": 6, "coevolution.batches_per_gen": 3, "eval.n_samples": 300,
                             "coevolution.score_samples": 100} if quick else {}
     egan_quick = {"steps": 6, "eval.n_samples": 300}
     raw = collect(root, METHODS, seeds, TABLE_METRICS, {"generator_updates": _generator_updates},
@@ -142,7 +143,7 @@ def _mean_d_steps(run: Any) -> float:
 
 def controller_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], dict[str, Any]]:
     """Plain Mustangs vs per-cell DQN balancers vs the DFAC team, same budget, over seeds."""
-    over: dict[str, Any] = {"steps": 3, "coevolution.rows": 2, "coevolution.cols": 2,
+    over: dict[str, Any] = {"steps": 30, "coevolution.rows": 2, "coevolution.cols": 2,
                             "eval.n_samples": 300, "coevolution.score_samples": 100,
                             "controller.batch": 2} if quick else {}
     raw = collect(root, CONTROLLERS, seeds, CONTROL_METRICS, {"d_steps_mean": _mean_d_steps},
@@ -159,11 +160,9 @@ def controller_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[st
 
 
 def _generator_updates(run: Any) -> float:
-    """Updates each generator network received (a grid cell's G, the pair's G, E-GAN's parent)."""
-    cfg = run.config
-    if cfg.trainer.name == "egan":
-        return float(cfg.steps)
-    return float(cfg.steps * cfg.coevolution.batches_per_gen)
+    """Updates each generator network received (a grid cell's G, the pair's G, E-GAN's parent):
+    the `steps` budget, which counts generator updates for every trainer."""
+    return float(run.config.steps)
 
 
 def order_checks(fid: dict[str, float]) -> dict[str, bool]:

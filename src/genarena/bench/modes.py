@@ -42,13 +42,28 @@ PUBLISHED = (
 def toy_overrides(suffix: str, quick: bool) -> dict[str, Any]:
     """The budget of a toy method: 2 000 generator updates (quick: a few)."""
     if suffix in COEVOLUTION_SUFFIXES:
-        over: dict[str, Any] = {"steps": 20, "coevolution.batches_per_gen": TOY_BUDGET // 20}
+        over: dict[str, Any] = {"steps": TOY_BUDGET, "coevolution.batches_per_gen": TOY_BUDGET // 20}
         if quick:
-            over = {"steps": 2, "coevolution.batches_per_gen": 3, "coevolution.rows": 2,
+            over = {"steps": 6, "coevolution.batches_per_gen": 3, "coevolution.rows": 2,
                     "coevolution.cols": 2, "coevolution.score_samples": 100}
     else:
         over = {"steps": 6 if quick else TOY_BUDGET}
     return {**over, **TOY_EVAL, **({"eval.n_samples": 300} if quick else {})}
+
+
+def budget_text(quick: bool, seeds: list[int]) -> str:
+    """The budgets that actually ran, for the results' header."""
+    if quick:
+        return (f"Budgets (--quick smoke run, not comparable with anything): toy data "
+                f"{toy_overrides('nsgan', True)['steps']} generator updates (grids 2×2, 2 "
+                f"generations of 3 batches), stacked-mnist5k 2 updates; {300} evaluation samples; "
+                f"seeds {seeds}.")
+    return (f"Budgets: toy data {TOY_BUDGET} updates of every generator network (pair G, "
+            "each grid cell's G over 20 generations × 100 batches on a 3×3 grid, E-GAN's "
+            "parent, the VAE, the score net), batch 512 (grid methods 256, as the Lipizzaner "
+            f"presets); stacked-mnist5k {STACKED_BUDGET['steps']} updates at batch 32, seed "
+            f"0 only. Seeds {seeds} on the toy data. Metrics: toy 2 500 samples; "
+            "stacked-mnist5k 26 000 samples for the 1 000-mode count and reverse KL.")
 
 
 def run(out: Path, quick: bool = False, seeds: list[int] | None = None,
@@ -81,12 +96,7 @@ def run(out: Path, quick: bool = False, seeds: list[int] | None = None,
     machine = machine_info()
     preamble = [f"Command: `{command}`. Machine: {machine['cpu']}, {machine['cores']} cores, "
                 f"torch {machine['torch']}, {machine['date']}.",
-                f"Budgets: toy data {TOY_BUDGET} updates of every generator network (pair G, "
-                "each grid cell's G over 20 generations × 100 batches on a 3×3 grid, E-GAN's "
-                "parent, the VAE, the score net), batch 512 (grid methods 256, as the Lipizzaner "
-                f"presets); stacked-mnist5k {STACKED_BUDGET['steps']} updates at batch 32, seed "
-                f"0 only. Seeds {seeds} on the toy data. Metrics (SPEC 7.1): toy 2 500 samples; "
-                "stacked-mnist5k 26 000 samples for the 1 000-mode count and reverse KL.",
+                budget_text(quick, seeds),
                 "Published rows (PacGAN Table 1, VEEGAN, as SPEC 7.1 quotes them) used far "
                 "larger budgets; they are shown in italics and not ranked."]
     written = leaderboard.write(out, "leaderboard", "genarena arena: mode coverage", rows, preamble)

@@ -1,10 +1,11 @@
 """`trainer=coevolution` (SPEC 5.1): the grid's generations under the shared training loop.
 
-One `train_step` is one synchronous generation of every cell (on the configured backend), so
-`steps` counts generations and every generation is logged and checkpointed like a step. Every
-`controller.interval` generations a grid controller (per-cell balancers or DFAC) may set each
-cell's knobs for the next ones. The run's model is the best cell's neighbourhood mixture, with
-that cell's evolved weights.
+One `train_step` is one synchronous generation of every cell (on the configured backend). As
+everywhere, `steps` counts generator updates: those of each cell's generator, so a run has
+steps / coevolution.batches_per_gen generations and the step counter advances by
+batches_per_gen per generation. Logging, checkpoints and the grid controller act at the first
+generation that reaches each multiple of their intervals. The run's model is the best cell's
+neighbourhood mixture, with that cell's evolved weights.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from genarena.config import Config
 from genarena.control import build_grid_controller
 from genarena.control.multiagent import cell_knobs
 from genarena.data.base import Dataset
+from genarena.train.loop import due
 
 
 def best_cell(states: dict[int, CellState]) -> int:
@@ -47,16 +49,27 @@ class CoevolutionTrainer:
         self.controller = build_grid_controller(cfg.controller, self.ctx.grid.size, cfg.seed)
         self.step = 0
         self.total_steps = cfg.steps
-        self.generator_updates_per_step = self.ctx.grid.size * cfg.coevolution.population * \
-            cfg.coevolution.batches_per_gen
+        self.batches_per_gen = cfg.coevolution.batches_per_gen
+
+    @property
+    def generation(self) -> int:
+        """Generations finished so far."""
+        return self.step // self.batches_per_gen
+
+    def updates(self) -> dict[str, int]:
+        """Generator updates per cell (the `steps` budget), generations, and the grid's total."""
+        g = self.ctx.grid
+        return {"generator": self.step, "generations": self.generation,
+                "grid_generator_updates": self.step * g.size * self.cfg.coevolution.population}
 
     def train_step(self) -> dict[str, float]:
         """One generation of every cell; statistics averaged over cells, plus each cell's score."""
         if self.step >= self.total_steps:
             self.close()
             raise RuntimeError("training is finished")
-        self.states, moved = self.backend.generation(self.states, self.step)
-        self.step += 1
+        self.states, moved = self.backend.generation(self.states, self.generation)
+        before = self.step
+        self.step += self.batches_per_gen
         if self.step == self.total_steps:
             self.close()
         per_cell = [s["stats"] for s in self.states.values()]
@@ -66,12 +79,12 @@ class CoevolutionTrainer:
         out.update({f"score_cell_{c}": v for c, v in scores.items()})
         out["score_best"] = min(scores.values())
         out["bytes_exchanged"] = float(moved)
-        out.update(self.control_phase())
+        out.update(self.control_phase(before))
         return out
 
-    def control_phase(self) -> dict[str, float]:
-        """Every controller.interval generations: new knobs for every cell, and what to log."""
-        if self.controller is None or self.step % self.controller.interval:
+    def control_phase(self, before: int) -> dict[str, float]:
+        """At each multiple of controller.interval steps: new knobs for every cell, and what to log."""
+        if self.controller is None or not due(before, self.step, self.controller.interval):
             return {}
         for cell, knobs in self.controller.decide_grid(self.states).items():
             self.states[cell]["knobs"] = knobs.state_dict()
@@ -105,7 +118,6 @@ class CoevolutionTrainer:
         g = self.ctx.grid
         return {"grid": {"rows": g.rows, "cols": g.cols, "neighbourhood": g.neighbourhood},
                 "best_cell": best_cell(self.states),
-                "generator_updates": self.step * self.generator_updates_per_step,
                 "cells": [{"cell": c, "score": s["score"], "weights": s["weights"],
                            "lr_g": [i["lr"] for i in s["g"]], "lr_d": [i["lr"] for i in s["d"]],
                            "knobs": s.get("knobs")}

@@ -139,4 +139,6 @@ def holdout_split(x: Tensor, y: Tensor | None, fraction: float = 0.1
         k = int(len(idx) * fraction)
         if k:
             test[idx[-k:]] = True
+    if not test.any():                  # classes too small to hold any out: evaluate on train
+        return x, y, None, None
     return x[~test], y[~test], x[test], y[test]

@@ -28,6 +28,11 @@ def _images_to_unit_range(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32)
 
 
+def _image_tensor(x: np.ndarray) -> Tensor:
+    """uint8 or float N×C×H×W images as a contiguous float32 tensor in [-1, 1] (what trainers take)."""
+    return torch.from_numpy(np.ascontiguousarray(_images_to_unit_range(x)))
+
+
 def load_npz(path: str | Path) -> Dataset:
     """An .npz with `x` (N×D, N×H×W or N×C×H×W), optional `y`, `modes` (K×D) and `mode_std`."""
     path = Path(path)
@@ -143,7 +148,7 @@ def load_idx_folder(folder: Path) -> Dataset:
             raise _fail(lab, f"{len(y)} labels for {len(x)} images in {img.name}")
         if len(x) == 0:
             raise _fail(img, "holds no images")
-        return _images_to_unit_range(x[:, None]), torch.from_numpy(y.astype(np.int64))
+        return _image_tensor(x[:, None]), torch.from_numpy(y.astype(np.int64))
     train = pair("train")
     assert train is not None
     test = pair("t10k")
@@ -187,25 +192,33 @@ def load_cifar_folder(folder: Path) -> Dataset:
     parts = [read_cifar_batch(p) for p in batches]
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
-    train = (_images_to_unit_range(x), torch.from_numpy(y))
+    train = (_image_tensor(x), torch.from_numpy(y))
     test = None
     if (folder / "test_batch").is_file():
         tx, ty = read_cifar_batch(folder / "test_batch")
-        test = (_images_to_unit_range(tx), torch.from_numpy(ty))
+        test = (_image_tensor(tx), torch.from_numpy(ty))
     return _labelled_images(folder.name, str(folder), *train, test)
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
-def load_image_folder(folder: Path, resolution: int) -> Dataset:
-    """root/CLASS/*.png|jpg read with Pillow, resized to data.resolution; classes sorted by name."""
-    from PIL import Image, UnidentifiedImageError
+def _image_files(folder: Path) -> list[tuple[Path, int]]:
+    """(file, class id): root/CLASS/* with classes sorted by name, or root/* as one class."""
+    def images_in(d: Path) -> list[Path]:
+        return [f for f in sorted(d.iterdir()) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
     classes = sorted(d for d in folder.iterdir() if d.is_dir())
-    files = [(f, i) for i, d in enumerate(classes) for f in sorted(d.iterdir())
-             if f.suffix.lower() in IMAGE_SUFFIXES]
+    files = [(f, i) for i, d in enumerate(classes) for f in images_in(d)]
+    return files or [(f, 0) for f in images_in(folder)]
+
+
+def load_image_folder(folder: Path, resolution: int) -> Dataset:
+    """root/CLASS/*.png|jpg (classes sorted by name) or a flat root/*.png|jpg (one unlabelled class),
+    read with Pillow and resized to data.resolution."""
+    from PIL import Image, UnidentifiedImageError
+    files = _image_files(folder)
     if not files:
-        raise _fail(folder, "no images found (expected root/CLASS/*.png|jpg)")
+        raise _fail(folder, "no images found (expected root/CLASS/*.png|jpg or root/*.png|jpg)")
     images = []
     for f, _ in files:
         try:
@@ -222,18 +235,20 @@ def load_image_folder(folder: Path, resolution: int) -> Dataset:
                                                                            Image.BILINEAR))
                     for im in images])
     arr = arr[:, None] if gray else arr.transpose(0, 3, 1, 2)
-    y = torch.tensor([i for _, i in files], dtype=torch.int64)
-    return _labelled_images(folder.name, str(folder), _images_to_unit_range(arr), y, None)
+    labelled = any(f.parent != folder for f, _ in files)
+    y = torch.tensor([i for _, i in files], dtype=torch.int64) if labelled else None
+    return _labelled_images(folder.name, str(folder), _image_tensor(arr), y, None)
 
 
-def _labelled_images(name: str, where: str, x: Tensor, y: Tensor,
+def _labelled_images(name: str, where: str, x: Tensor, y: Tensor | None,
                      test: tuple[Tensor, Tensor] | None) -> Dataset:
+    """An image Dataset in [-1, 1]; without labels (y None) it is one unlabelled class."""
     if test is None:
         train_x, train_y, test_x, test_y = holdout_split(x, y, TEST_FRACTION)
     else:
         (train_x, train_y), (test_x, test_y) = (x, y), test
     return Dataset(name=name, sample_shape=tuple(x.shape[1:]), description=f"user data {where}",
-                   value_range=(-1.0, 1.0), num_classes=int(y.max()) + 1,
+                   value_range=(-1.0, 1.0), num_classes=int(y.max()) + 1 if y is not None else 0,
                    train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
 
 
@@ -249,7 +264,8 @@ def load_path(path: str, resolution: int = 0) -> Dataset:
             return load_idx_folder(p)
         if (p / "data_batch_1").is_file():
             return load_cifar_folder(p)
-        if any(d.is_dir() for d in p.iterdir()):
+        if _image_files(p):
             return load_image_folder(p, resolution)
     raise UserError(f"data path '{path}': unsupported (expected an .npz file, an MNIST IDX folder, "
-                    "a CIFAR-10 python-batches folder, or an image folder root/CLASS/*.png)")
+                    "a CIFAR-10 python-batches folder, or an image folder root/CLASS/*.png "
+                    "or root/*.png)")

@@ -7,6 +7,7 @@ NFE counts score evaluations: em = N, pc = 2N (one corrector step), ode = 2N −
 """
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 import torch
@@ -15,6 +16,7 @@ from torch import Tensor
 from genarena.diffusion.sde import DDPM, SDE, _bcast
 from genarena.errors import UserError
 
+log = logging.getLogger(__name__)
 ScoreFn = Callable[[Tensor, Tensor], Tensor]
 SAMPLERS = ("em", "pc", "ode", "ddpm")
 
@@ -110,9 +112,26 @@ def ddpm_ancestral(sde: SDE, score: ScoreFn, x: Tensor, nfe: int, rng: torch.Gen
     return x
 
 
+def _reporting(score: ScoreFn, nfe: int, n: int) -> ScoreFn:
+    """The score function, logging every tenth of the expected evaluations (long sampling is
+    otherwise silent: thousands of samples × hundreds of U-Net passes take minutes on a CPU)."""
+    if not log.isEnabledFor(logging.INFO) or nfe < 20:
+        return score
+    calls = [0]
+    every = max(1, nfe // 10)
+
+    def counted(x: Tensor, t: Tensor) -> Tensor:
+        calls[0] += 1
+        if calls[0] % every == 0:
+            log.info("sampling %d: %d of about %d score evaluations", n, calls[0], nfe)
+        return score(x, t)
+    return counted
+
+
 def sample(name: str, sde: SDE, score: ScoreFn, shape: tuple[int, ...], nfe: int,
            rng: torch.Generator, snr: float = 0.16, device: torch.device | str = "cpu") -> Tensor:
     """Draw from the prior and integrate back to t_min with the named sampler."""
+    score = _reporting(score, nfe, shape[0])
     x = sde.prior(shape, rng).to(device)
     if name == "em":
         return euler_maruyama(sde, score, x, nfe, rng)

@@ -42,7 +42,8 @@ def evaluate(sample: SampleFn, dataset: Dataset, cfg: EvalConfig, seed: int,
         out.update(image_metrics(fake, dataset, cfg, seed))
     if dataset.modes is not None:
         out.update(mode_metrics(fake, dataset.modes))
-    if fake[0].numel() <= 64:
+    unlabelled_images = len(dataset.sample_shape) == 3 and not is_image_dataset(dataset)
+    if fake[0].numel() <= 64 or unlabelled_images:
         real, _ = dataset.reference(n, seed)
         out["swd"] = sliced_wasserstein(fake, real, seed=seed)
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}

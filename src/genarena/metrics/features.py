@@ -8,6 +8,7 @@ the predicted digit triple.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from genarena.errors import UserError
 
 FEATURE_SEED = 0
 FORMAT = 1
+log = logging.getLogger(__name__)
 
 
 class LeNet(nn.Module):
@@ -103,7 +105,9 @@ def train_classifier(dataset: Dataset, min_steps: int = 1000, min_epochs: int = 
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     x, y = dataset.train_x, dataset.train_y
     shift = 2 if h >= 16 else 1
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        if epoch % max(1, epochs // 4) == 0:
+            log.info("feature classifier of %s: epoch %d of %d", dataset.name, epoch + 1, epochs)
         net.train()
         perm = torch.randperm(len(x), generator=rng)
         for idx in perm.split(batch):
@@ -186,7 +190,10 @@ def feature_extractor(dataset: Dataset, configured_cache: str = "") -> FeatureEx
         net = LeNet(c, h, dataset.num_classes)
         net.load_state_dict(state["net"])
         return FeatureExtractor(net.eval(), name, float(state["test_accuracy"]))
+    log.info("training the feature classifier of %s on first use (%d images; once per "
+             "machine, cached as %s)", dataset.name, len(dataset.train_x), path)
     net, acc = train_classifier(dataset)
+    log.info("feature classifier of %s: test accuracy %.3f", dataset.name, acc)
     save_checkpoint({"format": FORMAT, "net": net.state_dict(), "test_accuracy": acc,
                      "name": name}, path)
     return FeatureExtractor(net, name, acc)

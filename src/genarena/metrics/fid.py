@@ -31,7 +31,10 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def fid(real_features: Tensor, fake_features: Tensor) -> float:
-    """Fréchet distance of the Gaussian fits of two feature sets."""
+    """Fréchet distance of the Gaussian fits of two feature sets (NaN, i.e. undefined, when either
+    set has fewer than two samples and so no covariance)."""
+    if min(len(real_features), len(fake_features)) < 2:
+        return float("nan")
     return frechet_distance(*gaussian_fit(real_features), *gaussian_fit(fake_features))
 
 

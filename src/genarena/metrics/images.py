@@ -13,6 +13,9 @@ from genarena.metrics.prdc import prdc
 from genarena.metrics.scores import classes_covered, inception_score, modes_and_reverse_kl, tvd
 
 
+PRDC_K = 5
+
+
 def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int) -> dict[str, Any]:
     """Every image metric of `fake` against the dataset's reference images."""
     fx = feature_extractor(dataset, cfg.cache_dir)
@@ -27,8 +30,11 @@ def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int) ->
         "inception_score": inception_score(fx.probs(l_fake)),
         "tvd": tvd(y_fake, y_real, k),
         "classes_covered": classes_covered(y_fake, k),
-        **prdc(f_real, f_fake, k=5),
     }
+    # PRDC's k-NN balls need k+1 points in each set; a tiny test split gets no PRDC rather than
+    # a crash (the k = 5 of Naeem et al. is kept wherever it is defined).
+    if min(len(f_real), len(f_fake)) > PRDC_K:
+        out.update(prdc(f_real, f_fake, k=PRDC_K))
     if fx.channels_as_digits:
         modes, rkl = modes_and_reverse_kl(y_fake, k)
         out.update({"modes_captured": modes, "modes_total": k, "reverse_kl": rkl})

@@ -40,15 +40,22 @@ def scatter_png(samples: Tensor, dataset: Dataset | None = None, title: str = ""
     return _png(fig)
 
 
-def save_sample_figure(samples: Tensor, dataset: Dataset, path: str | Path, title: str = "") -> bool:
-    """Write the picture of `samples` that fits the data: an image grid (first 100) or a 2-D
-    scatter plot over the true modes. False when there is none (e.g. 5-D vectors)."""
+def sample_picture_png(samples: Tensor, dataset: Dataset, title: str = "") -> bytes | None:
+    """The picture of `samples` that fits the data: an image grid (first 100) or a 2-D scatter
+    plot over the true modes; None when there is none (e.g. 5-D vectors)."""
     if samples.dim() == 4 and samples.shape[1] in (1, 3):
-        atomic_write_bytes(path, grid_png(samples[:100], cols=10))
-        return True
+        return grid_png(samples[:100], cols=10)
     if samples.flatten(1).shape[1] != 2:
+        return None
+    return scatter_png(samples, dataset, title)
+
+
+def save_sample_figure(samples: Tensor, dataset: Dataset, path: str | Path, title: str = "") -> bool:
+    """Write sample_picture_png to `path`; False when the data has no picture."""
+    png = sample_picture_png(samples, dataset, title)
+    if png is None:
         return False
-    atomic_write_bytes(path, scatter_png(samples, dataset, title))
+    atomic_write_bytes(path, png)
     return True
 
 

@@ -24,17 +24,38 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], markdow
     return "\n".join(out)
 
 
+def _running_row(run: Any) -> dict[str, Any]:
+    """An unfinished run: its latest logged step, training seconds and in-training evaluation."""
+    rows = run.read_metrics()
+    last = max((r for r in rows if "event" not in r), key=lambda r: r.get("step", 0), default={})
+    evals = [r for r in rows if isinstance(r.get("eval"), dict)]
+    cfg = run.read_config()
+    name = cfg.data.name if not cfg.data.path else Path(cfg.data.path).stem
+    return {"status": f"running {last.get('step', 0)}/{cfg.steps}", "trainer": cfg.trainer.name,
+            "dataset": name, "steps": last.get("step", 0), "seconds": last.get("elapsed"),
+            "metrics": evals[-1]["eval"] if evals else {}}
+
+
 def comparison_rows(run_dirs: Sequence[str | Path]) -> tuple[list[dict[str, Any]], list[str]]:
-    """One row per run (name, trainer, data, time, every metric) and the column order."""
+    """One row per run (name, trainer, data, time, every metric) and the column order.
+
+    A run without summary.json shows its latest logged metrics and the status `running N/TOTAL`
+    (a status column appears only when some run is unfinished)."""
     from genarena.run import RunDir
     rows, metric_keys = [], []
     for d in run_dirs:
-        summary = RunDir.existing(d).read_summary()
-        metrics = summary.get("metrics", {})
+        run = RunDir.existing(d)
+        if run.summary_file.exists():
+            summary = run.read_summary()
+            info = {"status": "done", "trainer": summary.get("trainer"),
+                    "dataset": summary.get("dataset"), "steps": summary.get("steps"),
+                    "seconds": summary.get("train_seconds"), "metrics": summary.get("metrics", {})}
+        else:
+            info = _running_row(run)
+        metrics = info.pop("metrics")
         for k in metrics:
             if k not in metric_keys and k != "n_samples":
                 metric_keys.append(k)
-        rows.append({"run": Path(d).name, "trainer": summary.get("trainer"),
-                     "dataset": summary.get("dataset"), "steps": summary.get("steps"),
-                     "seconds": summary.get("train_seconds"), **metrics})
-    return rows, ["run", "trainer", "dataset", "steps", "seconds", *metric_keys]
+        rows.append({"run": Path(d).name, **info, **metrics})
+    status = ["status"] if any(r["status"] != "done" for r in rows) else []
+    return rows, ["run", *status, "trainer", "dataset", "steps", "seconds", *metric_keys]

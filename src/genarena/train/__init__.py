@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import torch
 
-from genarena.config import Config
+from genarena.config import Config, dump_yaml
 from genarena.data.base import Dataset
 from genarena.errors import UserError
 from genarena.train.diffusion import DiffusionTrainer, load_diffusion
@@ -29,21 +29,34 @@ def _load_mixture(cfg: Config, dataset: Dataset, state: dict[str, Any], device: 
     return load_mixture(cfg, dataset, state, device)
 
 
+# The config sections every trainer reads; config.yaml lists them first (the rest under a comment).
+COMMON_SECTIONS = ("data", "model", "trainer", "optim", "eval", "log", "backend")
+ADVERSARIAL_SECTIONS = COMMON_SECTIONS + ("loss", "controller")
+
+
 @dataclass(frozen=True)
 class TrainerSpec:
-    """A trainer kind: `build` makes the trainer object; `load_model` rebuilds its final model."""
+    """A trainer kind: `build` makes the trainer object; `load_model` rebuilds its final model;
+    `sections` are the config sections it reads."""
     build: Callable[[Config, Dataset, torch.device], Any]
     load_model: Callable[[Config, Dataset, dict[str, Any], torch.device], Generative]
+    sections: tuple[str, ...]
 
 
 TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
-    "pair": TrainerSpec(PairTrainer, load_generator),
-    "vae": TrainerSpec(VAETrainer, load_vae),
-    "diffusion": TrainerSpec(DiffusionTrainer, load_diffusion),
-    "coevolution": TrainerSpec(_coevolution, _load_mixture),
-    "egan": TrainerSpec(EGANTrainer, load_generator),
-    "mspg": TrainerSpec(MSPGTrainer, load_generator),
+    "pair": TrainerSpec(PairTrainer, load_generator, ADVERSARIAL_SECTIONS),
+    "vae": TrainerSpec(VAETrainer, load_vae, COMMON_SECTIONS + ("loss",)),
+    "diffusion": TrainerSpec(DiffusionTrainer, load_diffusion,
+                             COMMON_SECTIONS + ("diffusion", "guidance")),
+    "coevolution": TrainerSpec(_coevolution, _load_mixture, ADVERSARIAL_SECTIONS + ("coevolution",)),
+    "egan": TrainerSpec(EGANTrainer, load_generator, ADVERSARIAL_SECTIONS + ("egan",)),
+    "mspg": TrainerSpec(MSPGTrainer, load_generator, ADVERSARIAL_SECTIONS + ("mspg",)),
 })
+
+
+def config_yaml(cfg: Config) -> str:
+    """What a run's config.yaml holds: the resolved config, the sections its trainer reads first."""
+    return dump_yaml(cfg, get_trainer(cfg.trainer.name).sections)
 
 
 def get_trainer(name: str) -> TrainerSpec:

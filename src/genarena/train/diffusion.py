@@ -2,7 +2,8 @@
 noise-conditional classifier by ce / dlsm / total against the frozen score net (SPEC 6).
 
 `steps` updates of the score net (skipped when guidance.score_run names a trained one), then
-`guidance.classifier_steps` updates of the classifier; the shared loop sees one step counter.
+`guidance.classifier_steps` updates of the classifier. The shared loop (and the progress bar)
+counts both phases in one step counter; `updates()` reports them apart for summary.json.
 """
 from __future__ import annotations
 
@@ -145,6 +146,13 @@ class DiffusionTrainer:
                            else self.stream)
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         self.step = 0
+
+    def updates(self) -> dict[str, int]:
+        """Score-net (the generator's) and classifier updates made so far."""
+        out = {"generator": min(self.step, self.score_steps)}
+        if self.classifier is not None:
+            out["classifier"] = max(0, self.step - self.score_steps)
+        return out
 
     @property
     def score_net(self) -> nn.Module:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import math
+import signal
+import threading
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Protocol
@@ -38,6 +40,63 @@ class Trainer(Protocol):
     def back_off(self, factor: float) -> None: ...
     def knob_log(self) -> dict[str, float]: ...
     def final_generative(self) -> Generative: ...
+
+
+def due(before: int, after: int, interval: int) -> bool:
+    """Whether a step from `before` to `after` crossed a multiple of `interval` (0: never).
+
+    Trainers whose one call advances several updates (a coevolution generation) still log,
+    checkpoint and evaluate at the first call on or past each multiple."""
+    return interval > 0 and after // interval > before // interval
+
+
+def updates_of(trainer: Trainer) -> dict[str, int]:
+    """What the budget bought, by kind of update ({"generator": steps} unless the trainer says)."""
+    report = getattr(trainer, "updates", None)
+    return report() if report else {"generator": trainer.step}
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived: the loop stopped at a step boundary and saved a checkpoint."""
+
+    def __init__(self, run: RunDir, step: int, signum: int) -> None:
+        super().__init__(f"interrupted at step {step}; checkpoint saved")
+        self.run, self.step, self.signum = run, step, signum
+
+
+class StopRequest:
+    """SIGINT/SIGTERM, turned into a flag the loop reads between steps, so the checkpoint it writes
+    holds a whole step. A second signal interrupts at once. Handlers are installed only while a
+    `fit` runs in the main thread, and the previous ones are restored after."""
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+
+def evaluation_cost(cfg: Config) -> str:
+    """What the final evaluation will do, and the keys that size it."""
+    text = f"evaluating {cfg.eval.n_samples} samples (eval.n_samples)"
+    if cfg.trainer.name == "diffusion":
+        text += (f", each {cfg.diffusion.nfe} score evaluations of the {cfg.diffusion.sampler} "
+                 "sampler (diffusion.nfe)")
+    return text
 
 
 def eval_seed(cfg: Config) -> int:
@@ -90,55 +149,78 @@ def _finite(stats: dict[str, float]) -> bool:
 def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: Progress,
         sample_fn: Callable[[int], Tensor], resume_state: dict[str, Any] | None = None,
         save_samples: Callable[[Tensor, str], None] | None = None,
-        label_fn: Callable[[int, int], Tensor] | None = None) -> dict[str, Any]:
-    """Train until cfg.steps, writing metrics, checkpoints and samples; return the summary."""
+        label_fn: Callable[[int, int], Tensor] | None = None,
+        on_log: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train until the trainer's total, writing metrics, checkpoints and samples; return the summary.
+
+    SIGINT/SIGTERM stop the loop after the current step with a checkpoint (raises Interrupted)."""
     loop = _Loop(trainer, cfg, run)
     if resume_state is not None:
         loop.restore(resume_state)
         run.truncate_metrics(trainer.step)
+    with StopRequest() as stop:
+        _train(loop, progress, sample_fn, dataset, save_samples, stop, on_log)
+    progress.close()
+    train_seconds = loop.seconds()
+    started = time.perf_counter()
+    progress.note(evaluation_cost(cfg))
+    metrics = evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg), sample_label=label_fn)
+    if save_samples:
+        save_samples(sample_fn(cfg.eval.n_samples), "final")
+    return {
+        "trainer": cfg.trainer.name, "dataset": dataset.name, "seed": cfg.seed,
+        "steps": cfg.steps, "updates": updates_of(trainer), "model": trainer.final_model_name,
+        "train_seconds": round(train_seconds, 3),
+        "eval_seconds": round(time.perf_counter() - started, 3), "divergence_retries": loop.retries,
+        "eval": {"n_samples": cfg.eval.n_samples, "seed": eval_seed(cfg)},
+        "metrics": metrics,
+    }
+
+
+def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor], dataset: Dataset,
+           save_samples: Callable[[Tensor, str], None] | None, stop: StopRequest,
+           on_log: Callable[[dict[str, Any]], None] | None) -> None:
+    """The phases of the loop, step after step: train, log, evaluate, picture, checkpoint."""
+    trainer, cfg, run = loop.trainer, loop.cfg, loop.run
     last_good = copy.deepcopy(loop.snapshot())
     progress.update(trainer.step)
     total = trainer.total_steps
     while trainer.step < total:
+        before = trainer.step
         stats = trainer.train_step()
         if not _finite(stats):
             last_good = _roll_back(loop, last_good, stats)
             continue
         loop.meter.add(stats)
         step = trainer.step
-        if step % cfg.log.interval == 0 or step == total:
+        if due(before, step, cfg.log.interval) or step == total:
             row = {"step": step, **loop.meter.mean(), **trainer.knob_log(),
                    "elapsed": round(loop.seconds(), 3)}
             run.append_metrics(row)
             loop.meter.reset()
-            progress.update(step, {k: row[k] for k in SHOWN_ON_PROGRESS if k in row})
+            progress.update(step, {k: row[k] for k in SHOWN_ON_PROGRESS if k in row}, log=True)
+            if on_log:
+                on_log(row)
         else:
             progress.update(step)
         with loop.off_the_clock():
-            if cfg.eval.interval and step % cfg.eval.interval == 0 and step < total:
-                run.append_metrics({"step": step, "elapsed": round(loop.seconds(), 3),
-                                    "eval": evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg))})
-            if save_samples and cfg.log.sample_interval and step % cfg.log.sample_interval == 0:
+            if due(before, step, cfg.eval.interval) and step < total:
+                progress.note(f"evaluating at step {step} (eval.interval)")
+                row = {"step": step, "elapsed": round(loop.seconds(), 3),
+                       "eval": evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg))}
+                run.append_metrics(row)
+                if on_log:
+                    on_log(row)
+            if save_samples and due(before, step, cfg.log.sample_interval):
                 save_samples(sample_fn(cfg.eval.n_samples), f"step-{step:08d}")
-        if step % cfg.log.checkpoint_interval == 0 or step == total:
+        if due(before, step, cfg.log.checkpoint_interval) or step == total or stop.signum:
             state = loop.snapshot()
-            snap = bool(cfg.log.snapshot_interval) and step % cfg.log.snapshot_interval == 0
+            snap = due(before, step, cfg.log.snapshot_interval)
             run.save_checkpoint(state, snapshot=snap)
             last_good = copy.deepcopy(state)
-    progress.close()
-    train_seconds = loop.seconds()
-    started = time.perf_counter()
-    metrics = evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg), sample_label=label_fn)
-    if save_samples:
-        save_samples(sample_fn(cfg.eval.n_samples), "final")
-    return {
-        "trainer": cfg.trainer.name, "dataset": dataset.name, "seed": cfg.seed,
-        "steps": total, "model": trainer.final_model_name,
-        "train_seconds": round(train_seconds, 3),
-        "eval_seconds": round(time.perf_counter() - started, 3), "divergence_retries": loop.retries,
-        "eval": {"n_samples": cfg.eval.n_samples, "seed": eval_seed(cfg)},
-        "metrics": metrics,
-    }
+            if stop.signum and step < total:
+                progress.close()
+                raise Interrupted(run, step, stop.signum)
 
 
 def _roll_back(loop: _Loop, last_good: dict[str, Any], stats: dict[str, float]) -> dict[str, Any]:

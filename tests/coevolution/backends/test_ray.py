@@ -35,7 +35,7 @@ def test_local_ray_stays_on_loopback(local_ray):
 
 
 def test_ray_and_sequential_give_identical_results_on_a_2x2_grid(local_ray, tmp_path):
-    cfg = {**SMALL, "steps": 3}
+    cfg = {**SMALL, "steps": 60}
     seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", **as_kwargs(cfg))
     ray_run = genarena.train("ring8-mustangs", out=tmp_path / "ray", backend__name="ray",
                              backend__workers=2, **as_kwargs(cfg))
@@ -45,7 +45,7 @@ def test_ray_and_sequential_give_identical_results_on_a_2x2_grid(local_ray, tmp_
 
 
 def test_a_killed_actor_restarts_and_the_generation_completes(local_ray):
-    cfg = load_config("ring8-mustangs", {**SMALL, "steps": 4, "coevolution.batches_per_gen": 60,
+    cfg = load_config("ring8-mustangs", {**SMALL, "steps": 240, "coevolution.batches_per_gen": 60,
                                          "backend.name": "ray", "backend.workers": 2})
     dataset = build_dataset(cfg.data)
     trainer = CoevolutionTrainer(cfg, dataset, torch.device("cpu"))
@@ -62,7 +62,7 @@ def test_a_killed_actor_restarts_and_the_generation_completes(local_ray):
     trainer.train_step()
     timer.join()
     trainer.train_step()
-    assert trainer.step == 4 and sorted(trainer.states) == [0, 1, 2, 3]
+    assert trainer.generation == 4 and sorted(trainer.states) == [0, 1, 2, 3]
     assert all(s["generation"] == 4 for s in trainer.states.values())
     for _ in range(4):
         reference.train_step()
