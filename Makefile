@@ -33,8 +33,10 @@ browser:
 	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	    >/dev/null 2>&1 || echo "note: chromium could not be installed: the browser tests will skip"; }
 
+# One pytest worker per core, one torch thread each (tests/conftest.py); Ray tests share a worker.
+PYTEST_JOBS ?= auto
 test: $(TESTSTAMP) browser
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(VENV)/bin/genarena bench         # lists the suites; run one with .venv/bin/genarena bench SUITE

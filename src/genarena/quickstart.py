@@ -35,9 +35,11 @@ def prepare_features(preset: str) -> None:
 
 
 def train_in_parallel(presets: list[str], outs: list[Path]) -> None:
-    """`genarena train` of each preset in its own process with one torch thread; fails loudly."""
-    procs = [subprocess.Popen([sys.executable, "-m", "genarena", "train", preset,
-                               "backend.threads=1", "--out", str(out)])
+    """genarena.train of each preset in its own process with one torch thread (progress lines
+    on stderr, no per-run table); a failed run stops the quickstart with its exit code."""
+    child = ("import sys, genarena; "
+             "genarena.train(sys.argv[1], out=sys.argv[2], quiet=False, backend__threads=1)")
+    procs = [subprocess.Popen([sys.executable, "-c", child, preset, str(out)])
              for preset, out in zip(presets, outs)]
     codes = [p.wait() for p in procs]
     bad = [preset for preset, code in zip(presets, codes) if code]

@@ -1,7 +1,11 @@
 """The coevolution suite runs end to end in quick mode and writes both tables."""
 import json
 
+import pytest
+
 from genarena.bench import coevolution
+
+pytestmark = pytest.mark.xdist_group("ray")        # its quick suite starts a local Ray
 
 
 def test_order_checks_read_the_claims_of_spec_5_4():

@@ -15,8 +15,9 @@ from genarena.data import build_dataset
 
 from helpers import COEVOLUTION_SMALL as SMALL, as_kwargs
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
-                                reason="the ray extra is not installed")
+pytestmark = [pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                                reason="the ray extra is not installed"),
+              pytest.mark.xdist_group("ray")]
 
 
 @pytest.fixture(scope="module")
