@@ -1,11 +1,16 @@
 """Shared test helpers: run the CLI in-process and capture its exit code and output."""
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
 from genarena.cli import main
 
+# One torch thread per test process (make test runs one process per core), inherited by the
+# processes that tests start.
+os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1)
 
 

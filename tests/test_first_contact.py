@@ -273,3 +273,14 @@ def test_first_use_of_the_feature_classifier_is_announced(tmp_path, cli, monkeyp
     assert code == 0, err
     assert "training the feature classifier of data on first use" in err
     assert "evaluating 64 samples" in err
+
+
+def test_the_thread_count_follows_omp_num_threads_and_is_recorded(tmp_path):
+    import subprocess
+    import sys
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for extra, expected in (([], 1), (["backend.threads=2"], 2)):
+        out = tmp_path / f"r{expected}"
+        subprocess.run([sys.executable, "-m", "genarena", "train", "ring8-nsgan", *FAST_TOY, *extra,
+                        "--out", str(out), "--quiet"], env=env, check=True, capture_output=True)
+        assert json.loads((out / "summary.json").read_text())["threads"] == expected

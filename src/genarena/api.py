@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -38,10 +37,10 @@ def resolve_device(name: str) -> torch.device:
 
 
 def configure_threads(threads: int) -> None:
-    """Size torch's intra-op pool: one thread per available core unless the config says otherwise."""
-    if not threads:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    torch.set_num_threads(max(1, threads))
+    """backend.threads > 0 sizes torch's intra-op pool; 0 leaves it as it is (torch's default: the
+    cores, or OMP_NUM_THREADS when set), so a library call never overrides the caller's choice."""
+    if threads > 0:
+        torch.set_num_threads(threads)
 
 
 def _run_name(config: Any) -> str:
@@ -237,7 +236,7 @@ def _fit(trainer: Any, cfg: Config, run: RunDir, dataset: Dataset,
             board.close()
     extras = getattr(trainer, "summary_extras", None)
     extensions = [r for r in run.read_metrics() if r.get("event") == "extended"]
-    return {"run": run.path.name, **summary, **(extras() if extras else {}),
+    return {"run": run.path.name, **summary, "threads": torch.get_num_threads(), **(extras() if extras else {}),
             **({"extensions": extensions} if extensions else {})}
 
 

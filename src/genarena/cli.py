@@ -5,6 +5,7 @@ import argparse
 import io
 import json
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -156,9 +157,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"genarena {__version__}")
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="diagnostics on stderr through Python logging (-vv: debug)")
+    # -v also after the command (genarena train PRESET -v); SUPPRESS keeps the top-level count.
+    verbose = _Parser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                         help="diagnostics on stderr through Python logging (-vv: debug)")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a preset or YAML config")
+    def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[verbose], **kwargs)
+
+    t = add("train", help="train a preset or YAML config")
     t.add_argument("config", nargs="?", help="preset name (genarena presets) or YAML file")
     t.add_argument("overrides", nargs="*", help="dotted overrides, e.g. optim.lr_g=2e-4; with "
                    "--resume only steps=N, which extends the run")
@@ -168,36 +176,36 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.set_defaults(func=cmd_train)
 
-    c = sub.add_parser("config", help="print the resolved configuration (what config.yaml holds)")
+    c = add("config", help="print the resolved configuration (what config.yaml holds)")
     c.add_argument("config", help="preset name or YAML file")
     c.add_argument("overrides", nargs="*", help="dotted overrides, e.g. steps=500")
     c.set_defaults(func=cmd_config)
 
-    e = sub.add_parser("eval", help="metrics of a run's final model")
+    e = add("eval", help="metrics of a run's final model")
     e.add_argument("run_dir", help="a run directory")
     e.add_argument("--n", type=int, default=None, help="generated samples (default eval.n_samples)")
     e.add_argument("--json", action="store_true", help="one JSON object instead of key: value lines")
     e.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("sample", help="draw samples of a run's final model")
+    s = add("sample", help="draw samples of a run's final model")
     s.add_argument("run_dir", help="a run directory")
     s.add_argument("--n", type=int, required=True, help="number of samples")
     s.add_argument("--out", required=True, help="FILE.png (a picture) or FILE.npz (array x)")
     s.add_argument("--label", type=int, default=None, help="class to sample (guided models)")
     s.set_defaults(func=cmd_sample)
 
-    c = sub.add_parser("compare", help="table of several runs' metrics (unfinished ones marked)")
+    c = add("compare", help="table of several runs' metrics (unfinished ones marked)")
     c.add_argument("run_dirs", nargs="+", help="run directories; other paths are skipped")
     c.add_argument("--markdown", action="store_true", help="a markdown table")
     c.add_argument("--html", metavar="FILE.html", help="also write a leaderboard page (and .md): "
                    "finished runs grouped by data set and method (NAME-sN: seeds), ranked")
     c.set_defaults(func=cmd_compare)
 
-    r = sub.add_parser("report", help="write RUN_DIR/report.html")
+    r = add("report", help="write RUN_DIR/report.html")
     r.add_argument("run_dir", help="a run directory")
     r.set_defaults(func=cmd_report)
 
-    b = sub.add_parser("bench", help="benchmark suites (no suite: list them with their durations)")
+    b = add("bench", help="benchmark suites (no suite: list them with their durations)")
     b.add_argument("suites", nargs="*", help="suite names (genarena bench lists them)")
     b.add_argument("--out", default=None, help="results folder (default benchmarks/results; "
                    "with --quick runs/bench-quick)")
@@ -207,10 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "N adds seeds)")
     b.set_defaults(func=cmd_bench)
 
-    ps = sub.add_parser("presets", help="list presets, or show one")
+    ps = add("presets", help="list presets, or show one")
     ps.add_argument("name", nargs="?", help="a preset to show (its file and description)")
     ps.set_defaults(func=cmd_presets)
-    sub.add_parser("datasets", help="list built-in datasets").set_defaults(func=cmd_datasets)
+    add("datasets", help="list built-in datasets").set_defaults(func=cmd_datasets)
     return p
 
 
@@ -267,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Interrupted as exc:
         return _interrupted(exc)
+    except BrokenPipeError:                 # genarena presets | head: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("error: interrupted (a run resumes from its last checkpoint with "
               "genarena train --resume RUN_DIR)", file=sys.stderr)

@@ -181,8 +181,8 @@ class ControllerConfig:
     """What changes learning rates, loss weights and d_steps during training."""
     name: str = _opt("static", choices=("static", "apfl", "dqn", "iqn", "dfac"),
                      doc="static | apfl (feedback toward a D-accuracy band) | dqn / iqn (the "
-                         "RL balancer, SPEC 4.6; under coevolution one per cell) | dfac (every "
-                         "coevolution cell an agent of one factorised team, SPEC 9)")
+                         "RL balancer of docs/mspg.md; under coevolution one per cell) | dfac (every "
+                         "coevolution cell an agent of one factorised team, docs/dfac.md)")
     interval: int = _opt(100, lo=1, doc="steps between decisions (coevolution: at the first "
                                          "generation past each multiple)")
     mixer: str = _opt("dmix", choices=("dmix", "ddn", "qmix", "vdn", "diql", "iql"),
@@ -246,7 +246,8 @@ class BackendConfig:
                      doc="ray: coevolution cells in Ray actors (pip install genarena[ray])")
     workers: int = _opt(0, lo=0, doc="Ray actors (0: one per core of a local Ray, or per CPU "
                                      "of the cluster); cells are spread over them")
-    threads: int = _opt(0, lo=0, doc="torch threads (0: one per available core)")
+    threads: int = _opt(0, lo=0, doc="torch threads (0: leave torch's default, i.e. "
+                                     "OMP_NUM_THREADS when set, else one per core)")
     address: str = _opt("", doc="Ray cluster address (coevolution on Ray)")
 
 

@@ -204,15 +204,19 @@ def run(out: Path, quick: bool = False,
               "one actor per core (2), one torch thread per actor; the sequential backend uses "
               "2 threads in one process. Bytes: tensor payload sent to and returned from actors.",
               ""] + scaling +
-             ["", "## Mustangs reproduction on mnist5k (SPEC 5.4)", "",
+             ["", "## Mustangs reproduction on mnist5k", "",
               f"Seeds {seeds}, mean ± sd; presets mnist5k-{{gan-bce,egan,lip-bce,lip-mse,lip-heu,"
-              "mustangs}; every generator network gets the same number of updates; metrics on "
+              "mustangs}; every generator network gets the same number of updates "
+              + ("(--quick smoke run: 6, and 300 evaluation samples; not comparable with "
+                 "anything)" if quick else "(1 500)") + "; metrics on "
               "5 000 samples against the test split, on the MNIST-5k LeNet (FID (logits) is the "
-              "paper's classifier-FID).", ""] + repro + ["", f"Order of SPEC 5.4: {checks}.",
-              "", "## Does a multi-agent controller help? (grid25, SPEC 9)", "",
-              f"Seeds {seeds}, mean ± sd; presets grid25-mustangs-{{static,dqn,dfac}}: a 3×3 "
-              "Mustangs grid, 200 generations of 10 batches (2 000 updates per generator for "
-              "every row); the controllers decide every generation for every cell (learning-rate "
+              "paper's classifier-FID).", ""] + repro + ["", f"The paper's order: {checks}.",
+              "", "## Does a multi-agent controller help? (grid25)", "",
+              f"Seeds {seeds}, mean ± sd; presets grid25-mustangs-{{static,dqn,dfac}}: "
+              + ("(--quick smoke run: a 2×2 grid, 3 generations of 10 batches, 300 evaluation "
+                 "samples; not comparable with anything) " if quick else
+                 "a 3×3 Mustangs grid, 200 generations of 10 batches (2 000 updates per generator "
+                 "for every row); ") + "the controllers decide every generation for every cell (learning-rate "
               "factors and D steps; docs/dfac.md). The team reward is the improvement of the "
               "grid's best mixture SWD. Metrics on 2 500 samples.", ""] + control)
     rss = scaling_raw["ray_actor_peak_rss_mb"]

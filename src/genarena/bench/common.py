@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import resource
@@ -15,6 +16,8 @@ import torch
 
 from genarena.checkpoint import atomic_write_text
 from genarena.run import json_safe
+
+log = logging.getLogger(__name__)
 
 
 def machine_info() -> dict[str, Any]:
@@ -65,8 +68,14 @@ def train_or_reuse(preset: str, out: Path, overrides: dict[str, Any]) -> Any:
         wanted = load_config(preset, overrides)
         if RunDir(out).read_config() == wanted:
             if (out / "summary.json").exists():
+                log.info("bench: reusing the finished run %s", out)
                 return Run(out)
             if (out / "checkpoints" / "last.pt").exists():
+                log.info("bench: resuming %s", out)
                 return train(resume=out, quiet=True)
         shutil.rmtree(out)
-    return train(preset, out=out, quiet=True, overrides=overrides)
+    log.info("bench: training %s into %s", preset, out)
+    started = time.perf_counter()
+    run = train(preset, out=out, quiet=True, overrides=overrides)
+    log.info("bench: %s done in %.0f s", out.name, time.perf_counter() - started)
+    return run

@@ -97,7 +97,7 @@ def run(out: Path, quick: bool = False, seeds: list[int] | None = None,
     preamble = [f"Command: `{command}`. Machine: {machine['cpu']}, {machine['cores']} cores, "
                 f"torch {machine['torch']}, {machine['date']}.",
                 budget_text(quick, seeds),
-                "Published rows (PacGAN Table 1, VEEGAN, as SPEC 7.1 quotes them) used far "
+                "Published rows (PacGAN Table 1, VEEGAN) used far "
                 "larger budgets; they are shown in italics and not ranked."]
     written = leaderboard.write(out, "leaderboard", "genarena arena: mode coverage", rows, preamble)
     result = {"suite": "modes", "command": command, "machine": machine, "seeds": seeds,
