@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -167,31 +168,37 @@ def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
         cfg = _extend(run, cfg, given, int(state["step"]) if state else 0)
     configure_threads(cfg.backend.threads)
     device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)
+    # The run seeds torch's global generator for what draws from it (weight initialisation);
+    # the caller's generator state is restored afterwards, so train() leaves it as it found it.
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(cfg.seed)
+        return _train_run(config, cfg, out, run, state, device, quiet)
+
+
+def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | None,
+               state: dict[str, Any] | None, device: torch.device, quiet: bool) -> Run:
+    """Build, create the run directory (only once the input is accepted), fit, summarise."""
     # Everything that can reject the input runs before a run directory is created.
     dataset = build_dataset(cfg.data)
     log.debug("data %s: %s, sample shape %s", dataset.name, dataset.description,
               dataset.sample_shape)
-    trainer = get_trainer(cfg.trainer.name).build(cfg, dataset, device)
     log.debug("trainer %s on %s with %d torch threads", cfg.trainer.name, device,
               torch.get_num_threads())
-    created = run is None
-    if run is None:
-        run = RunDir.create(out, _run_name(config))
-        run.write_config(cfg, config_yaml(cfg))
-    log.info("run directory %s", run.path.resolve())
-    try:
-        summary = _fit(trainer, cfg, run, dataset, state, quiet)
-    except Interrupted:
-        raise
-    except BaseException as exc:
-        if created and not run.last_checkpoint.exists():
-            run.mark_failed(exc)           # nothing to resume: a new run may take this --out
-        raise
-    finally:
-        close = getattr(trainer, "close", None)
-        if close:
-            close()
+    with closing(get_trainer(cfg.trainer.name).build(cfg, dataset, device)) as trainer:
+        # closing: workers (Ray actors) never outlive the run, whatever happens
+        created = run is None
+        if run is None:
+            run = RunDir.create(out, _run_name(config))
+            run.write_config(cfg, config_yaml(cfg))
+        log.info("run directory %s", run.path.resolve())
+        try:
+            summary = _fit(trainer, cfg, run, dataset, state, quiet)
+        except Interrupted:
+            raise
+        except BaseException as exc:
+            if created and not run.last_checkpoint.exists():
+                run.mark_failed(exc)           # nothing to resume: a new run may take this --out
+            raise
     run.write_summary(summary)
     write_report(run.path)
     return Run(run.path)

@@ -108,7 +108,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from genarena.bench import QUICK_OUT, RESULTS_OUT, SEEDED, SUITES, run_suites, suite_table
     if not args.suites:
-        print("genarena bench SUITE [SUITE ...]: one suite at a time is the rule; each writes "
+        print("genarena bench SUITE [SUITE ...]: runs the named suites; each writes "
               f"{RESULTS_OUT}/SUITE.{{json,md}}\n")
         print(suite_table())
         return 0

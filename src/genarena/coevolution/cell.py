@@ -29,7 +29,8 @@ from genarena.metrics.proxy import TrainingDistance
 from genarena.nets import build_gan
 from genarena.train.generative import LatentGenerator
 from genarena.train.noise import sample_latent
-from genarena.train.optim import make_optimizer, optimizer_step, set_lr
+from genarena.train.adversarial_step import DiscriminatorRules, discriminator_step, generator_step
+from genarena.train.optim import make_optimizer, set_lr
 
 CellState = dict[str, Any]
 MUSTANGS_LOSSES = ("bce", "lsgan", "nsgan")
@@ -148,6 +149,7 @@ def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream, r
     """batches_per_gen rounds: `d_steps` batches where each D trains against a random selected
     G, then each G against a random selected D with its loss (drawn per batch for Mustangs)."""
     cfg, clip = ctx.cfg, ctx.cfg.trainer.grad_clip
+    rules = DiscriminatorRules.from_config(cfg, ctx.d_loss)
     n, draws = cfg.data.batch_size, [0] * len(ctx.g_losses)
     sums = {"loss_d": 0.0, "loss_g": 0.0, "d_acc_real": 0.0, "d_acc_fake": 0.0}
     for _ in range(cfg.coevolution.batches_per_gen):
@@ -157,21 +159,17 @@ def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream, r
                 g = g_sel[int(torch.randint(len(g_sel), (), generator=rng))]
                 with torch.no_grad():
                     fake = g.net(_latent(ctx, n, rng))
-                d_real, d_fake = d.net(real), d.net(fake)
-                loss = ctx.d_loss.d_loss(d_real, d_fake)
-                optimizer_step(d.opt, loss, d.net, clip)
+                d_stats = discriminator_step(rules, d.opt, d.net, d.net, real, fake)
                 share = 1.0 / (len(d_sel) * d_steps)
-                sums["loss_d"] += loss.item() * share
-                sums["d_acc_real"] += float((d_real > 0).float().mean()) * share
-                sums["d_acc_fake"] += float((d_fake < 0).float().mean()) * share
+                for key in ("loss_d", "d_acc_real", "d_acc_fake"):
+                    sums[key] += d_stats[key] * share
         for g in g_sel:
             d = d_sel[int(torch.randint(len(d_sel), (), generator=rng))]
             k = int(torch.randint(len(ctx.g_losses), (), generator=rng)) if len(ctx.g_losses) > 1 else 0
             draws[k] += 1
-            d.net.requires_grad_(False)
-            loss = ctx.g_losses[k].g_loss(d.net(g.net(_latent(ctx, n, rng))))
-            optimizer_step(g.opt, loss, g.net, clip)
-            d.net.requires_grad_(True)
+            g_loss = ctx.g_losses[k].g_loss
+            loss = generator_step(g.opt, g.net, lambda: g_loss(d.net(g.net(_latent(ctx, n, rng)))),
+                                  (d.net,), clip)
             sums["loss_g"] += loss.item() / len(g_sel)
     batches = cfg.coevolution.batches_per_gen
     stats = {k: v / batches for k, v in sums.items()}

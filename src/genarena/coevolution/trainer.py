@@ -45,8 +45,8 @@ class CoevolutionTrainer:
         self.ctx = CellContext(cfg, dataset)
         self.ctx.scorer                      # build (and cache) the scorer before any worker does
         self.states = {c: self.ctx.initial_state(c) for c in range(self.ctx.grid.size)}
-        self.backend = build_backend(cfg, self.ctx)
         self.controller = build_grid_controller(cfg.controller, self.ctx.grid.size, cfg.seed)
+        self.backend = build_backend(cfg, self.ctx)     # last: it starts workers that close() stops
         self.step = 0
         self.total_steps = cfg.steps
         self.batches_per_gen = cfg.coevolution.batches_per_gen

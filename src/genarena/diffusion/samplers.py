@@ -8,6 +8,7 @@ NFE counts score evaluations: em = N, pc = 2N (one corrector step), ode = 2N −
 from __future__ import annotations
 
 import logging
+import time
 from typing import Callable
 
 import torch
@@ -112,17 +113,17 @@ def ddpm_ancestral(sde: SDE, score: ScoreFn, x: Tensor, nfe: int, rng: torch.Gen
     return x
 
 
-def _reporting(score: ScoreFn, nfe: int, n: int) -> ScoreFn:
-    """The score function, logging every tenth of the expected evaluations (long sampling is
+def _reporting(score: ScoreFn, nfe: int, n: int, every_s: float = 10.0) -> ScoreFn:
+    """The score function, logging how far sampling is every `every_s` seconds (long sampling is
     otherwise silent: thousands of samples × hundreds of U-Net passes take minutes on a CPU)."""
-    if not log.isEnabledFor(logging.INFO) or nfe < 20:
+    if not log.isEnabledFor(logging.INFO):
         return score
-    calls = [0]
-    every = max(1, nfe // 10)
+    calls, last = [0], [time.monotonic()]
 
     def counted(x: Tensor, t: Tensor) -> Tensor:
         calls[0] += 1
-        if calls[0] % every == 0:
+        if time.monotonic() - last[0] >= every_s:
+            last[0] = time.monotonic()
             log.info("sampling %d: %d of about %d score evaluations", n, calls[0], nfe)
         return score(x, t)
     return counted

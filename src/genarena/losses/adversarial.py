@@ -16,15 +16,40 @@ from torch import Tensor
 from genarena.errors import UserError
 
 
+def sign_accuracy(real: Tensor, fake: Tensor) -> tuple[float, float]:
+    """Logit losses (and hinge's margin classifier): D is right when its output has the right
+    sign, i.e. sigmoid(D) on the right side of ½."""
+    return float((real > 0).float().mean()), float((fake < 0).float().mean())
+
+
+def least_squares_accuracy(real: Tensor, fake: Tensor) -> tuple[float, float]:
+    """LSGAN regresses reals to 1 and fakes to 0: D is right on the right side of ½."""
+    return float((real > 0.5).float().mean()), float((fake < 0.5).float().mean())
+
+
+def critic_accuracy(real: Tensor, fake: Tensor) -> tuple[float, float]:
+    """A Wasserstein critic's scores have no threshold, only an order: a real is judged right when
+    it scores above the batch's mean fake score, a fake when it scores below the mean real one."""
+    return (float((real > fake.mean()).float().mean()),
+            float((fake < real.mean()).float().mean()))
+
+
 @dataclass(frozen=True)
 class AdversarialLoss:
-    """A GAN objective: how D and G are scored, and the regularizers it needs by default."""
+    """A GAN objective: how D and G are scored, what "D is right" means for its outputs (the
+    D-accuracy statistic the controllers read), and the regularizers it needs by default."""
     name: str
     title: str
     d_loss: Callable[[Tensor, Tensor], Tensor]
     g_loss: Callable[[Tensor], Tensor]
+    accuracy: Callable[[Tensor, Tensor], tuple[float, float]] = sign_accuracy
     default_clip: float = 0.0
     default_gp_weight: float = 0.0
+
+    def d_accuracy(self, real: Tensor, fake: Tensor) -> dict[str, float]:
+        """{"d_acc_real", "d_acc_fake"}: the shares of reals and fakes D judges rightly."""
+        acc_real, acc_fake = self.accuracy(real.detach(), fake.detach())
+        return {"d_acc_real": acc_real, "d_acc_fake": acc_fake}
 
 
 def _bce_d(real: Tensor, fake: Tensor) -> Tensor:
@@ -63,11 +88,12 @@ def _hinge_d(real: Tensor, fake: Tensor) -> Tensor:
 LOSSES: MappingProxyType[str, AdversarialLoss] = MappingProxyType({
     "bce": AdversarialLoss("bce", "minimax BCE (Goodfellow 2014)", _bce_d, _minimax_g),
     "nsgan": AdversarialLoss("nsgan", "non-saturating BCE, 'HEU'", _bce_d, _nonsaturating_g),
-    "lsgan": AdversarialLoss("lsgan", "least squares, 'MSE' (Mao 2017)", _lsgan_d, _lsgan_g),
+    "lsgan": AdversarialLoss("lsgan", "least squares, 'MSE' (Mao 2017)", _lsgan_d, _lsgan_g,
+                             least_squares_accuracy),
     "wgan": AdversarialLoss("wgan", "Wasserstein, weight clipping (Arjovsky 2017)",
-                            _wasserstein_d, _critic_g, default_clip=0.01),
+                            _wasserstein_d, _critic_g, critic_accuracy, default_clip=0.01),
     "wgan-gp": AdversarialLoss("wgan-gp", "Wasserstein, gradient penalty (Gulrajani 2017)",
-                               _wasserstein_d, _critic_g, default_gp_weight=10.0),
+                               _wasserstein_d, _critic_g, critic_accuracy, default_gp_weight=10.0),
     "hinge": AdversarialLoss("hinge", "hinge (Lim & Ye 2017, Miyato 2018)", _hinge_d, _critic_g),
 })
 

@@ -5,28 +5,33 @@ import io
 from pathlib import Path
 from typing import Any, Sequence
 
-import matplotlib
+from matplotlib.figure import Figure
+from torch import Tensor
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from torch import Tensor  # noqa: E402
-
-from genarena.checkpoint import atomic_write_bytes  # noqa: E402
-from genarena.data.base import Dataset  # noqa: E402
-from genarena.report.grids import grid_png  # noqa: E402
+from genarena.checkpoint import atomic_write_bytes
+from genarena.data.base import Dataset
+from genarena.report.grids import grid_png
 
 
-def _png(fig: Any) -> bytes:
+def _png(fig: Figure) -> bytes:
+    """A Figure as PNG bytes. Figures are made without pyplot, so drawing here neither needs
+    nor changes matplotlib's backend (a notebook's inline plots keep working)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
+
+
+def _subplots(figsize: tuple[float, float], rows: int = 1, cols: int = 1,
+              squeeze: bool = True) -> tuple[Figure, Any]:
+    """A new Figure and its axes, as pyplot.subplots would make them, without pyplot's state."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(rows, cols, squeeze=squeeze)
 
 
 def scatter_png(samples: Tensor, dataset: Dataset | None = None, title: str = "") -> bytes:
     """2-D samples as dots, with the dataset's true mode centres as crosses when known."""
     x = samples.detach().cpu().flatten(1).numpy()
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = _subplots((4.5, 4.5))
     ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.4, color="tab:blue", label="generated")
     if dataset is not None and dataset.modes is not None:
         c = dataset.modes.centres.numpy()
@@ -68,7 +73,7 @@ def curves_png(rows: Sequence[dict[str, Any]], keys: Sequence[str], title: str =
         return None
     cols = min(4, len(series))
     rows_n = -(-len(series) // cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(3.6 * cols, 3 * rows_n), squeeze=False)
+    fig, axes = _subplots((3.6 * cols, 3 * rows_n), rows_n, cols, squeeze=False)
     for ax in axes.flat[len(series):]:
         ax.set_visible(False)
     for ax, (key, pts) in zip(axes.flat, series.items()):
@@ -83,7 +88,7 @@ def curves_png(rows: Sequence[dict[str, Any]], keys: Sequence[str], title: str =
 def lines_png(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, ylabel: str,
               title: str = "") -> bytes:
     """Several named (x, y) curves on one pair of axes."""
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = _subplots((6.5, 4))
     for name, pts in series.items():
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, lw=1.2, label=name)
     ax.set_xlabel(xlabel)
@@ -97,7 +102,7 @@ def lines_png(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, yla
 def bars_png(series: Sequence[tuple[str, float, Sequence[float]]], ylabel: str,
              title: str = "") -> bytes:
     """Horizontal bars (name, mean, per-seed values): each seed a dot on its method's bar."""
-    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(series) + 1.2))
+    fig, ax = _subplots((6.5, 0.45 * len(series) + 1.2))
     names = [s[0] for s in series]
     ys = list(range(len(series)))[::-1]
     ax.barh(ys, [s[1] for s in series], color="#7aa6d6")
@@ -120,7 +125,7 @@ def cell_heatmap_png(rows: Sequence[dict[str, Any]], prefix: str = "score_cell_"
     import numpy as np
     data = np.array([[r.get(f"{prefix}{c}", np.nan) for c in cells] for r in steps], dtype=float)
     data[~np.isfinite(data)] = np.nan
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * len(cells) + 2), 4))
+    fig, ax = _subplots((max(4.0, 0.45 * len(cells) + 2), 4))
     image = ax.imshow(data, aspect="auto", cmap="viridis_r", interpolation="nearest",
                       extent=(-0.5, len(cells) - 0.5, steps[-1]["step"] + 0.5, steps[0]["step"] - 0.5))
     ax.set_xticks(range(len(cells)), [str(c) for c in cells], fontsize=7)

@@ -196,6 +196,9 @@ class DiffusionTrainer:
         if self.opt_clf is not None:
             set_lr(self.opt_clf, self.knobs.lr_d)
 
+    def close(self) -> None:
+        """Nothing to release: this trainer runs in the calling process."""
+
     def knob_log(self) -> dict[str, float]:
         return {"lr": self.knobs.lr_g, **({"lr_clf": self.knobs.lr_d} if self.classifier else {})}
 

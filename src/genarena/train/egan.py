@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from genarena.config import Config
 from genarena.data.base import Dataset
 from genarena.losses import get_loss
+from genarena.train.adversarial_step import generator_step
 from genarena.train.pair import PairTrainer
 
 
@@ -52,10 +53,9 @@ class EGANTrainer(PairTrainer):
                 # deepcopy: an optimizer adopts loaded moment tensors and updates them in place
                 self.opt_g.load_state_dict(copy.deepcopy(parent_opt))
                 self.apply_knobs()
-                self.d.requires_grad_(False)
-                loss = mutation.g_loss(self.d(self.g(self._latent())))
-                self._apply(self.opt_g, loss, self.g)
-                self.d.requires_grad_(True)
+                loss = generator_step(self.opt_g, self.g,
+                                      lambda: mutation.g_loss(self.d(self.g(self._latent()))),
+                                      (self.d,), self.cfg.trainer.grad_clip)
                 losses.append(loss.item())
                 quality, diversity = self.fitness()
                 children.append((quality + gamma * diversity, k,

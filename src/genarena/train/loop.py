@@ -1,8 +1,8 @@
 """The loop every trainer shares: logging, checkpoints, resume, the divergence guard, final eval.
 
 A trainer object supplies `step`, `train_step()`, `state_dict()`, `load_state_dict()`,
-`back_off(factor)`, `knob_log()`, `final_generative()` and `final_model_name`; this module does
-the rest.
+`back_off(factor)`, `knob_log()`, `final_generative()`, `final_model_name` and `close()` (release
+workers; the caller closes every trainer it built, whatever happens); this module does the rest.
 """
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ class Trainer(Protocol):
     def back_off(self, factor: float) -> None: ...
     def knob_log(self) -> dict[str, float]: ...
     def final_generative(self) -> Generative: ...
+    def close(self) -> None: ...
 
 
 def due(before: int, after: int, interval: int) -> bool:
@@ -164,9 +165,11 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
     train_seconds = loop.seconds()
     started = time.perf_counter()
     progress.note(evaluation_cost(cfg))
-    metrics = evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg), sample_label=label_fn)
+    final = sample_fn(cfg.eval.n_samples)       # drawn once: evaluated, and pictured below
+    metrics = evaluate(lambda n: final if n == len(final) else sample_fn(n), dataset, cfg.eval,
+                       eval_seed(cfg), sample_label=label_fn)
     if save_samples:
-        save_samples(sample_fn(cfg.eval.n_samples), "final")
+        save_samples(final, "final")
     return {
         "trainer": cfg.trainer.name, "dataset": dataset.name, "seed": cfg.seed,
         "steps": cfg.steps, "updates": updates_of(trainer), "model": trainer.final_model_name,

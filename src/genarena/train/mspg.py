@@ -9,7 +9,6 @@ apfl / dqn / iqn controllers can move them. Works with model.arch=mspg (images) 
 """
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
@@ -21,6 +20,7 @@ from genarena.control import Knobs
 from genarena.data.base import Dataset
 from genarena.losses import feature_matching, info_nce
 from genarena.nets.mspg import AuxDiversityDiscriminator, MSPGDiscriminator, fade, image_pyramid, pooled
+from genarena.train.adversarial_step import discriminator_step, generator_step
 from genarena.train.optim import make_optimizer
 from genarena.train.pair import PairTrainer
 
@@ -47,9 +47,10 @@ class MSPGTrainer(PairTrainer):
         feature_dim = self._feature_dim()
         self.aux = AuxDiversityDiscriminator(feature_dim, m.aux_pack).to(device) \
             if m.aux_weight > 0 else None
-        if self.aux is not None:            # D_aux trains with D, in D's optimizer
-            self.opt_d = make_optimizer(cfg.optim, itertools.chain(self.d.parameters(),
-                                                                   self.aux.parameters()), cfg.optim.lr_d)
+        # D's side of the game: D and D_aux, which trains with D in D's optimizer
+        self.d_side = nn.ModuleList([self.d] + ([self.aux] if self.aux is not None else []))
+        if self.aux is not None:
+            self.opt_d = make_optimizer(cfg.optim, self.d_side.parameters(), cfg.optim.lr_d)
         self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=cfg.trainer.d_steps,
                            weights={"aux": m.aux_weight, "fm": m.fm_weight, "con": m.con_weight})
 
@@ -77,55 +78,58 @@ class MSPGTrainer(PairTrainer):
 
     # phases ------------------------------------------------------------------------------
     def d_phase(self) -> dict[str, float]:
-        """D (and D_aux) on a real batch and a batch of detached fakes."""
+        """D (and D_aux) on a real batch and a batch of detached fakes, by the shared D step:
+        the loss's clipping and gradient penalty apply here as in the pair trainer (the penalty on
+        D's input at every scale; clipping also bounds D_aux, which trains with D's loss)."""
         real = self._real_input(self._real())
         with torch.no_grad():
             fake = self._fake(self._latent())
         f_real, f_fake = self.d.features(real), self.d.features(fake)
-        out_real, out_fake = self.d.classify(f_real), self.d.classify(f_fake)
-        loss = self.loss.d_loss(out_real, out_fake)
-        stats = {"loss_d": loss.item()}
-        if self.aux is not None and self.knobs.weights["aux"] > 0:
+        outputs = (self.d.classify(f_real), self.d.classify(f_fake))
+
+        def aux_terms() -> tuple[Tensor, dict[str, float]]:
+            if self.aux is None or self.knobs.weights["aux"] <= 0:
+                return torch.zeros((), device=self.device), {}
             aux_real, aux_fake = self.aux(f_real[-1]), self.aux(f_fake[-1])
             aux_loss = self.loss.d_loss(aux_real, aux_fake)
-            loss = loss + self.knobs.weights["aux"] * aux_loss
-            stats.update({"loss_aux_d": aux_loss.item(),
-                          "aux_acc": float(((aux_real > 0).float().mean() +
-                                            (aux_fake < 0).float().mean()) / 2)})
-        self._apply(self.opt_d, loss, self.d)
+            acc = self.loss.d_accuracy(aux_real, aux_fake)
+            return self.knobs.weights["aux"] * aux_loss, {
+                "loss_aux_d": aux_loss.item(), "aux_acc": (acc["d_acc_real"] + acc["d_acc_fake"]) / 2}
+        stats = discriminator_step(self.rules, self.opt_d, self.d_side, self.d, real, fake,
+                                   self.noise, outputs=outputs, extra=aux_terms)
         stats["grad_norm_d"] = grad_norm(self.d)
-        stats.update({"d_acc_real": float((out_real > 0).float().mean()),
-                      "d_acc_fake": float((out_fake < 0).float().mean())})
         return stats
 
     def g_phase(self) -> dict[str, float]:
         """G through a frozen D (and D_aux), with the extra losses the knobs weigh."""
         w, m = self.knobs.weights, self.cfg.mspg
-        self.d.requires_grad_(False)
-        if self.aux is not None:
-            self.aux.requires_grad_(False)
-        z = self._latent()
-        f_fake = self.d.features(self._fake(z))
-        adv = self.loss.g_loss(self.d.classify(f_fake))
-        loss, stats = adv, {"loss_g_adv": adv.item()}
-        with torch.no_grad():
-            f_real = self.d.features(self._real_input(self._real()))
-        if self.aux is not None and w["aux"] > 0:
-            aux = self.loss.g_loss(self.aux(f_fake[-1]))
-            loss, stats["loss_aux_g"] = loss + w["aux"] * aux, aux.item()
-        if w["fm"] > 0:
-            fm = feature_matching(f_real, f_fake)
-            loss, stats["loss_fm"] = loss + w["fm"] * fm, fm.item()
-        if w["con"] > 0:
-            z2 = z + m.con_eps * torch.randn(z.shape, generator=self.noise).to(z.device)
-            con = info_nce(f_fake[-1], self.d.features(self._fake(z2))[-1], m.con_tau)
-            loss, stats["loss_con"] = loss + w["con"] * con, con.item()
-        self._apply(self.opt_g, loss, self.g)
-        self.d.requires_grad_(True)
-        if self.aux is not None:
-            self.aux.requires_grad_(True)
+        stats: dict[str, float] = {}
+        seen: dict[str, Tensor] = {}
+
+        def loss_fn() -> Tensor:
+            z = self._latent()
+            f_fake = self.d.features(self._fake(z))
+            adv = self.loss.g_loss(self.d.classify(f_fake))
+            loss = adv
+            stats["loss_g_adv"] = adv.item()
+            with torch.no_grad():
+                f_real = self.d.features(self._real_input(self._real()))
+            if self.aux is not None and w["aux"] > 0:
+                aux = self.loss.g_loss(self.aux(f_fake[-1]))
+                loss, stats["loss_aux_g"] = loss + w["aux"] * aux, aux.item()
+            if w["fm"] > 0:
+                fm = feature_matching(f_real, f_fake)
+                loss, stats["loss_fm"] = loss + w["fm"] * fm, fm.item()
+            if w["con"] > 0:
+                z2 = z + m.con_eps * torch.randn(z.shape, generator=self.noise).to(z.device)
+                con = info_nce(f_fake[-1], self.d.features(self._fake(z2))[-1], m.con_tau)
+                loss, stats["loss_con"] = loss + w["con"] * con, con.item()
+            seen.update(fake=f_fake[-1].detach(), real=f_real[-1])
+            return loss
+        loss = generator_step(self.opt_g, self.g, loss_fn, (self.d_side,),
+                              self.cfg.trainer.grad_clip)
         stats.update({"loss_g": loss.item(), "grad_norm_g": grad_norm(self.g),
-                      "diversity": diversity(f_fake[-1].detach(), f_real[-1])})
+                      "diversity": diversity(seen["fake"], seen["real"])})
         return stats
 
     def train_step(self) -> dict[str, float]:

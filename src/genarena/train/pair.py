@@ -8,25 +8,21 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from genarena.config import Config
 from genarena.control import Controller, Knobs, build_controller
 from genarena.data.base import Dataset
-from genarena.losses import clip_weights, get_loss, gradient_penalty, r1_penalty
+from genarena.losses import get_loss
 from genarena.metrics.proxy import TrainingDistance
 from genarena.nets import build_gan
+from genarena.train.adversarial_step import (DiscriminatorRules, discriminator_step,
+                                             generator_step, r1_step)
 from genarena.train.ema import EMA
 from genarena.train.generative import LatentGenerator
 from genarena.train.meter import Meter
 from genarena.train.noise import sample_latent
-from genarena.train.optim import make_optimizer, optimizer_step, set_lr
-
-
-def _accuracy(real: Tensor, fake: Tensor) -> dict[str, float]:
-    """How often D's raw output says 'real' (> 0) for reals and 'fake' (< 0) for fakes."""
-    return {"d_acc_real": float((real > 0).float().mean()),
-            "d_acc_fake": float((fake < 0).float().mean())}
+from genarena.train.optim import make_optimizer, set_lr
 
 
 class PairTrainer:
@@ -35,6 +31,7 @@ class PairTrainer:
     def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
         self.cfg, self.dataset, self.device = cfg, dataset, device
         self.loss = get_loss(cfg.loss.name)
+        self.rules = DiscriminatorRules.from_config(cfg, self.loss)
         self.g, self.d = build_gan(cfg.model, dataset.sample_shape, dataset.value_range)
         self.g.to(device)
         self.d.to(device)
@@ -60,42 +57,26 @@ class PairTrainer:
         x, _ = self.stream.next()
         return x.to(self.device, non_blocking=True)
 
-    def _apply(self, opt: torch.optim.Optimizer, loss: Tensor, module: nn.Module) -> None:
-        optimizer_step(opt, loss, module, self.cfg.trainer.grad_clip)
-
     def d_phase(self) -> dict[str, float]:
         """One D update on a fresh real batch and a batch of (detached) fakes."""
         real = self._real()
         with torch.no_grad():
             fake = self.g(self._latent())
-        out_real, out_fake = self.d(real), self.d(fake)
-        loss = self.loss.d_loss(out_real, out_fake)
-        stats = {"loss_d": loss.item()}
-        if self.cfg.loss.gp_weight > 0:
-            gp = gradient_penalty(self.d, real, fake, self.noise)
-            loss = loss + self.cfg.loss.gp_weight * gp
-            stats["gp"] = gp.item()
-        self._apply(self.opt_d, loss, self.d)
-        if self.cfg.loss.clip > 0:
-            clip_weights(self.d, self.cfg.loss.clip)
-        stats.update(_accuracy(out_real.detach(), out_fake.detach()))
-        return stats
+        return discriminator_step(self.rules, self.opt_d, self.d, self.d, real, fake, self.noise)
 
     def d_regularization_phase(self) -> dict[str, float]:
         """Lazy R1: every r1_interval steps, γ/2·‖∇D(x)‖² scaled by the interval (StyleGAN2)."""
         c = self.cfg.loss
         if c.r1_gamma <= 0 or self.step % c.r1_interval:
             return {}
-        penalty = r1_penalty(self.d, self._real())
-        self._apply(self.opt_d, penalty * (c.r1_gamma / 2 * c.r1_interval), self.d)
-        return {"r1": penalty.item()}
+        return r1_step(self.rules, self.opt_d, self.d, self.d, self._real(), c.r1_gamma,
+                       c.r1_interval)
 
     def g_phase(self) -> dict[str, float]:
         """One G update through a frozen D."""
-        self.d.requires_grad_(False)
-        loss = self.loss.g_loss(self.d(self.g(self._latent())))
-        self._apply(self.opt_g, loss, self.g)
-        self.d.requires_grad_(True)
+        loss = generator_step(self.opt_g, self.g,
+                              lambda: self.loss.g_loss(self.d(self.g(self._latent()))),
+                              (self.d,), self.cfg.trainer.grad_clip)
         return {"loss_g": loss.item()}
 
     def control_phase(self, stats: dict[str, float]) -> dict[str, float]:
@@ -145,6 +126,9 @@ class PairTrainer:
 
     def knob_log(self) -> dict[str, float]:
         return self.knobs.as_log()
+
+    def close(self) -> None:
+        """Nothing to release: this trainer runs in the calling process."""
 
     def final_generative(self) -> LatentGenerator:
         """The EMA generator when there is one (it is what gets evaluated and sampled)."""

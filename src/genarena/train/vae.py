@@ -63,6 +63,9 @@ class VAETrainer:
     def knob_log(self) -> dict[str, float]:
         return {"lr": self.knobs.lr_g}
 
+    def close(self) -> None:
+        """Nothing to release: this trainer runs in the calling process."""
+
     def final_generative(self) -> LatentGenerator:
         """Decode z ~ N(0, I) with the (EMA) VAE."""
         net = self.ema.model if self.ema is not None else self.vae

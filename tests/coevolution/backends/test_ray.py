@@ -2,7 +2,9 @@
 import importlib.util
 import os
 import signal
+import subprocess
 import threading
+import time
 
 import pytest
 import torch
@@ -70,3 +72,28 @@ def test_a_killed_actor_restarts_and_the_generation_completes(local_ray):
     # A restarted actor recomputes its cells from the same before-states: nothing changes.
     assert [s["score"] for s in trainer.states.values()] == \
         [s["score"] for s in reference.states.values()]
+
+
+def _cell_workers() -> list[int]:
+    """pids of live Ray actor processes of the cell workers."""
+    out = subprocess.run(["pgrep", "-f", "CellWorker"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_a_run_that_fails_mid_generation_leaves_no_actor_behind(local_ray, tmp_path, monkeypatch):
+    from genarena.coevolution.backends.ray import RayBackend
+
+    def fail_while_cells_run(self, states, generation):
+        for actor, cells in zip(self.actors, self.assignment):     # the cells start training...
+            needed = {h: states[h] for c in cells for h in self.grid.neighbours(c)}
+            actor.evolve.remote(cells, generation, needed)
+        raise RuntimeError("the driver failed mid-generation")      # ...and the driver fails
+    monkeypatch.setattr(RayBackend, "generation", fail_while_cells_run)
+    with pytest.raises(RuntimeError, match="mid-generation"):
+        genarena.train("ring8-mustangs", out=tmp_path / "r", backend__name="ray",
+                       backend__workers=2, **as_kwargs(SMALL))
+    deadline = time.monotonic() + 30
+    while _cell_workers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _cell_workers() == []
+    assert local_ray.is_initialized()       # the fixture's Ray is not this run's to stop

@@ -1,4 +1,4 @@
-"""Cells in Ray actors (SPEC 5.3): several cells per actor, synchronous generations, restarts.
+"""Cells in Ray actors: several cells per actor, synchronous generations, restarts.
 
 Each generation the driver sends every actor the before-states of its cells' neighbourhoods and
 waits for all of them (the barrier). A cell's generation is a pure function of those states and
@@ -14,7 +14,8 @@ backend.address=auto|HOST:PORT joins a cluster started with `ray start --head`.
 from __future__ import annotations
 
 import os
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import torch
 
@@ -65,27 +66,46 @@ def _import_ray():
     return ray
 
 
+@contextmanager
+def _child_environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` in os.environ only while Ray starts its processes (they inherit the environment
+    at spawn), then the caller's environment exactly as it was."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
 def start_ray(address: str, num_cpus: int | None = None) -> bool:
     """Connect to Ray; returns True when this call started it (and so should shut it down).
 
-    For a local Ray the environment is set before Ray is first imported: Ray reads
-    RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER at import, and with it off every server binds to the
-    loopback address; the raylet and workers inherit the same environment.
+    For a local Ray, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (with which Ray keeps every server on the
+    loopback address) and RAY_USAGE_STATS_ENABLED=0 are in the environment only while Ray is first
+    imported (it reads the switch then) and while ray.init starts its processes (GCS, raylet,
+    workers inherit them); this process's environment is restored after, and Ray's module state
+    is never patched. If the caller imported Ray before, with the switch on, the local Ray cannot
+    stay on loopback: that is detected below and refused with the way out.
     """
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    child_env = {"RAY_USAGE_STATS_ENABLED": "0"}
     if not address:
-        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    ray = _import_ray()
+        child_env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    with _child_environment(child_env):
+        ray = _import_ray()
     if ray.is_initialized():
         return False
-    if not address:
-        _loopback_only(ray)
     try:
-        if address:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                     log_to_driver=False, _node_ip_address=LOOPBACK)
+        with _child_environment(child_env):
+            if address:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                         log_to_driver=False, _node_ip_address=LOOPBACK)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise UserError(f"config key 'backend.address': cannot join Ray at "
                         f"'{address or 'local'}' ({exc})") from None
@@ -97,14 +117,6 @@ def start_ray(address: str, num_cpus: int | None = None) -> bool:
                             f"{LOOPBACK} (nodes at {', '.join(nodes)}); start one with "
                             f"`ray start --head --node-ip-address {LOOPBACK}` and pass its address")
     return True
-
-
-def _loopback_only(ray) -> None:
-    """If Ray was imported before the environment was set, its import-time switch is still on:
-    turn it off too (the raylet and workers read the environment themselves)."""
-    constants = getattr(getattr(ray, "_private", None), "ray_constants", None)
-    if constants is not None and hasattr(constants, "ENABLE_RAY_CLUSTER"):
-        constants.ENABLE_RAY_CLUSTER = False
 
 
 class RayBackend:
