@@ -19,8 +19,8 @@ from genarena.progress import Progress
 from genarena.report.html import write_report
 from genarena.report.plots import save_sample_figure
 from genarena.run import RunDir
-from genarena.train import config_yaml, get_trainer
-from genarena.train.generative import label_sampler_fn, sampler_fn
+from genarena.trainers import config_yaml, get_trainer
+from genarena.generative import label_sampler_fn, sampler_fn
 from genarena.report.tensorboard import TensorBoard
 from genarena.train.loop import Interrupted, eval_seed, fit
 

@@ -138,7 +138,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     from genarena.config import load_config
-    from genarena.train import config_yaml
+    from genarena.trainers import config_yaml
     print(config_yaml(load_config(args.config, args.overrides)), end="")
     return 0
 

@@ -52,7 +52,8 @@ class ModelConfig:
     z_dist: str = _opt("normal", choices=("normal", "uniform"))
     g_hidden: list[int] = _opt([400, 400, 400, 400])
     d_hidden: list[int] = _opt([200, 200, 200])
-    activation: str = _opt("relu", choices=("relu", "leaky_relu", "elu", "tanh"))
+    activation: str = _opt("relu", choices=("relu", "leaky_relu", "elu", "tanh", "identity"),
+                           doc="hidden-layer activation of the MLP nets")
     g_output: str = _opt("auto", choices=("auto", "identity", "tanh"),
                          doc="auto: tanh for data scaled to [-1,1], identity otherwise")
     pack: int = _opt(1, lo=1, doc="PacGAN: D judges packs of this many samples")
@@ -439,23 +440,33 @@ def _check_consistency(cfg: Config) -> None:
                                                                              "lsgan", "mustangs"):
         raise UserError(f"config key 'loss.name': {cfg.trainer.name} trains with bce, nsgan, "
                         f"lsgan or mustangs (got {cfg.loss.name!r})")
-    from genarena.losses.adversarial import LOSSES
-    bad = [m for m in cfg.egan.mutations if m not in LOSSES]
+    losses = [n for n in choices_of(LossConfig, "name") if n != "mustangs"]
+    bad = [m for m in cfg.egan.mutations if m not in losses]
     if bad or not cfg.egan.mutations:
         raise UserError(f"config key 'egan.mutations': expected a non-empty list of losses from "
-                        f"{', '.join(LOSSES)}, got {cfg.egan.mutations!r}")
+                        f"{', '.join(losses)}, got {cfg.egan.mutations!r}")
     if cfg.data.batch_size % cfg.model.pack:
         raise UserError(f"config key 'model.pack': expected a divisor of data.batch_size "
                         f"({cfg.data.batch_size}), got {cfg.model.pack}")
 
 
+# The regularizer each loss needs by default (`null` in loss.clip / loss.gp_weight resolves to
+# these). The loss registry reads them from here, so config, the lowest layer, imports no loss.
+LOSS_DEFAULTS: Mapping[str, Mapping[str, float]] = types.MappingProxyType({
+    "wgan": {"clip": 0.01}, "wgan-gp": {"gp_weight": 10.0}})
+
+
+def choices_of(cls: type, name: str) -> tuple[str, ...]:
+    """The allowed values of a choice field of a config section."""
+    return next(f.metadata["choices"] for f in dataclasses.fields(cls) if f.name == name)
+
+
 def _resolve_loss_defaults(cfg: Config) -> None:
-    from genarena.losses.adversarial import get_loss
-    spec = get_loss("bce" if cfg.loss.name == "mustangs" else cfg.loss.name)
+    defaults = LOSS_DEFAULTS.get("bce" if cfg.loss.name == "mustangs" else cfg.loss.name, {})
     if cfg.loss.clip is None:
-        cfg.loss.clip = spec.default_clip
+        cfg.loss.clip = defaults.get("clip", 0.0)
     if cfg.loss.gp_weight is None:
-        cfg.loss.gp_weight = spec.default_gp_weight
+        cfg.loss.gp_weight = defaults.get("gp_weight", 0.0)
 
 
 def from_dict(data: Mapping[str, Any]) -> Config:

@@ -19,26 +19,43 @@ def _trainer(**extra):
     return EGANTrainer(cfg, build_dataset(cfg.data), torch.device("cpu"))
 
 
-def test_a_step_makes_one_child_per_mutation_and_keeps_the_fittest():
+def test_a_step_makes_one_child_per_mutation_and_keeps_the_fittest(monkeypatch):
     t = _trainer()
+    children = []                          # (fitness, generator weights) of every child scored
+    scored = t.fitness
+
+    def recording():
+        quality, diversity = scored()
+        children.append((quality + t.cfg.egan.diversity_weight * diversity,
+                         copy.deepcopy(t.g.state_dict())))
+        return quality, diversity
+    monkeypatch.setattr(t, "fitness", recording)
     stats = t.train_step()
-    chosen = [stats[f"chosen_{m}"] for m in ("bce", "nsgan", "lsgan")]
-    assert sorted(chosen) == [0.0, 0.0, 1.0]
-    assert t.generator_updates_per_step == 3
-    # The kept generator is the selected child, with its optimizer state.
-    assert all(torch.equal(a, b) for a, b in zip(t.g.state_dict().values(),
-                                                  t.parents[0][0].values()))
+    assert len(children) == 3 and t.generator_updates_per_step == 3
+    fittest = max(range(3), key=lambda i: children[i][0])
+    assert [stats[f"chosen_{m}"] for m in ("bce", "nsgan", "lsgan")] == \
+        [1.0 if i == fittest else 0.0 for i in range(3)]
+    assert stats["fitness"] == children[fittest][0]
+    # The kept generator is the fittest child, as the live G and as the saved parent.
+    for weights in (t.g.state_dict(), t.parents[0][0]):
+        assert all(torch.equal(a, b) for a, b in zip(weights.values(),
+                                                      children[fittest][1].values()))
 
 
 def test_the_parent_optimizer_state_is_not_changed_by_its_children():
     t = _trainer()
     t.train_step()
-    parent_opt = copy.deepcopy(t.parents[0][1])
+    old_parent = t.parents[0]              # the saved state itself, not a copy of it
+    before = copy.deepcopy(old_parent[1])
     t.d_phase()
     t.g_phase()          # trains three children from the parent
-    # The new parent came from one child; the old parent's saved state is unchanged by training.
-    assert parent_opt["state"][0]["step"] == 1
-    assert t.parents[0][1]["state"][0]["step"] == 2
+    # Training the children left the parent's saved moments and step count as they were...
+    for key, state in before["state"].items():
+        for name, value in state.items():
+            assert torch.equal(torch.as_tensor(old_parent[1]["state"][key][name]),
+                               torch.as_tensor(value)), name
+    # ...and the new parent is a child, one optimizer step further.
+    assert int(t.parents[0][1]["state"][0]["step"]) == int(before["state"][0]["step"]) + 1
 
 
 def test_fitness_prefers_a_generator_that_fools_the_discriminator():

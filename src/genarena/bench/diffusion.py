@@ -22,8 +22,9 @@ from genarena.diffusion.dsm import score_fn
 from genarena.diffusion.oracle import moons_posterior_errors
 from genarena.diffusion.samplers import sample
 from genarena.diffusion.sde import DDPM
-from genarena.train.diffusion import (build_classifier, build_score_net, make_sde,
-                                      score_net_signature)
+from genarena.diffusion.pipeline import make_sde
+from genarena.nets import build_classifier, build_score_net
+from genarena.train.diffusion import score_net_signature
 
 PAPER_MOONS = {"base (CE, α=1)": (0.198, 0.94, 1.00), "ours (total, α=1)": (0.066, 0.96, 1.00)}
 MOONS_METHODS = (("base (CE, α=1)", "moons-dlsm-ce", 1.0), ("no guidance (α=0)", None, 0.0),
@@ -181,7 +182,7 @@ def sampling_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
     """Seconds per 1 000 two-moons samples (the moons score-MLP architecture) against NFE."""
     cfg = load_config("moons-score")
     dataset = build_dataset(cfg.data)
-    net = build_score_net(cfg, dataset).eval()
+    net = build_score_net(cfg.model, dataset).eval()
     ve = make_sde(cfg, dataset)
     ddpm = DDPM(cfg.diffusion.timesteps)
     nfes = [10, 20] if quick else [50, 100, 250, 500, 1000]
@@ -240,8 +241,8 @@ def cost_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
         cfg = load_config(preset)
         dataset = build_dataset(cfg.data)
         sde = make_sde(cfg, dataset)
-        score = score_fn(build_score_net(cfg, dataset).eval(), sde)
-        clf = build_classifier(cfg, dataset, sde)
+        score = score_fn(build_score_net(cfg.model, dataset).eval(), sde)
+        clf = build_classifier(cfg, dataset, sde.noise_std)
         opt = torch.optim.Adam(clf.parameters(), lr=1e-4)
         x, y = dataset.stream(cfg.data.batch_size, 0).next()
         out[preset] = {}

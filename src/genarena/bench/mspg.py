@@ -15,7 +15,7 @@ from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, wri
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.nets.mspg import DEMA, SelfAttention
-from genarena.train import get_trainer
+from genarena.trainers import get_trainer
 
 # (label, preset, overrides): each table is one budget; rows differ in one part only
 GRID25_BUDGET = {"steps": 600, "data.batch_size": 256, "eval.interval": 0}

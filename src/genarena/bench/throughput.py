@@ -25,7 +25,7 @@ from genarena.data import build_dataset
 from genarena.data.base import Dataset
 from genarena.progress import Progress
 from genarena.run import RunDir
-from genarena.train.generative import sampler_fn
+from genarena.generative import sampler_fn
 from genarena.train.loop import fit
 from genarena.train.pair import PairTrainer
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-NEIGHBOURHOODS = ("von-neumann", "moore")
-_OFFSETS = {
+# coevolution.neighbourhood -> the (row, col) offsets of a cell's neighbours, itself first
+NEIGHBOURHOODS = {
     "von-neumann": ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)),
     "moore": ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)),
 }
@@ -26,7 +26,7 @@ class Grid:
     def __post_init__(self) -> None:
         if self.rows < 1 or self.cols < 1:
             raise ValueError(f"grid must be at least 1×1, got {self.rows}×{self.cols}")
-        if self.neighbourhood not in _OFFSETS:
+        if self.neighbourhood not in NEIGHBOURHOODS:
             raise ValueError(f"unknown neighbourhood '{self.neighbourhood}'")
 
     @property
@@ -45,7 +45,7 @@ class Grid:
         """The cell itself, then its distinct neighbours in N, S, W, E(, diagonal) order."""
         r, c = self.position(cell)
         out: list[int] = []
-        for dr, dc in _OFFSETS[self.neighbourhood]:
+        for dr, dc in NEIGHBOURHOODS[self.neighbourhood]:
             other = self.cell_id(r + dr, c + dc)
             if other not in out:
                 out.append(other)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genarena.train.generative import Generative
+from genarena.generative import Generative
 
 
 def component_counts(weights: Tensor, n: int, rng: torch.Generator) -> Tensor:

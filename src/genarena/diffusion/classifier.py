@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from genarena.diffusion.sde import SDE
 
 ScoreFn = Callable[[Tensor, Tensor], Tensor]
-CLASSIFIER_LOSSES = ("ce", "dlsm", "total")
+CLASSIFIER_LOSSES = ("ce", "dlsm", "total")       # guidance.classifier, besides "none"
 
 
 def log_likelihood_grad(classifier: nn.Module, x: Tensor, t: Tensor, y: Tensor,
@@ -33,6 +33,8 @@ def classifier_loss(kind: str, classifier: nn.Module, score: ScoreFn, sde: SDE, 
                     y: Tensor, rng: torch.Generator, ce_weight: float = 1.0,
                     weight_power: float = 1.0) -> tuple[Tensor, dict[str, float]]:
     """(loss, statistics) of one batch for kind ce | dlsm | total."""
+    if kind not in CLASSIFIER_LOSSES:
+        raise ValueError(f"unknown classifier loss {kind!r} (known: {', '.join(CLASSIFIER_LOSSES)})")
     t = sde.sample_t(len(x0), rng).to(x0.device)
     z = torch.randn(x0.shape, generator=rng).to(x0.device)
     xt, s = sde.perturb(x0, t, z)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 import torch
 from torch import Tensor
@@ -19,7 +20,6 @@ from genarena.errors import UserError
 
 log = logging.getLogger(__name__)
 ScoreFn = Callable[[Tensor, Tensor], Tensor]
-SAMPLERS = ("em", "pc", "ode", "ddpm")
 
 
 def _times(sde: SDE, n: int) -> Tensor:
@@ -132,15 +132,19 @@ def _reporting(score: ScoreFn, nfe: int, n: int, every_s: float = 10.0) -> Score
 def sample(name: str, sde: SDE, score: ScoreFn, shape: tuple[int, ...], nfe: int,
            rng: torch.Generator, snr: float = 0.16, device: torch.device | str = "cpu") -> Tensor:
     """Draw from the prior and integrate back to t_min with the named sampler."""
+    if name not in SAMPLERS:
+        raise UserError(f"config key 'diffusion.sampler': expected one of {', '.join(SAMPLERS)}, "
+                        f"got {name!r}")
     score = _reporting(score, nfe, shape[0])
     x = sde.prior(shape, rng).to(device)
-    if name == "em":
-        return euler_maruyama(sde, score, x, nfe, rng)
-    if name == "pc":
-        return predictor_corrector(sde, score, x, nfe, rng, snr)
-    if name == "ode":
-        return probability_flow(sde, score, x, nfe, rng)
-    if name == "ddpm":
-        return ddpm_ancestral(sde, score, x, nfe, rng)
-    raise UserError(f"config key 'diffusion.sampler': expected one of {', '.join(SAMPLERS)}, "
-                    f"got {name!r}")
+    return SAMPLERS[name](sde, score, x, nfe, rng, snr)
+
+
+# diffusion.sampler -> (sde, score, x_T, nfe, rng, snr) -> samples (snr: pc's corrector only)
+SAMPLERS: Mapping[str, Callable[[SDE, ScoreFn, Tensor, int, torch.Generator, float], Tensor]] = \
+    MappingProxyType({
+        "em": lambda sde, score, x, nfe, rng, snr: euler_maruyama(sde, score, x, nfe, rng),
+        "pc": predictor_corrector,
+        "ode": lambda sde, score, x, nfe, rng, snr: probability_flow(sde, score, x, nfe, rng),
+        "ddpm": lambda sde, score, x, nfe, rng, snr: ddpm_ancestral(sde, score, x, nfe, rng),
+    })

@@ -6,6 +6,8 @@ and the one-step reverse discretisation used by the reverse-diffusion predictor.
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 import torch
 from torch import Tensor
@@ -141,11 +143,15 @@ class DDPM(VPSDE):
         return (torch.randint(self.timesteps, (n,), generator=rng) + 1).float() / self.timesteps
 
 
+# diffusion.sde -> (sigma_min, sigma_max, beta_min, beta_max, timesteps) -> SDE
+SDES: Mapping[str, Callable[[float, float, float, float, int], SDE]] = MappingProxyType({
+    "ve": lambda s_min, s_max, b_min, b_max, steps: VESDE(s_min, s_max),
+    "vp": lambda s_min, s_max, b_min, b_max, steps: VPSDE(b_min, b_max),
+    "ddpm": lambda s_min, s_max, b_min, b_max, steps: DDPM(steps),
+})
+
+
 def build_sde(name: str, sigma_min: float, sigma_max: float, beta_min: float, beta_max: float,
               timesteps: int) -> SDE:
     """The SDE a `diffusion` config section names."""
-    if name == "ve":
-        return VESDE(sigma_min, sigma_max)
-    if name == "vp":
-        return VPSDE(beta_min, beta_max)
-    return DDPM(timesteps)
+    return SDES[name](sigma_min, sigma_max, beta_min, beta_max, timesteps)

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from genarena.config import LOSS_DEFAULTS
 from genarena.errors import UserError
 
 
@@ -91,9 +92,11 @@ LOSSES: MappingProxyType[str, AdversarialLoss] = MappingProxyType({
     "lsgan": AdversarialLoss("lsgan", "least squares, 'MSE' (Mao 2017)", _lsgan_d, _lsgan_g,
                              least_squares_accuracy),
     "wgan": AdversarialLoss("wgan", "Wasserstein, weight clipping (Arjovsky 2017)",
-                            _wasserstein_d, _critic_g, critic_accuracy, default_clip=0.01),
+                            _wasserstein_d, _critic_g, critic_accuracy,
+                            default_clip=LOSS_DEFAULTS["wgan"]["clip"]),
     "wgan-gp": AdversarialLoss("wgan-gp", "Wasserstein, gradient penalty (Gulrajani 2017)",
-                               _wasserstein_d, _critic_g, critic_accuracy, default_gp_weight=10.0),
+                               _wasserstein_d, _critic_g, critic_accuracy,
+                               default_gp_weight=LOSS_DEFAULTS["wgan-gp"]["gp_weight"]),
     "hinge": AdversarialLoss("hinge", "hinge (Lim & Ye 2017, Miyato 2018)", _hinge_d, _critic_g),
 })
 

@@ -14,15 +14,17 @@ from genarena.metrics import is_image_dataset
 from genarena.metrics.distances import sliced_wasserstein
 from genarena.metrics.features import feature_extractor
 from genarena.metrics.fid import frechet_distance, gaussian_fit
-from genarena.train.generative import Generative
+from genarena.generative import Generative
 
-PROXY_KINDS = ("auto", "fid", "swd")
+PROXY_KINDS = ("auto", "fid", "swd")        # coevolution.mixture_score
 
 
 class TrainingDistance:
     """Distance of n generated samples to the training data (lower is better)."""
 
     def __init__(self, dataset: Dataset, kind: str, n: int, seed: int, cache_dir: str = "") -> None:
+        if kind not in PROXY_KINDS:
+            raise ValueError(f"unknown distance {kind!r} (known: {', '.join(PROXY_KINDS)})")
         if kind == "auto":
             kind = "fid" if is_image_dataset(dataset) else "swd"
         self.kind, self.n, self.seed = kind, n, seed

@@ -1,15 +1,21 @@
-"""Generator and discriminator architectures, built from the `model` config section."""
+"""Every architecture, built from the `model` config section: GAN pairs, the VAE, score nets and
+the noise-conditional classifiers (builders beside their models; trainers only train)."""
 from __future__ import annotations
 
-from typing import Sequence
+from types import MappingProxyType
+from typing import Callable, Mapping, Sequence
 
-from torch import nn
+from torch import Tensor, nn
 
-from genarena.config import ModelConfig
+from genarena.config import Config, ModelConfig
+from genarena.data.base import Dataset
 from genarena.errors import UserError
+from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP, SigmaBranchClassifier
 from genarena.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from genarena.nets.mlp import MLPDiscriminator, MLPGenerator
 from genarena.nets.mspg import MSPGDiscriminator, MSPGGenerator
+from genarena.nets.score import ScoreMLP, UNet
+from genarena.nets.vae import VAE
 
 
 def output_activation(cfg: ModelConfig, value_range: tuple[float, float] | None) -> str:
@@ -19,35 +25,83 @@ def output_activation(cfg: ModelConfig, value_range: tuple[float, float] | None)
     return "tanh" if value_range == (-1.0, 1.0) else "identity"
 
 
+def _image_pair(name: str, make: Callable[[], tuple[nn.Module, nn.Module]],
+                sample_shape: Sequence[int]) -> tuple[nn.Module, nn.Module]:
+    """(G, D) of a conv architecture, or a user error naming the key when the shape does not fit."""
+    if len(sample_shape) != 3:
+        raise UserError(f"config key 'model.arch': {name} needs C×H×W images, the data has "
+                        f"samples of shape {tuple(sample_shape)} (use mlp)")
+    try:
+        return make()
+    except ValueError as exc:
+        raise UserError(f"config key 'model.arch': {name} cannot build for images of shape "
+                        f"{tuple(sample_shape)} ({exc})") from None
+
+
+def _dcgan(cfg: ModelConfig, shape: Sequence[int], out: str) -> tuple[nn.Module, nn.Module]:
+    return _image_pair("dcgan", lambda: (DCGANGenerator(cfg.z_dim, shape, cfg.width, out),
+                                         DCGANDiscriminator(shape, cfg.width, cfg.d_norm, cfg.pack)),
+                       shape)
+
+
+def _mspg(cfg: ModelConfig, shape: Sequence[int], out: str) -> tuple[nn.Module, nn.Module]:
+    return _image_pair("mspg", lambda: (
+        MSPGGenerator(cfg.z_dim, shape, cfg.width, cfg.dema, cfg.gctdrn, out),
+        MSPGDiscriminator(shape, cfg.width, cfg.dema, cfg.gctdrn, cfg.multiscale)), shape)
+
+
+def _mlp(cfg: ModelConfig, shape: Sequence[int], out: str) -> tuple[nn.Module, nn.Module]:
+    return (MLPGenerator(cfg.z_dim, cfg.g_hidden, shape, cfg.activation, out),
+            MLPDiscriminator(shape, cfg.d_hidden, cfg.activation, cfg.pack))
+
+
+# model.arch -> (G, D) builder, for the adversarial trainers
+GAN_ARCHS: Mapping[str, Callable[[ModelConfig, Sequence[int], str], tuple[nn.Module, nn.Module]]] \
+    = MappingProxyType({"mlp": _mlp, "dcgan": _dcgan, "mspg": _mspg})
+
+
 def build_gan(cfg: ModelConfig, sample_shape: Sequence[int],
               value_range: tuple[float, float] | None = None) -> tuple[nn.Module, nn.Module]:
     """(G, D) for data of `sample_shape`, as the config's architecture says."""
-    if cfg.arch == "dcgan":
-        if len(sample_shape) != 3:
-            raise UserError(f"config key 'model.arch': dcgan needs C×H×W images, the data has "
-                            f"samples of shape {tuple(sample_shape)} (use mlp)")
-        try:
-            g = DCGANGenerator(cfg.z_dim, sample_shape, cfg.width, output_activation(cfg, value_range))
-            d = DCGANDiscriminator(sample_shape, cfg.width, cfg.d_norm, cfg.pack)
-        except ValueError as exc:
-            raise UserError(f"config key 'model.arch': dcgan cannot build for images of shape "
-                            f"{tuple(sample_shape)} ({exc})") from None
-        return g, d
-    if cfg.arch == "mspg":
-        if len(sample_shape) != 3:
-            raise UserError(f"config key 'model.arch': mspg needs C×H×W images, the data has "
-                            f"samples of shape {tuple(sample_shape)} (use mlp with trainer mspg)")
-        try:
-            g = MSPGGenerator(cfg.z_dim, sample_shape, cfg.width, cfg.dema, cfg.gctdrn,
-                              output_activation(cfg, value_range))
-            d = MSPGDiscriminator(sample_shape, cfg.width, cfg.dema, cfg.gctdrn, cfg.multiscale)
-        except ValueError as exc:
-            raise UserError(f"config key 'model.arch': mspg cannot build for images of shape "
-                            f"{tuple(sample_shape)} ({exc})") from None
-        return g, d
-    if cfg.arch == "mlp":
-        g = MLPGenerator(cfg.z_dim, cfg.g_hidden, sample_shape, cfg.activation,
-                         output_activation(cfg, value_range))
-        d = MLPDiscriminator(sample_shape, cfg.d_hidden, cfg.activation, cfg.pack)
-        return g, d
-    raise UserError(f"config key 'model.arch': '{cfg.arch}' is not available for GAN training")
+    if cfg.arch not in GAN_ARCHS:
+        raise UserError(f"config key 'model.arch': '{cfg.arch}' is not available for GAN training")
+    return GAN_ARCHS[cfg.arch](cfg, sample_shape, output_activation(cfg, value_range))
+
+
+def build_vae(cfg: ModelConfig, dataset: Dataset) -> VAE:
+    """The VAE (MLP or conv encoder by data shape; G as the decoder) of model.arch=vae."""
+    return VAE(dataset.sample_shape, cfg.z_dim, cfg.g_hidden, cfg.d_hidden, cfg.activation,
+               output_activation(cfg, dataset.value_range), cfg.width)
+
+
+def build_score_net(cfg: ModelConfig, dataset: Dataset) -> nn.Module:
+    """The score network of model.arch=score-mlp | unet."""
+    if cfg.arch == "unet":
+        if len(dataset.sample_shape) != 3:
+            raise UserError("config key 'model.arch': unet needs C×H×W images (use score-mlp)")
+        return UNet(dataset.sample_shape, cfg.width)
+    return ScoreMLP(dataset.sample_shape, cfg.g_hidden)
+
+
+def build_classifier(cfg: Config, dataset: Dataset,
+                     noise_std: Callable[[Tensor], Tensor]) -> nn.Module:
+    """The noise-conditional classifier of guided diffusion (guidance.classifier_net);
+    `noise_std` is the SDE's σ(t), which the paper's sigma-branch net reads."""
+    if dataset.num_classes < 2:
+        raise UserError(f"config key 'guidance.classifier': dataset '{dataset.name}' has no "
+                        "class labels to guide with")
+    images = len(dataset.sample_shape) == 3
+    if cfg.guidance.classifier_net == "sigma-branch":
+        if images:
+            raise UserError("config key 'guidance.classifier_net': sigma-branch is an MLP for "
+                            "vector data (use time-embedding for images)")
+        return SigmaBranchClassifier(dataset.sample_shape, cfg.model.d_hidden,
+                                     dataset.num_classes, noise_std)
+    if images:
+        return NoisyClassifierConv(dataset.sample_shape, dataset.num_classes, cfg.model.width)
+    return NoisyClassifierMLP(dataset.sample_shape, cfg.model.d_hidden, dataset.num_classes)
+
+
+# model.arch -> which kind of model it builds (and so which trainer may use it)
+ARCHITECTURES: Mapping[str, str] = MappingProxyType({
+    **{name: "gan" for name in GAN_ARCHS}, "vae": "vae", "score-mlp": "score", "unet": "score"})

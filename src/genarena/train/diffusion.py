@@ -18,81 +18,13 @@ from genarena.checkpoint import load_checkpoint
 from genarena.config import Config, load_config
 from genarena.control import Knobs
 from genarena.data.base import Dataset
-from genarena.diffusion.classifier import classifier_loss, guided_score
+from genarena.diffusion.classifier import classifier_loss
 from genarena.diffusion.dsm import dsm_loss, score_fn
-from genarena.diffusion.samplers import sample
-from genarena.diffusion.sde import SDE, build_sde
+from genarena.diffusion.pipeline import DiffusionGenerative, make_sde
 from genarena.errors import UserError
-from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP, SigmaBranchClassifier
-from genarena.nets.score import ScoreMLP, UNet
+from genarena.nets import build_classifier, build_score_net
 from genarena.train.ema import EMA
 from genarena.train.optim import lr_factor, make_optimizer, optimizer_step, set_lr
-
-
-def data_scale(dataset: Dataset, n: int = 2000) -> float:
-    """The largest pairwise distance among n training samples: VE's σ_max (Song & Ermon 2020)."""
-    if dataset.sampler is not None:
-        x, _ = dataset.sampler(n, torch.Generator().manual_seed(0))
-    else:
-        assert dataset.train_x is not None
-        x = dataset.train_x[:n]
-    x = x.flatten(1).double()
-    return float(max(torch.cdist(part, x).max() for part in x.split(512)))
-
-
-def make_sde(cfg: Config, dataset: Dataset) -> SDE:
-    d = cfg.diffusion
-    sigma_max = d.sigma_max or data_scale(dataset)
-    return build_sde(d.sde, d.sigma_min, sigma_max, d.beta_min, d.beta_max, d.timesteps)
-
-
-def build_score_net(cfg: Config, dataset: Dataset) -> nn.Module:
-    if cfg.model.arch == "unet":
-        if len(dataset.sample_shape) != 3:
-            raise UserError("config key 'model.arch': unet needs C×H×W images (use score-mlp)")
-        return UNet(dataset.sample_shape, cfg.model.width)
-    return ScoreMLP(dataset.sample_shape, cfg.model.g_hidden)
-
-
-def build_classifier(cfg: Config, dataset: Dataset, sde: SDE) -> nn.Module:
-    if dataset.num_classes < 2:
-        raise UserError(f"config key 'guidance.classifier': dataset '{dataset.name}' has no "
-                        "class labels to guide with")
-    images = len(dataset.sample_shape) == 3
-    if cfg.guidance.classifier_net == "sigma-branch":
-        if images:
-            raise UserError("config key 'guidance.classifier_net': sigma-branch is an MLP for "
-                            "vector data (use time-embedding for images)")
-        return SigmaBranchClassifier(dataset.sample_shape, cfg.model.d_hidden,
-                                     dataset.num_classes, sde.noise_std)
-    if images:
-        return NoisyClassifierConv(dataset.sample_shape, dataset.num_classes, cfg.model.width)
-    return NoisyClassifierMLP(dataset.sample_shape, cfg.model.d_hidden, dataset.num_classes)
-
-
-class DiffusionGenerative:
-    """Samples by integrating the reverse SDE; guided by the classifier when there is one."""
-
-    def __init__(self, net: nn.Module, sde: SDE, cfg: Config, shape: tuple[int, ...],
-                 classifier: nn.Module | None, num_classes: int, device: torch.device) -> None:
-        self.net, self.sde, self.cfg, self.shape = net, sde, cfg, shape
-        self.classifier, self.num_classes, self.device = classifier, num_classes, device
-        self.conditional = classifier is not None
-
-    def generate(self, n: int, rng: torch.Generator, labels: Tensor | None = None) -> Tensor:
-        """n samples; a guided model draws balanced random labels when none are given."""
-        self.net.eval()
-        score = score_fn(self.net, self.sde)
-        if self.classifier is not None:
-            self.classifier.eval()
-            if labels is None:
-                labels = torch.randint(self.num_classes, (n,), generator=rng)
-            score = guided_score(score, self.classifier, labels.to(self.device),
-                                 self.cfg.guidance.scale)
-        d = self.cfg.diffusion
-        with torch.no_grad():
-            x = sample(d.sampler, self.sde, score, (n, *self.shape), d.nfe, rng, d.snr, self.device)
-        return x.cpu()
 
 
 def score_net_signature(cfg: Config) -> tuple[Any, ...]:
@@ -124,7 +56,7 @@ class DiffusionTrainer:
     def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
         self.cfg, self.dataset, self.device = cfg, dataset, device
         self.sde = make_sde(cfg, dataset)
-        self.net = build_score_net(cfg, dataset).to(device)
+        self.net = build_score_net(cfg.model, dataset).to(device)
         self.score_steps = cfg.steps
         if cfg.guidance.score_run:
             self.net.load_state_dict(_load_score_run(cfg.guidance.score_run, cfg, dataset))
@@ -136,7 +68,7 @@ class DiffusionTrainer:
         self.classifier: nn.Module | None = None
         self.opt_clf = None
         if cfg.guidance.classifier != "none":
-            self.classifier = build_classifier(cfg, dataset, self.sde).to(device)
+            self.classifier = build_classifier(cfg, dataset, self.sde.noise_std).to(device)
             self.opt_clf = make_optimizer(cfg.optim, self.classifier.parameters(), self.knobs.lr_d)
         self.total_steps = self.score_steps + (cfg.guidance.classifier_steps if self.classifier else 0)
         self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
@@ -245,11 +177,11 @@ def load_diffusion(cfg: Config, dataset: Dataset, state: dict[str, Any],
                    device: torch.device) -> DiffusionGenerative:
     """The final (EMA) score net and classifier of a checkpoint, ready to sample."""
     sde = make_sde(cfg, dataset)
-    net = build_score_net(cfg, dataset)
+    net = build_score_net(cfg.model, dataset)
     net.load_state_dict(state["ema"] if state.get("ema") is not None else state["net"])
     classifier = None
     if state.get("classifier") is not None:
-        classifier = build_classifier(cfg, dataset, sde)
+        classifier = build_classifier(cfg, dataset, sde.noise_std)
         classifier.load_state_dict(state["classifier"])
         classifier = classifier.to(device).eval()
     return DiffusionGenerative(net.to(device).eval(), sde, cfg, dataset.sample_shape, classifier,

@@ -22,7 +22,7 @@ from genarena.errors import DivergenceError
 from genarena.metrics import evaluate
 from genarena.progress import Progress
 from genarena.run import RunDir
-from genarena.train.generative import Generative
+from genarena.generative import Generative
 from genarena.train.meter import Meter
 
 CHECKPOINT_FORMAT = 1

@@ -2,24 +2,28 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from types import MappingProxyType
+from typing import Callable, Iterable, Mapping
 
 import torch
 from torch import nn
 
 from genarena.config import OptimConfig
 
+OptimizerFactory = Callable[[Iterable[nn.Parameter], float, tuple[float, ...], float],
+                            torch.optim.Optimizer]
+# optim.name -> (params, lr, betas, weight decay) -> optimizer; SGD's momentum is betas[0].
+OPTIMIZERS: Mapping[str, OptimizerFactory] = MappingProxyType({
+    "adam": lambda p, lr, b, wd: torch.optim.Adam(p, lr=lr, betas=b, weight_decay=wd),
+    "adamw": lambda p, lr, b, wd: torch.optim.AdamW(p, lr=lr, betas=b, weight_decay=wd),
+    "rmsprop": lambda p, lr, b, wd: torch.optim.RMSprop(p, lr=lr, weight_decay=wd),
+    "sgd": lambda p, lr, b, wd: torch.optim.SGD(p, lr=lr, momentum=b[0], weight_decay=wd),
+})
+
 
 def make_optimizer(cfg: OptimConfig, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    """Adam, AdamW, RMSProp or SGD with the configured betas / weight decay."""
-    betas = tuple(cfg.betas)
-    if cfg.name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=cfg.weight_decay)
-    if cfg.name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=cfg.weight_decay)
-    if cfg.name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=lr, momentum=betas[0], weight_decay=cfg.weight_decay)
+    """The optimizer optim.name names, with the configured betas / weight decay."""
+    return OPTIMIZERS[cfg.name](params, lr, tuple(cfg.betas), cfg.weight_decay)
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:

@@ -13,17 +13,10 @@ import torch
 from genarena.config import Config
 from genarena.control import Knobs
 from genarena.data.base import Dataset
-from genarena.nets import output_activation
-from genarena.nets.vae import VAE
+from genarena.nets import build_vae
 from genarena.train.ema import EMA
 from genarena.train.generative import LatentGenerator
 from genarena.train.optim import make_optimizer, optimizer_step, set_lr
-
-
-def build_vae(cfg: Config, dataset: Dataset) -> VAE:
-    m = cfg.model
-    return VAE(dataset.sample_shape, m.z_dim, m.g_hidden, m.d_hidden, m.activation,
-               output_activation(m, dataset.value_range), m.width)
 
 
 class VAETrainer:
@@ -31,7 +24,7 @@ class VAETrainer:
 
     def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
         self.cfg, self.device = cfg, device
-        self.vae = build_vae(cfg, dataset).to(device)
+        self.vae = build_vae(cfg.model, dataset).to(device)
         self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=1)
         self.opt = make_optimizer(cfg.optim, self.vae.parameters(), self.knobs.lr_g)
         half_life = cfg.trainer.ema_half_life
@@ -96,6 +89,6 @@ class VAETrainer:
 def load_vae(cfg: Config, dataset: Dataset, state: dict[str, Any],
              device: torch.device) -> LatentGenerator:
     """The final VAE (EMA if trained with one) of a checkpoint, decoding z ~ N(0, I)."""
-    vae = build_vae(cfg, dataset)
+    vae = build_vae(cfg.model, dataset)
     vae.load_state_dict(state["vae_ema"] if state.get("vae_ema") is not None else state["vae"])
     return LatentGenerator(vae.to(device).eval(), cfg.model.z_dim, "normal", device)

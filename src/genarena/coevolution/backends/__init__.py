@@ -1,4 +1,4 @@
-"""Where the cells of a generation run: in this process, or in Ray actors (SPEC 5.3).
+"""Where the cells of a generation run: in this process, or in Ray actors.
 
 A backend maps (states of every cell before a generation, generation) to the states after it,
 plus how many bytes of state it moved. Generations are synchronous: all cells read the states
@@ -6,7 +6,8 @@ before the generation, so the result cannot depend on the order or place cells r
 """
 from __future__ import annotations
 
-from typing import Protocol
+from types import MappingProxyType
+from typing import Callable, Mapping, Protocol
 
 from genarena.coevolution.cell import CellContext, CellState
 from genarena.config import Config
@@ -18,13 +19,24 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def build_backend(cfg: Config, ctx: CellContext) -> Backend:
-    """The backend the config names (Ray is imported only when asked for)."""
-    if cfg.backend.name == "ray":
-        from genarena.coevolution.backends.ray import RayBackend
-        return RayBackend(cfg, ctx.grid)
+def _sequential(cfg: Config, ctx: CellContext) -> Backend:
     from genarena.coevolution.backends.sequential import SequentialBackend
     return SequentialBackend(ctx)
 
 
-__all__ = ["Backend", "build_backend"]
+def _ray(cfg: Config, ctx: CellContext) -> Backend:
+    from genarena.coevolution.backends.ray import RayBackend      # Ray only when asked for
+    return RayBackend(cfg, ctx.grid)
+
+
+# backend.name -> (config, cell context) -> backend
+BACKENDS: Mapping[str, Callable[[Config, CellContext], Backend]] = MappingProxyType({
+    "sequential": _sequential, "ray": _ray})
+
+
+def build_backend(cfg: Config, ctx: CellContext) -> Backend:
+    """The backend the config names."""
+    return BACKENDS[cfg.backend.name](cfg, ctx)
+
+
+__all__ = ["BACKENDS", "Backend", "build_backend"]
