@@ -16,8 +16,10 @@ torch.set_num_threads(1)
 
 @pytest.fixture(autouse=True)
 def _seeded():
-    """Every test starts from the same global RNG state, so no test depends on the order."""
+    """Every test starts from the same global RNG state and one torch thread, so no test depends
+    on the order (or on a test before it that changed the thread count)."""
     torch.manual_seed(0)
+    torch.set_num_threads(1)
 
 
 @pytest.fixture

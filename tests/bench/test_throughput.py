@@ -1,6 +1,8 @@
 """The throughput suite runs end to end and writes its JSON and markdown (numbers live in results)."""
 import json
 
+import pytest
+
 from genarena.bench.throughput import gemm_flops, run
 
 
@@ -16,5 +18,8 @@ def test_quick_suite_writes_results(tmp_path):
     assert "| ratio |" in (tmp_path / "throughput.md").read_text()
 
 
-def test_gemm_flops_is_positive():
-    assert gemm_flops(n=256, repeats=2) > 0
+def test_gemm_flops_is_two_n_cubed_over_the_best_time(monkeypatch):
+    # A clock whose successive calls are 0.5 s apart, except one 0.25 s product: best = 0.25 s.
+    ticks = iter([0.0, 0.5, 1.0, 1.25, 2.0, 2.5])
+    monkeypatch.setattr("genarena.bench.throughput.time.perf_counter", lambda: next(ticks))
+    assert gemm_flops(n=64, repeats=3) == pytest.approx(2 * 64 ** 3 / 0.25)

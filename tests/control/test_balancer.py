@@ -51,7 +51,7 @@ def test_reward_penalises_distance_oscillation_and_rewards_quality():
 def test_any_policy_keeps_knobs_in_bounds_and_logs_its_decisions(name):
     c, k = _controller(name), _knobs()
     for i in range(60):
-        k = c.decide(_stats(acc=0.5 + 0.005 * i, loss_d=1 + 0.01 * i), k).clamp()
+        k = c.decide(_stats(acc=0.5 + 0.005 * i, loss_d=1 + 0.01 * i), k)
         assert 1e-4 <= k.lr_g <= 1e-2 and 1e-4 <= k.lr_d <= 1e-2 and 1 <= k.d_steps <= 10
         assert 0.05 <= k.weights["aux"] <= 5.0
     log = c.log()

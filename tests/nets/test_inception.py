@@ -2,6 +2,8 @@
 import pytest
 import torch
 
+from genarena.metrics.fid import fid
+
 from genarena.config import DataConfig, EvalConfig
 from genarena.data import build_dataset
 from genarena.errors import UserError
@@ -29,8 +31,14 @@ def test_features_from_a_weights_file(weights):
 def test_fid_inception_in_the_image_metrics(weights, feature_cache):
     digits = build_dataset(DataConfig(name="digits"))
     cfg = EvalConfig(cache_dir=feature_cache, inception_weights=str(weights))
-    m = image_metrics(digits.test_x[:40], digits, cfg, seed=0)
-    assert m["fid_inception"] >= 0
+    fake = digits.test_x[:40]
+    m = image_metrics(fake, digits, cfg, seed=0)
+    # the metric is the Fréchet distance of Inception features of the same reference images the
+    # other metrics use, against these fakes (computed here by hand)
+    net = load_inception(str(weights))
+    real, _ = digits.reference(len(fake), 0)
+    expected = fid(inception_features(net, real), inception_features(net, fake))
+    assert m["fid_inception"] == pytest.approx(expected, rel=1e-6) and expected > 0
 
 
 def test_incomplete_or_missing_weights(tmp_path):

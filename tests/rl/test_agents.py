@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from genarena.rl import AgentSettings, DQNAgent, IQNNetwork, ReplayBuffer, quantile_huber_loss
+from genarena.rl import RLSettings, DQNAgent, IQNNetwork, ReplayBuffer, quantile_huber_loss
 from genarena.rl.envs.drift import DriftingAccuracy
 
 
@@ -56,7 +56,7 @@ def _mean_reward(policy, seed, steps=200):
 @pytest.mark.parametrize("head", ["dqn", "iqn"])
 def test_agent_learns_to_hold_a_drifting_accuracy_in_its_band(head):
     env = DriftingAccuracy(0)
-    agent = DQNAgent(env.state_dim, env.n_actions, AgentSettings(epsilon_decay=300), seed=0, head=head)
+    agent = DQNAgent(env.state_dim, env.n_actions, RLSettings(epsilon_decay=300), seed=0, head=head)
     s = env.state()
     for _ in range(700):
         a, _ = agent.act(s)

@@ -4,12 +4,13 @@ the joint return's two-point distribution (noise ±2) with monotone quantiles.""
 import pytest
 import torch
 
-from genarena.rl import LearnerSettings, MultiAgentLearner, run_episode, train
+from genarena.bench.dfac import MATRIX_GAME_SETTINGS
+from genarena.rl import MultiAgentLearner, run_episode, train
 from genarena.rl.envs.matrix_game import TwoStepGame, true_return, wasserstein1
 
 NOISE, GAMMA = 2.0, 0.99
 # full exploration throughout, as in the QMIX paper's matrix-game analysis
-SETTINGS = LearnerSettings(gamma=GAMMA, epsilon_start=1.0, epsilon_end=1.0)
+SETTINGS = MATRIX_GAME_SETTINGS
 
 
 def _learner(method, seed=0):

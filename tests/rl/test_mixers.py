@@ -4,7 +4,7 @@ import itertools
 import pytest
 import torch
 
-from genarena.rl import METHODS, DMixer, LearnerSettings, MultiAgentLearner, QMixer, SumMixer
+from genarena.rl import METHODS, DMixer, RLSettings, MultiAgentLearner, QMixer, SumMixer
 
 
 def monotone_check(mixer: torch.nn.Module, n_agents: int, state_dim: int, seed: int = 0) -> float:
@@ -41,16 +41,29 @@ def test_dmix_mean_equals_its_qmix_head():
     assert monotone_check(mixer, 3, 4) >= 0.0
 
 
-def test_ddn_mean_equals_sum_of_agent_means():
-    z = _z()
-    assert torch.allclose(SumMixer()(z, None).mean(1), z.mean(1).sum(-1), atol=1e-5)
+def test_ddn_joint_quantiles_are_the_sum_of_the_agents_and_its_mean_is_vdns():
+    learner = MultiAgentLearner("ddn", 3, 5, 5, 4, 1, RLSettings(hidden=16), 0)
+    obs = torch.randn(6, 3, 5, generator=torch.Generator().manual_seed(2))
+    actions = torch.randint(4, (6, 3), generator=torch.Generator().manual_seed(3))
+    taus = learner.midpoints(6)
+    with torch.no_grad():
+        joint = learner.joint_quantiles(obs, obs[:, 0], actions, taus)          # (6, N)
+        agents = learner.online["agents"](obs, taus)                             # (6, N, K, A)
+        for b in range(6):
+            # quantile by quantile, the joint return is the sum of the chosen utilities...
+            chosen = torch.stack([agents[b, :, k, actions[b, k]] for k in range(3)], -1)
+            assert torch.allclose(joint[b], chosen.sum(-1), atol=1e-5)
+            # ...so its mean is the sum of the agents' expected utilities (VDN on the means)
+            q = learner.q_values(obs[b])
+            assert joint[b].mean() == pytest.approx(float(sum(q[k, actions[b, k]] for k in range(3))),
+                                                   abs=1e-5)
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_greedy_joint_action_is_the_per_agent_argmax(method):
     """DIGM: over all joint actions, the best expected joint value is at the agents' argmaxes."""
     k, a, obs_dim = 3, 4, 5
-    learner = MultiAgentLearner(method, k, obs_dim, obs_dim, a, 1, LearnerSettings(hidden=16), 0)
+    learner = MultiAgentLearner(method, k, obs_dim, obs_dim, a, 1, RLSettings(hidden=16), 0)
     obs = torch.randn(1, k, obs_dim, generator=torch.Generator().manual_seed(1))
     state = obs[:, 0]
     greedy = learner.act(obs[0], greedy=True)
@@ -68,12 +81,12 @@ def test_greedy_joint_action_is_the_per_agent_argmax(method):
 
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="unknown factorisation method"):
-        MultiAgentLearner("qtran", 2, 3, 3, 2, 2, LearnerSettings(), 0)
+        MultiAgentLearner("qtran", 2, 3, 3, 2, 2, RLSettings(), 0)
 
 
 @pytest.mark.parametrize("method", ["ddn", "dmix", "diql"])
 def test_joint_quantiles_are_monotone_in_omega(method):
-    learner = MultiAgentLearner(method, 3, 5, 5, 4, 1, LearnerSettings(hidden=16), 0)
+    learner = MultiAgentLearner(method, 3, 5, 5, 4, 1, RLSettings(hidden=16), 0)
     obs = torch.randn(6, 3, 5, generator=torch.Generator().manual_seed(2))
     actions = torch.randint(4, (6, 3), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():

@@ -12,10 +12,14 @@ from typing import Any
 import torch
 
 from genarena.bench.common import machine_info, peak_rss_mb, write_results
-from genarena.rl import METHODS, LearnerSettings, MultiAgentLearner, run_episode, train
+from genarena.rl import METHODS, MultiAgentLearner, RLSettings, run_episode, train
 from genarena.rl.envs.matrix_game import TwoStepGame, true_return, wasserstein1
 
 NOISE, GAMMA, EPISODES, OMEGAS = 2.0, 0.99, 3000, 200
+# The learners' hyperparameters on the matrix game (PyMARL-like: Adam 5e-4, target copies every
+# 100 updates); exploration stays at ε = 1, the QMIX paper's protocol.
+MATRIX_GAME_SETTINGS = RLSettings(lr=5e-4, gamma=GAMMA, target_update=100, epsilon_start=1.0,
+                                  epsilon_end=1.0, epsilon_decay=500)
 PUBLISHED = {"vdn": "7 (QMIX paper)", "qmix": "8 (QMIX paper)", "ddn": "like VDN (DFAC paper)",
              "dmix": "like QMIX (DFAC paper)", "iql": "–", "diql": "–"}
 ORDER = ("iql", "vdn", "qmix", "diql", "ddn", "dmix")
@@ -24,7 +28,7 @@ ORDER = ("iql", "vdn", "qmix", "diql", "ddn", "dmix")
 def one_run(method: str, seed: int, episodes: int) -> dict[str, Any]:
     """Train one learner with full exploration (the QMIX paper's protocol), then read it greedily."""
     g = TwoStepGame
-    settings = LearnerSettings(gamma=GAMMA, epsilon_start=1.0, epsilon_end=1.0)
+    settings = MATRIX_GAME_SETTINGS
     learner = MultiAgentLearner(method, g.n_agents, g.obs_dim, g.state_dim, g.n_actions, g.horizon,
                                 settings, seed)
     start = time.perf_counter()

@@ -11,15 +11,16 @@ from genarena.control.base import Controller, Knobs
 from genarena.control.multiagent import CellBalancers, DFACController, GridController
 from genarena.control.static import StaticController
 from genarena.errors import UserError
-from genarena.rl.dfac import LearnerSettings
-from genarena.rl.dqn import AgentSettings
+from genarena.rl.learner import RLSettings
 
 
-def _agent_settings(cfg: ControllerConfig) -> AgentSettings:
-    return AgentSettings(hidden=cfg.hidden, lr=cfg.agent_lr, gamma=cfg.gamma, replay=cfg.replay,
-                         batch=cfg.batch, target_update=cfg.target_update,
-                         epsilon_start=cfg.epsilon_start, epsilon_end=cfg.epsilon_end,
-                         epsilon_decay=cfg.epsilon_decay, quantiles=cfg.quantiles)
+def _agent_settings(cfg: ControllerConfig) -> RLSettings:
+    """The RL hyperparameters of the controller section, for one agent or a team alike."""
+    return RLSettings(hidden=cfg.hidden, lr=cfg.agent_lr, gamma=cfg.gamma, replay=cfg.replay,
+                      batch=cfg.batch, target_update=cfg.target_update,
+                      epsilon_start=cfg.epsilon_start, epsilon_end=cfg.epsilon_end,
+                      epsilon_decay=cfg.epsilon_decay, quantiles=cfg.quantiles,
+                      target_quantiles=cfg.quantiles)
 
 
 def _balancer(cfg: ControllerConfig, seed: int) -> Controller:
@@ -44,12 +45,7 @@ def _cell_balancers(cfg: ControllerConfig, cells: int, seed: int) -> GridControl
 
 
 def _dfac(cfg: ControllerConfig, cells: int, seed: int) -> GridController:
-    settings = LearnerSettings(hidden=cfg.hidden, lr=cfg.agent_lr, gamma=cfg.gamma,
-                               replay=cfg.replay, batch=cfg.batch, target_update=cfg.target_update,
-                               epsilon_start=cfg.epsilon_start, epsilon_end=cfg.epsilon_end,
-                               epsilon_decay=cfg.epsilon_decay, quantiles=cfg.quantiles,
-                               target_quantiles=cfg.quantiles)
-    return DFACController(cfg.interval, cfg.mixer, settings, seed + 77, cells, cfg.rho,
+    return DFACController(cfg.interval, cfg.mixer, _agent_settings(cfg), seed + 77, cells, cfg.rho,
                           cfg.updates_per_decision)
 
 

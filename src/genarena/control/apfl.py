@@ -29,7 +29,7 @@ class APFLController(Controller):
         e = acc - self.high if acc > self.high else (acc - self.low if acc < self.low else 0.0)
         return max(-1.0, min(1.0, e / 0.2))
 
-    def decide(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
+    def policy(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
         seen = self.perception.observe(stats)
         u = self.error(seen["acc"])
         step = self.eta * u

@@ -16,7 +16,8 @@ import torch
 
 from genarena.control.base import Controller, Knobs
 from genarena.control.perception import PERCEPTION_KEYS, Perception
-from genarena.rl.dqn import AgentSettings, DQNAgent
+from genarena.rl.dqn import DQNAgent
+from genarena.rl.learner import RLSettings
 
 ACTIONS = ("noop", "lr_d_up", "lr_d_down", "lr_g_up", "lr_g_down", "d_steps_up", "d_steps_down",
            "aux_up", "aux_down")
@@ -59,7 +60,7 @@ class BalancerController(Controller):
 
     needs_quality = True
 
-    def __init__(self, interval: int, head: str, settings: AgentSettings, seed: int,
+    def __init__(self, interval: int, head: str, settings: RLSettings, seed: int,
                  low: float, high: float, kappa: float, rho: float, updates: int = 1) -> None:
         super().__init__(interval)
         self.updates = updates
@@ -80,7 +81,7 @@ class BalancerController(Controller):
         r = -abs(seen["acc"] - self.target) - self.kappa * oscillation + self.rho * (q - self.prev["q"])
         return r, q
 
-    def decide(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
+    def policy(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
         seen = self.perception.observe(stats)
         state = state_vector(seen, knobs)
         r, q = self.reward(stats, seen)

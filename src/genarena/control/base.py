@@ -1,6 +1,8 @@
-"""The one controller interface: every `interval` steps, read training statistics, adjust knobs.
+"""The controller interfaces: every `interval` steps, read training statistics, adjust knobs.
 
-APFL, the DQN/IQN balancers and the DFAC multi-agent controller all implement `Controller`.
+A pair trainer's controller (static, APFL, the DQN/IQN balancers) is a `Controller`; a grid's
+(per-cell balancers, the DFAC team) is a `GridController` (control/multiagent.py); both are
+`Decider`s, sharing the interval, the log and the checkpointed state.
 Knob changes are clamped to [0.1×, 10×] of the start values so that no policy can stall training.
 """
 from __future__ import annotations
@@ -60,16 +62,14 @@ class Knobs:
                    base=dict(state["base"]))
 
 
-class Controller:
-    """Base class: `decide` maps (statistics, knobs) to new knobs; state is checkpointed."""
+class Decider:
+    """What every controller shares, of a pair or of a grid: its decision interval, what it logs
+    and its checkpointed state."""
 
     name = "controller"
 
     def __init__(self, interval: int) -> None:
         self.interval = interval
-
-    def decide(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
-        raise NotImplementedError
 
     def log(self) -> dict[str, float]:
         """Controller-specific values to log with the decision (actions, Q-values, rewards)."""
@@ -80,3 +80,15 @@ class Controller:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
+
+
+class Controller(Decider):
+    """A pair trainer's controller: `decide` maps (statistics, knobs) to new knobs, always within
+    the knob bounds (the policy proposes, `decide` clamps)."""
+
+    def decide(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
+        """The policy's knobs for these statistics, clamped to KNOB_RANGE / D_STEPS_RANGE."""
+        return self.policy(stats, knobs).clamp()
+
+    def policy(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
+        raise NotImplementedError

@@ -18,10 +18,10 @@ from typing import Any
 import torch
 
 from genarena.control.balancer import ACTIONS, STATE_DIM, BalancerController, apply_action, state_vector
-from genarena.control.base import Controller, Knobs
+from genarena.control.base import Decider, Knobs
 from genarena.control.perception import Perception
-from genarena.rl.dfac import LearnerSettings, MultiAgentLearner
-from genarena.rl.dqn import AgentSettings
+from genarena.rl.dfac import MultiAgentLearner
+from genarena.rl.learner import RLSettings
 from genarena.rl.episodes import Episode
 
 CellStates = dict[int, dict[str, Any]]
@@ -41,11 +41,8 @@ def cell_stats(state: dict[str, Any]) -> dict[str, float]:
     return {**state.get("stats", {}), "quality": float(state["score"])}
 
 
-class GridController(Controller):
-    """A controller of every cell at once: `decide_grid(states) -> {cell: knobs}`."""
-
-    def decide(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
-        raise TypeError(f"controller '{self.name}' decides for a coevolution grid (decide_grid)")
+class GridController(Decider):
+    """A controller of every cell at once: `decide_grid(states) -> {cell: knobs}` (within bounds)."""
 
     def decide_grid(self, states: CellStates) -> dict[int, Knobs]:
         raise NotImplementedError
@@ -54,7 +51,7 @@ class GridController(Controller):
 class CellBalancers(GridController):
     """Independent per-cell DQN (or IQN) balancers, each with its own network and replay."""
 
-    def __init__(self, interval: int, head: str, settings: AgentSettings, seed: int, cells: int,
+    def __init__(self, interval: int, head: str, settings: RLSettings, seed: int, cells: int,
                  low: float, high: float, kappa: float, rho: float, updates: int = 1) -> None:
         super().__init__(interval)
         self.name = head
@@ -62,7 +59,7 @@ class CellBalancers(GridController):
                                          kappa, rho, updates) for c in range(cells)]
 
     def decide_grid(self, states: CellStates) -> dict[int, Knobs]:
-        return {c: self.cells[c].decide(cell_stats(s), cell_knobs(s)).clamp()
+        return {c: self.cells[c].decide(cell_stats(s), cell_knobs(s))
                 for c, s in sorted(states.items())}
 
     def log(self) -> dict[str, float]:
@@ -84,7 +81,7 @@ class DFACController(GridController):
 
     name = "dfac"
 
-    def __init__(self, interval: int, mixer: str, settings: LearnerSettings, seed: int,
+    def __init__(self, interval: int, mixer: str, settings: RLSettings, seed: int,
                  cells: int, rho: float, updates: int = 1) -> None:
         super().__init__(interval)
         self.rho, self.updates, self.n_cells = rho, updates, cells

@@ -9,5 +9,5 @@ class StaticController(Controller):
 
     name = "static"
 
-    def decide(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
+    def policy(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
         return knobs

@@ -10,7 +10,6 @@ mixer (DIGM). Every random draw uses the learner's own generator, saved in its s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -20,33 +19,15 @@ from torch import Tensor, nn
 from genarena.rl.agents import AgentUtilities
 from genarena.rl.episodes import Episode, EpisodeReplay
 from genarena.rl.iqn import quantile_huber_loss
-from genarena.rl.learner import ValueLearner
+from genarena.rl.learner import RLSettings, ValueLearner
 from genarena.rl.mixers import METHODS, build_mixer
-
-
-@dataclass
-class LearnerSettings:
-    """Hyperparameters of a multi-agent learner."""
-    hidden: int = 64
-    lr: float = 5e-4
-    gamma: float = 0.99
-    replay: int = 5000                 # episodes
-    batch: int = 32                    # episodes per update
-    target_update: int = 100           # updates between target-network copies
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    epsilon_decay: int = 500           # decisions over which ε falls linearly
-    quantiles: int = 16                # N: sampled fractions of the prediction
-    target_quantiles: int = 16         # N': sampled fractions of the target
-    mixer_embed: int = 32
-    grad_clip: float = 10.0
 
 
 class MultiAgentLearner(ValueLearner):
     """act(obs) -> joint action; store(episode); learn() -> loss; joint_quantiles(...)."""
 
     def __init__(self, method: str, n_agents: int, obs_dim: int, state_dim: int, n_actions: int,
-                 horizon: int, settings: LearnerSettings, seed: int) -> None:
+                 horizon: int, settings: RLSettings, seed: int) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown factorisation method '{method}' (known: {', '.join(METHODS)})")
         self.spec, self.settings = METHODS[method], settings

@@ -6,30 +6,14 @@ exactly as an uninterrupted one.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genarena.rl.iqn import IQNNetwork, quantile_huber_loss
-from genarena.rl.learner import ValueLearner
+from genarena.rl.learner import RLSettings, ValueLearner
 from genarena.rl.replay import ReplayBuffer
-
-
-@dataclass
-class AgentSettings:
-    """Hyperparameters of the agent (the controller config section supplies them)."""
-    hidden: int = 64
-    lr: float = 1e-3
-    gamma: float = 0.9
-    replay: int = 5000
-    batch: int = 32
-    target_update: int = 50
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    epsilon_decay: int = 200
-    quantiles: int = 16
 
 
 def q_network(state_dim: int, n_actions: int, hidden: int) -> nn.Module:
@@ -40,7 +24,7 @@ def q_network(state_dim: int, n_actions: int, hidden: int) -> nn.Module:
 class DQNAgent(ValueLearner):
     """act(state) -> (action, Q-values); observe(transition); learn() -> loss or None."""
 
-    def __init__(self, state_dim: int, n_actions: int, settings: AgentSettings, seed: int,
+    def __init__(self, state_dim: int, n_actions: int, settings: RLSettings, seed: int,
                  head: str = "dqn") -> None:
         if head not in ("dqn", "iqn"):
             raise ValueError(f"unknown agent head '{head}'")
@@ -84,7 +68,7 @@ class DQNAgent(ValueLearner):
         st, a, r, st2, done = self.replay.sample(s.batch, self.rng)
         loss = self._iqn_loss(st, a, r, st2, done) if self.head == "iqn" else \
             self._dqn_loss(st, a, r, st2, done)
-        return self._update(loss)
+        return self._update(loss, s.grad_clip)
 
     def _dqn_loss(self, st: Tensor, a: Tensor, r: Tensor, st2: Tensor, done: Tensor) -> Tensor:
         with torch.no_grad():

@@ -4,17 +4,37 @@ buffer, its own random generator, the linear ε schedule, the update step and ch
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 
-class ValueLearner:
-    """Subclasses set `settings` (with lr, target_update, epsilon_*), then call `_setup`."""
+@dataclass
+class RLSettings:
+    """Hyperparameters of every value learner, one agent (the balancer) or a factorised team
+    (DFAC). In training the controller config section supplies them all (its defaults are these);
+    the matrix-game bench sets its own."""
+    hidden: int = 64                   # width of the networks' hidden layers
+    lr: float = 1e-3
+    gamma: float = 0.9
+    replay: int = 5000                 # transitions (one agent) or episodes (a team)
+    batch: int = 32                    # replay samples per update
+    target_update: int = 50            # updates between target-network copies
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_decay: int = 200           # decisions over which ε falls linearly
+    quantiles: int = 16                # N: sampled fractions of an IQN prediction
+    target_quantiles: int = 16         # N': sampled fractions of its target (teams)
+    mixer_embed: int = 32              # QMIX / DMIX hypernetwork width (teams)
+    grad_clip: float = 10.0
 
-    settings: Any
+
+class ValueLearner:
+    """Subclasses set `settings` (an RLSettings), then call `_setup`."""
+
+    settings: RLSettings
 
     def _setup(self, online: nn.Module, replay: Any, seed: int) -> None:
         self.rng = torch.Generator().manual_seed(seed)

@@ -87,7 +87,7 @@ class PairTrainer:
         seen = self.control_meter.mean()
         if getattr(self.controller, "needs_quality", False):
             seen["quality"] = self.quality_proxy()
-        self.knobs = self.controller.decide(seen, self.knobs).clamp()
+        self.knobs = self.controller.decide(seen, self.knobs)
         self.control_meter.reset()
         self.apply_knobs()
         return self.controller.log()
