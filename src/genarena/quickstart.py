@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from genarena.catalogue import METRICS
 from genarena.config import load_config
 from genarena.report.tables import comparison_rows, format_table
 
@@ -21,8 +22,9 @@ QUICKSTART = (
     ("quickstart", "the flagship configuration"),
     ("quickstart-baseline", "a plain GAN with the same net and budget"),
 )
-SHOWN = ("run", "steps", "seconds", "fid", "fid_logits", "inception_score", "tvd",
-         "classes_covered", "precision", "recall", "coverage")
+# The table: the runs' measured quality, every catalogued metric with a better direction.
+SHOWN = ("run", "steps", "seconds",
+         *(m.name for m in METRICS.values() if m.better and m.name != "features_test_accuracy"))
 
 
 def prepare_features(preset: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import torch
 
+from genarena.catalogue import mean_sd
 from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
 from genarena.config import load_config
 from genarena.control.multiagent import cell_knobs
@@ -177,13 +178,8 @@ def order_checks(fid: dict[str, float]) -> dict[str, bool]:
 
 
 def _pm(values: list[float], digits: int) -> str:
-    """mean ± sd of the defined values; '(k of n seeds)' when some are undefined (NaN)."""
-    defined = [v for v in values if v == v]
-    if not defined:
-        return "n/a"
-    sd = statistics.stdev(defined) if len(defined) > 1 else 0.0
-    text = f"{statistics.fmean(defined):.{digits}f} ± {sd:.{digits}f}"
-    return text if len(defined) == len(values) else f"{text} ({len(defined)} of {len(values)} seeds)"
+    """mean ± sd of the defined values, as every table writes it (genarena.catalogue)."""
+    return mean_sd(values, digits)
 
 
 def run(out: Path, quick: bool = False,

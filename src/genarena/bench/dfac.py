@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from genarena.catalogue import mean_sd
 from genarena.bench.common import machine_info, peak_rss_mb, write_results
 from genarena.rl import METHODS, MultiAgentLearner, RLSettings, run_episode, train
 from genarena.rl.envs.matrix_game import TwoStepGame, true_return, wasserstein1
@@ -52,10 +53,7 @@ def one_run(method: str, seed: int, episodes: int) -> dict[str, Any]:
 
 
 def _mean_sd(values: list[float]) -> str:
-    if not values:
-        return "–"
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.2f} ± {sd:.2f}"
+    return mean_sd(values, 2)
 
 
 def run(out: Path, quick: bool = False) -> list[Path]:

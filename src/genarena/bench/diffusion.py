@@ -14,6 +14,7 @@ from typing import Any, Callable
 import torch
 
 from genarena.api import Run
+from genarena.catalogue import mean_sd
 from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
 from genarena.config import load_config
 from genarena.data import build_dataset
@@ -42,8 +43,7 @@ def _mean_sd(values: list[float]) -> tuple[float, float]:
 
 
 def _pm(values: list[float], digits: int = 3) -> str:
-    m, s = _mean_sd(values)
-    return f"{m:.{digits}f} ± {s:.{digits}f}"
+    return mean_sd(values, digits)
 
 
 def score_run(preset: str, out: Path, overrides: dict[str, Any]) -> Run:

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from genarena.catalogue import mean_sd
 from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
 from genarena.config import load_config
 from genarena.data import build_dataset
@@ -118,12 +119,7 @@ def ablation_table(rows: tuple, budget: dict[str, Any], metrics: tuple[str, ...]
 
 
 def _pm(values: list[float]) -> str:
-    finite = [v for v in values if v == v]
-    if not finite:
-        return "n/a"
-    sd = statistics.stdev(finite) if len(finite) > 1 else 0.0
-    missing = f" ({len(values) - len(finite)} n/a)" if len(finite) < len(values) else ""
-    return f"{statistics.fmean(finite):.3g} ± {sd:.2g}{missing}"
+    return mean_sd(values)
 
 
 def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/mspg")) -> list[Path]:

@@ -15,14 +15,6 @@ from genarena.metrics.modes import mode_metrics
 
 SampleFn = Callable[[int], Tensor]
 
-# Which direction is better, for tables and comparisons.
-HIGHER_IS_BETTER = {"modes_captured": True, "high_quality_fraction": True, "reverse_kl": False,
-                    "swd": False, "fid": False, "fid_logits": False, "inception_score": True,
-                    "tvd": False, "classes_covered": True, "precision": True, "recall": True,
-                    "density": True, "coverage": True, "fid_inception": False, "cas": True,
-                    "classwise_precision": True, "classwise_recall": True,
-                    "classwise_density": True, "classwise_coverage": True, "classwise_fid": False}
-
 
 def is_image_dataset(dataset: Dataset) -> bool:
     """Images with labels (or stacked digits) get the classifier-feature metrics of SPEC 7.2."""

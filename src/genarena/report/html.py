@@ -7,25 +7,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+from genarena.catalogue import curve_groups as catalogue_groups, stat_group
 from genarena.checkpoint import atomic_write_text
 from genarena.report.plots import cell_heatmap_png, curves_png
 from genarena.run import RunDir
 
-CURVE_GROUPS = (
-    ("losses", ("loss_d", "loss_g", "gp", "r1", "loss_vae", "recon", "kl", "loss_dsm", "loss_clf",
-                "ce", "dlsm")),
-    ("discriminator accuracy", ("d_acc_real", "d_acc_fake")),
-    ("knobs", ("lr_g", "lr_d", "d_steps", "lr", "lr_clf")),
-    ("MSPG-SEN losses", ("loss_g_adv", "loss_aux_d", "loss_aux_g", "aux_acc", "loss_fm",
-                         "loss_con", "diversity", "grad_norm_g", "grad_norm_d", "progress")),
-    ("controller decisions", ("w_aux", "w_fm", "w_con", "apfl_acc", "apfl_u", "bal_action",
-                              "bal_reward", "bal_q_max", "bal_q_mean", "bal_epsilon",
-                              "bal_quality", "bal_loss", "dfac_reward", "dfac_loss",
-                              "dfac_epsilon", "dfac_noop_fraction", "knob_lr_g", "knob_lr_d",
-                              "knob_d_steps")),
-    ("coevolution", ("score_best", "replaced_g", "draw_bce", "draw_lsgan", "draw_nsgan",
-                     "fitness", "bytes_exchanged")),
-)
+def curve_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """The catalogue's curve groups, with the per-member statistics these rows log (a loss's
+    share of draws, say) added to their family's group. Cell scores have their heat map."""
+    groups = [(title, list(keys)) for title, keys in catalogue_groups()]
+    logged = sorted({k for r in rows for k in r if not k.startswith("score_cell_")})
+    for key in logged:
+        group = stat_group(key)
+        for title, keys in groups:
+            if title == group and key not in keys:
+                keys.append(key)
+    return groups
+
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
@@ -68,7 +66,7 @@ def write_report(run_dir: str | Path) -> Path:
         parts.append(_table(list(summary.get("metrics", {}).items())))
         meta = [(k, v) for k, v in summary.items() if k != "metrics"]
         parts.append(_table(meta))
-    for title, keys in CURVE_GROUPS:
+    for title, keys in curve_groups(rows):
         png = curves_png(rows, keys, title)
         if png:
             parts.append(f"<h2>{html.escape(title)}</h2>{embedded_img(png, title)}")

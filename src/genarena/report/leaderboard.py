@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from genarena.catalogue import RANKING, better, mean_sd
 from genarena.checkpoint import atomic_write_text
 from genarena.report.html import STYLE, embedded_img
 from genarena.report.plots import bars_png
 
 # Ranking keys in priority order, with the better direction: the first two a board has decide.
-RANK_KEYS = (("modes_captured", "max"), ("reverse_kl", "min"), ("fid", "min"),
-             ("fid_logits", "min"), ("swd", "min"), ("high_quality_fraction", "max"))
+RANK_KEYS = tuple((k, "max" if better(k) == "higher" else "min") for k in RANKING)
 SHOWN = ("modes_captured", "high_quality_fraction", "reverse_kl", "swd", "fid", "fid_logits",
          "precision", "recall", "coverage", "classes_covered")
 
@@ -50,15 +50,7 @@ class Row:
 
     def cell(self, key: str) -> str:
         """mean ± sd over seeds, both to the decimals the mean's size calls for."""
-        vals = self.values.get(key, [])
-        if not vals:
-            return "–"
-        mean = statistics.fmean(vals)
-        m = abs(mean)
-        decimals = 0 if m >= 100 else 1 if m >= 10 else 2 if m >= 1 else 3
-        if len(vals) == 1:
-            return f"{mean:.{decimals}f}"
-        return f"{mean:.{decimals}f} ± {statistics.stdev(vals):.{decimals}f}"
+        return mean_sd(self.values.get(key, []))
 
 
 def aggregate(entries: Sequence[Entry]) -> list[Row]:

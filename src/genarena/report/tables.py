@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from genarena.catalogue import METRICS
+
 
 def format_value(v: Any) -> str:
     if isinstance(v, float):
@@ -58,4 +60,6 @@ def comparison_rows(run_dirs: Sequence[str | Path]) -> tuple[list[dict[str, Any]
                 metric_keys.append(k)
         rows.append({"run": Path(d).name, **info, **metrics})
     status = ["status"] if any(r["status"] != "done" for r in rows) else []
+    order = list(METRICS)                      # the catalogue's order; unknown keys last
+    metric_keys.sort(key=lambda k: order.index(k) if k in order else len(order))
     return rows, ["run", *status, "trainer", "dataset", "steps", "seconds", *metric_keys]

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 from torch import Tensor
 
+from genarena.catalogue import progress_keys
 from genarena.config import Config, to_dict
 from genarena.data.base import Dataset
 from genarena.errors import DivergenceError
@@ -26,7 +27,7 @@ from genarena.generative import Generative
 from genarena.train.meter import Meter
 
 CHECKPOINT_FORMAT = 1
-SHOWN_ON_PROGRESS = ("loss_d", "loss_g", "d_acc_real", "d_acc_fake", "loss_vae", "loss_dsm", "loss_clf")
+SHOWN_ON_PROGRESS = progress_keys()
 
 
 class Trainer(Protocol):

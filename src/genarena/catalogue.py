@@ -1,0 +1,124 @@
+"""The one catalogue of what genarena measures: every evaluation metric and every training
+statistic, with its better direction, the curve group it is drawn in, whether progress lines
+show it, and how a mean ± sd of it is written.
+
+Progress bars, report curves, the leaderboard's ranking, `compare`, the quickstart table and the
+bench tables read it; a test fails when a trainer logs a statistic it lacks. It imports nothing
+of genarena, so every layer may read it.
+"""
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One named quantity: `better` is "higher", "lower" or "" (neither, e.g. a count of samples
+    or a knob); `group` the report section whose curves show it ("" for evaluation metrics)."""
+    name: str
+    better: str = ""
+    group: str = ""
+    on_progress: bool = False
+
+
+def _metrics(better: str, *names: str) -> list[Measure]:
+    return [Measure(n, better) for n in names]
+
+
+def _stats(group: str, *names: str, progress: Sequence[str] = ()) -> list[Measure]:
+    return [Measure(n, "", group, n in progress) for n in names]
+
+
+METRICS: dict[str, Measure] = {m.name: m for m in [
+    *_metrics("higher", "modes_captured", "high_quality_fraction", "inception_score",
+              "classes_covered", "precision", "recall", "density", "coverage", "cas",
+              "classwise_precision", "classwise_recall", "classwise_density",
+              "classwise_coverage", "features_test_accuracy"),
+    *_metrics("lower", "reverse_kl", "swd", "fid", "fid_logits", "tvd", "fid_inception",
+              "classwise_fid"),
+    *_metrics("", "n_samples", "modes_total", "reference_samples", "features"),
+]}
+
+STATS: dict[str, Measure] = {m.name: m for m in [
+    *_stats("losses", "loss_d", "loss_g", "gp", "r1", "loss_vae", "recon", "kl", "loss_dsm",
+            "loss_clf", "ce", "dlsm",
+            progress=("loss_d", "loss_g", "loss_vae", "loss_dsm", "loss_clf")),
+    *_stats("discriminator accuracy", "d_acc_real", "d_acc_fake",
+            progress=("d_acc_real", "d_acc_fake")),
+    *_stats("knobs", "lr_g", "lr_d", "d_steps", "lr", "lr_clf"),
+    *_stats("MSPG-SEN losses", "loss_g_adv", "loss_aux_d", "loss_aux_g", "aux_acc", "loss_fm",
+            "loss_con", "diversity", "grad_norm_g", "grad_norm_d", "progress"),
+    *_stats("controller decisions", "w_aux", "w_fm", "w_con", "apfl_acc", "apfl_u", "bal_action",
+            "bal_reward", "bal_q_max", "bal_q_mean", "bal_epsilon", "bal_quality", "bal_loss",
+            "dfac_reward", "dfac_loss", "dfac_epsilon", "dfac_noop_fraction", "knob_lr_g",
+            "knob_lr_d", "knob_d_steps"),
+    *_stats("coevolution", "score_best", "replaced_g", "fitness", "bytes_exchanged"),
+]}
+
+# Families of statistics named per member: a cell's score, a loss's share of draws or of E-GAN's
+# survivors. Their curves go to the family's group.
+FAMILIES = ((re.compile(r"score_cell_\d+"), "coevolution"),
+            (re.compile(r"draw_[a-z-]+"), "coevolution"),
+            (re.compile(r"chosen_[a-z-]+"), "coevolution"))
+
+# What a metrics.jsonl row holds besides statistics.
+ROW_FIELDS = frozenset({"step", "elapsed", "eval", "event", "non_finite", "retry", "from_steps",
+                        "to_steps"})
+
+# The leaderboard ranks by these, in priority order (a board uses the first two it has).
+RANKING = ("modes_captured", "reverse_kl", "fid", "fid_logits", "swd", "high_quality_fraction")
+
+
+def stat_group(name: str) -> str | None:
+    """The curve group of a logged statistic; None when the catalogue does not know it."""
+    if name in STATS:
+        return STATS[name].group
+    return next((group for pattern, group in FAMILIES if pattern.fullmatch(name)), None)
+
+
+def curve_groups() -> list[tuple[str, list[str]]]:
+    """(group, statistic names) in catalogue order: the report's curve sections."""
+    groups: dict[str, list[str]] = {}
+    for m in STATS.values():
+        groups.setdefault(m.group, []).append(m.name)
+    return list(groups.items())
+
+
+def progress_keys() -> tuple[str, ...]:
+    """The statistics progress lines show."""
+    return tuple(m.name for m in STATS.values() if m.on_progress)
+
+
+def better(name: str) -> str:
+    """"higher", "lower" or "" for a metric (a KeyError for a name the catalogue lacks)."""
+    return METRICS[name].better
+
+
+def unknown_stats(names: Iterable[str]) -> list[str]:
+    """The names of a metrics row that are neither row fields nor catalogued statistics."""
+    return sorted(n for n in names if n not in ROW_FIELDS and stat_group(n) is None)
+
+
+def decimals_for(value: float) -> int:
+    """Decimals a number of this size is written with in tables (3 significant-ish digits)."""
+    m = abs(value)
+    return 0 if m >= 100 else 1 if m >= 10 else 2 if m >= 1 else 3
+
+
+def mean_sd(values: Sequence[float], decimals: int | None = None) -> str:
+    """mean ± sd of the defined values (NaN and None are undefined: counted, not averaged);
+    one value is written alone (it has no sd); none is "n/a". Decimals follow the mean's size
+    unless given. Every table of runs over seeds writes its cells with this."""
+    defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    if not defined:
+        return "n/a"
+    mean = statistics.fmean(defined)
+    d = decimals_for(mean) if decimals is None else decimals
+    text = f"{mean:.{d}f}" if len(defined) == 1 else \
+        f"{mean:.{d}f} ± {statistics.stdev(defined):.{d}f}"
+    missing = len(values) - len(defined)
+    return text if not missing else f"{text} ({len(defined)} of {len(values)} seeds)"
