@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-from typing import Any, Mapping
+from typing import Mapping
 
 import torch
 from torch import Tensor, nn
@@ -21,7 +21,7 @@ from genarena.coevolution.mixture import MixtureGenerator, es_step
 from genarena.coevolution.population import (IndividualState, Member, materialise, mutate_lr,
                                              survivors, tournament)
 from genarena.config import Config
-from genarena.control.multiagent import cell_knobs
+from genarena.control.multiagent import CellReport, cell_knobs
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
 from genarena.losses import AdversarialLoss, get_loss
@@ -32,7 +32,15 @@ from genarena.train.noise import sample_latent
 from genarena.train.adversarial_step import DiscriminatorRules, discriminator_step, generator_step
 from genarena.train.optim import make_optimizer, set_lr
 
-CellState = dict[str, Any]
+class CellState(CellReport):
+    """One cell of the grid between generations: plain data (it is checkpointed with
+    weights_only loading and crosses Ray's object store), typed here. Grid controllers read the
+    part declared by control's CellReport (stats, score, knobs)."""
+    cell: int
+    generation: int
+    g: list[IndividualState]           # the cell's generators, fittest first
+    d: list[IndividualState]           # its discriminators
+    weights: list[float]               # mixture weights over the neighbourhood, self first
 MUSTANGS_LOSSES = ("bce", "lsgan", "nsgan")
 
 

@@ -13,7 +13,7 @@ from what.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Mapping, TypedDict
 
 import torch
 
@@ -24,11 +24,20 @@ from genarena.rl.dfac import MultiAgentLearner
 from genarena.rl.learner import RLSettings
 from genarena.rl.episodes import Episode
 
-CellStates = dict[int, dict[str, Any]]
+class CellReport(TypedDict):
+    """What a grid controller reads of a coevolution cell's state (coevolution's CellState has
+    these keys and more): its last generation's training statistics, its mixture score (lower
+    is better) and the knobs a controller last set (None: never)."""
+    stats: dict[str, float]
+    score: float
+    knobs: dict[str, Any] | None
+
+
+CellStates = Mapping[int, CellReport]
 OBS_DIM = STATE_DIM + 1
 
 
-def cell_knobs(state: dict[str, Any]) -> Knobs:
+def cell_knobs(state: CellReport) -> Knobs:
     """A cell's knobs: factors on its individuals' learning rates (1 = as evolved) and D steps
     (no controller has set them: ×1 and one D step)."""
     if state.get("knobs"):
@@ -36,7 +45,7 @@ def cell_knobs(state: dict[str, Any]) -> Knobs:
     return Knobs(lr_g=1.0, lr_d=1.0, d_steps=1)
 
 
-def cell_stats(state: dict[str, Any]) -> dict[str, float]:
+def cell_stats(state: CellReport) -> dict[str, float]:
     """The training statistics a cell reports, with its mixture score as the quality proxy."""
     return {**state.get("stats", {}), "quality": float(state["score"])}
 
