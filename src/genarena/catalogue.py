@@ -25,23 +25,20 @@ class Measure:
     on_progress: bool = False
 
 
-def _metrics(better: str, *names: str) -> list[Measure]:
-    return [Measure(n, better) for n in names]
-
-
 def _stats(group: str, *names: str, progress: Sequence[str] = ()) -> list[Measure]:
     return [Measure(n, "", group, n in progress) for n in names]
 
 
-METRICS: dict[str, Measure] = {m.name: m for m in [
-    *_metrics("higher", "modes_captured", "high_quality_fraction", "inception_score",
-              "classes_covered", "precision", "recall", "density", "coverage", "cas",
-              "classwise_precision", "classwise_recall", "classwise_density",
-              "classwise_coverage", "features_test_accuracy"),
-    *_metrics("lower", "reverse_kl", "swd", "fid", "fid_logits", "tvd", "fid_inception",
-              "classwise_fid"),
-    *_metrics("", "n_samples", "modes_total", "reference_samples", "features"),
-]}
+# Evaluation metrics in the order tables show them, each with its better direction.
+_UP, _DOWN = "higher", "lower"
+METRICS: dict[str, Measure] = {name: Measure(name, better) for name, better in (
+    ("modes_captured", _UP), ("modes_total", ""), ("high_quality_fraction", _UP),
+    ("reverse_kl", _DOWN), ("swd", _DOWN), ("fid", _DOWN), ("fid_logits", _DOWN),
+    ("fid_inception", _DOWN), ("inception_score", _UP), ("tvd", _DOWN), ("classes_covered", _UP),
+    ("precision", _UP), ("recall", _UP), ("density", _UP), ("coverage", _UP), ("cas", _UP),
+    ("classwise_precision", _UP), ("classwise_recall", _UP), ("classwise_density", _UP),
+    ("classwise_coverage", _UP), ("classwise_fid", _DOWN), ("n_samples", ""),
+    ("reference_samples", ""), ("features", ""), ("features_test_accuracy", _UP))}
 
 STATS: dict[str, Measure] = {m.name: m for m in [
     *_stats("losses", "loss_d", "loss_g", "gp", "r1", "loss_vae", "recon", "kl", "loss_dsm",
