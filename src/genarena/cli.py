@@ -123,6 +123,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from genarena.sweep import parse_seeds, run_sweep
+    if args.workers < 1:
+        raise UserError(f"--workers: expected a positive number, got {args.workers}")
+    paths = run_sweep(args.config, args.overrides, parse_seeds(args.seeds), args.vary,
+                      args.workers, Path(args.out))
+    rows, cols = comparison_rows(paths)
+    print(format_table(rows, cols))
+    print(args.out)
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from genarena.config import load_raw, preset_file, preset_names
     if args.name:
@@ -148,6 +160,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     for name, text in describe_datasets():
         print(f"{name:<20} {text}")
     return 0
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,6 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("config", help="preset name or YAML file")
     c.add_argument("overrides", nargs="*", help="dotted overrides, e.g. steps=500")
     c.set_defaults(func=cmd_config)
+
+    w = add("sweep", help="many runs of a preset (seeds × varied keys) in parallel processes")
+    w.add_argument("config", help="preset name or YAML file")
+    w.add_argument("overrides", nargs="*", help="dotted overrides shared by every run")
+    w.add_argument("--seeds", default="0", help="A-B or a comma-separated list (default 0)")
+    w.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2",
+                   help="one run per value (repeat for a grid of combinations)")
+    w.add_argument("--workers", type=int, default=_cores(), help="parallel runs, one torch "
+                   "thread each (default: one per core)")
+    w.add_argument("--out", required=True, help="folder of the run directories")
+    w.set_defaults(func=cmd_sweep)
 
     e = add("eval", help="metrics of a run's final model")
     e.add_argument("run_dir", help="a run directory")
@@ -260,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging(args.verbose, getattr(args, "quiet", False))
         if extra:
             # Overrides may follow options (train PRESET --out DIR key=value); nothing else may.
-            if args.command not in ("train", "config") or any("=" not in e or e.startswith("-")
+            if args.command not in ("train", "config", "sweep") or any("=" not in e or e.startswith("-")
                                                              for e in extra):
                 raise UserError(f"genarena: unrecognized arguments: {' '.join(extra)}")
             args.overrides = list(args.overrides) + extra
