@@ -118,17 +118,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.seeds is not None and not set(args.suites) & set(SEEDED):
         raise UserError(f"bench: --seeds applies to the suites {', '.join(SEEDED)}")
     out = Path(args.out or (QUICK_OUT if args.quick else RESULTS_OUT))
-    for path in run_suites(args.suites, out, quick=args.quick, seeds=args.seeds):
+    if args.workers is not None and not set(args.suites) & set(SEEDED):
+        raise UserError(f"bench: --workers applies to the suites {', '.join(SEEDED)}")
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers: expected a positive number, got {args.workers}")
+    for path in run_suites(args.suites, out, quick=args.quick, seeds=args.seeds,
+                           workers=args.workers):
         print(path)
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from genarena.sweep import parse_seeds, run_sweep
-    if args.workers < 1:
-        raise UserError(f"--workers: expected a positive number, got {args.workers}")
+    from genarena.sweep import cores
+    workers = cores() if args.workers is None else args.workers
+    if workers < 1:
+        raise UserError(f"--workers: expected a positive number, got {workers}")
     paths = run_sweep(args.config, args.overrides, parse_seeds(args.seeds), args.vary,
-                      args.workers, Path(args.out))
+                      workers, Path(args.out))
     rows, cols = comparison_rows(paths)
     print(format_table(rows, cols))
     print(args.out)
@@ -160,10 +167,6 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     for name, text in describe_datasets():
         print(f"{name:<20} {text}")
     return 0
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--seeds", default="0", help="A-B or a comma-separated list (default 0)")
     w.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2",
                    help="one run per value (repeat for a grid of combinations)")
-    w.add_argument("--workers", type=int, default=_cores(), help="parallel runs, one torch "
+    w.add_argument("--workers", type=int, default=None, help="parallel runs, one torch "
                    "thread each (default: one per core)")
     w.add_argument("--out", required=True, help="folder of the run directories")
     w.set_defaults(func=cmd_sweep)
@@ -237,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default=None, help="results folder (default benchmarks/results; "
                    "with --quick runs/bench-quick)")
     b.add_argument("--quick", action="store_true", help="short repeats, for a smoke test")
+    b.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="modes: runs trained at once, one torch thread each (default: one per "
+                        "core)")
     b.add_argument("--seeds", type=int, default=None, metavar="N",
                    help="modes: seeds 0..N-1 (default 5; finished runs are reused, so a larger "
                         "N adds seeds)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -29,12 +30,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Job:
-    """One run of the sweep: its directory and the overrides that make it."""
+    """One run of the sweep: its preset, directory and the overrides that make it."""
     name: str
     path: Path
     overrides: dict[str, Any]
+    preset: str = ""
     attempts: int = 0
     proc: subprocess.Popen | None = field(default=None, repr=False)
+
+
+def cores() -> int:
+    """The cores this process may use: the default number of workers."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -76,27 +83,31 @@ def plan(preset: str, overrides: list[str], seeds: list[int], vary: list[tuple[s
             name = f"{stem}-s{seed}" + "".join(f"-{k}={v}" for k, v in chosen.items())
             over = {**base, **chosen, "seed": seed}
             load_config(preset, over)                       # a bad combination stops here
-            jobs.append(Job(name, out / name, over))
+            jobs.append(Job(name, out / name, over, preset))
     return jobs
 
 
-def _state(job: Job, preset: str) -> str:
-    """done | resume | fresh, from what the job's directory holds."""
+def _state(job: Job, replace: bool = False) -> str:
+    """done | resume | fresh, from what the job's directory holds. A run of another configuration
+    there is an error, or (`replace`, for benches whose budgets changed) thrown away."""
     run = RunDir(job.path)
     if not run.config_file.exists():
         return "fresh"
-    if run.read_config() != load_config(preset, job.overrides):
-        raise UserError(f"sweep: '{job.path}' holds a run of another configuration "
-                        "(use another --out)")
+    if run.read_config() != load_config(job.preset, job.overrides):
+        if not replace:
+            raise UserError(f"sweep: '{job.path}' holds a run of another configuration "
+                            "(use another --out)")
+        shutil.rmtree(job.path)
+        return "fresh"
     if run.summary_file.exists():
         return "done"
     return "resume" if run.last_checkpoint.exists() else "fresh"
 
 
-def _start(job: Job, preset: str, fresh: bool) -> None:
+def _start(job: Job, fresh: bool) -> None:
     if fresh and job.path.exists():
         RunDir(job.path).discard()                          # a run killed before its checkpoint
-    args = (["train", preset, *(f"{k}={v}" for k, v in job.overrides.items()), "--out", str(job.path)]
+    args = (["train", job.preset, *(f"{k}={v}" for k, v in job.overrides.items()), "--out", str(job.path)]
             if fresh else ["train", "--resume", str(job.path)])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     job.attempts += 1
@@ -105,10 +116,16 @@ def _start(job: Job, preset: str, fresh: bool) -> None:
 
 
 def run_sweep(preset: str, overrides: list[str], seeds: list[int], vary: list[str], workers: int,
-              out: Path, retries: int = 2, poll_s: float = 0.2) -> list[Path]:
+              out: Path, retries: int = 2) -> list[Path]:
     """Run (or reuse, or resume) every combination on `workers` processes; the run directories."""
-    jobs = plan(preset, overrides, seeds, parse_vary(vary), out)
-    todo = [j for j in jobs if _state(j, preset) != "done"]
+    return run_jobs(plan(preset, overrides, seeds, parse_vary(vary), out), workers, retries)
+
+
+def run_jobs(jobs: list[Job], workers: int, retries: int = 2, replace: bool = False,
+             poll_s: float = 0.2) -> list[Path]:
+    """Every job on `workers` processes (reused when finished, resumed when interrupted, retried
+    from its checkpoint when its process dies); the run directories, in the jobs' order."""
+    todo = [j for j in jobs if _state(j, replace) != "done"]
     log.info("sweep: %d runs, %d already finished, %d worker(s)", len(jobs),
              len(jobs) - len(todo), workers)
     running: list[Job] = []
@@ -117,7 +134,7 @@ def run_sweep(preset: str, overrides: list[str], seeds: list[int], vary: list[st
         while todo or running:
             while todo and len(running) < workers:
                 job = todo.pop(0)
-                _start(job, preset, fresh=_state(job, preset) == "fresh")
+                _start(job, fresh=_state(job) == "fresh")
                 running.append(job)
             time.sleep(poll_s)
             for job in [j for j in running if j.proc is not None and j.proc.poll() is not None]:

@@ -32,3 +32,19 @@ def test_quick_suite_writes_the_leaderboard(tmp_path, feature_cache, monkeypatch
     stamp = (runs / "ring8-nsgan-s0" / "summary.json").stat().st_mtime
     modes.run(out, quick=True, runs_root=runs, datasets=("ring8",))
     assert (runs / "ring8-nsgan-s0" / "summary.json").stat().st_mtime == stamp   # reused
+
+
+def test_quick_two_seeds_train_through_the_scheduler(tmp_path, cli, feature_cache, monkeypatch):
+    import genarena.sweep
+    monkeypatch.setenv("XDG_CACHE_HOME", feature_cache)
+    monkeypatch.chdir(tmp_path)
+    started = []
+    real_start = genarena.sweep._start
+    monkeypatch.setattr(genarena.sweep, "_start",
+                        lambda job, fresh: (started.append(job.name), real_start(job, fresh)))
+    code, _, err = cli("bench", "modes", "--quick", "--seeds", "2", "--workers", "2")
+    assert code == 0, err
+    result = json.loads((tmp_path / "runs" / "bench-quick" / "modes.json").read_text())
+    assert result["seeds"] == [0, 1]
+    assert result["board"]["ring8/NS-GAN"]["seeds"] == [0, 1]          # aggregated over seeds
+    assert {"ring8-nsgan-s0", "ring8-nsgan-s1", "ring8-lip-bce-s1"} <= set(started)

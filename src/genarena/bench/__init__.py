@@ -18,7 +18,7 @@ SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
 })
 
 
-SEEDED = ("modes",)          # suites whose number of seeds the command line may set
+SEEDED = ("modes",)          # suites whose seeds and workers the command line may set
 RESULTS_OUT = "benchmarks/results"    # where full suites write (the committed results)
 QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says otherwise
 
@@ -50,10 +50,15 @@ def suite_table() -> str:
 
 
 def run_suites(names: list[str], out: Path, quick: bool = False,
-               seeds: int | None = None) -> list[Path]:
-    """Run the named suites, returning the result files written (`seeds`: for SEEDED suites)."""
+               seeds: int | None = None, workers: int | None = None) -> list[Path]:
+    """Run the named suites, returning the result files written (`seeds` and `workers`: for the
+    SEEDED suites, which train through the run scheduler)."""
     written: list[Path] = []
     for name in names:
-        options = {"seeds": list(range(seeds))} if seeds is not None and name in SEEDED else {}
+        options: dict[str, object] = {}
+        if name in SEEDED:
+            options["workers"] = workers
+            if seeds is not None:
+                options["seeds"] = list(range(seeds))
         written += SUITES[name](out, quick, **options)
     return written

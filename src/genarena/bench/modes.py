@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
+from genarena.bench.common import machine_info, peak_rss_mb, write_results
+from genarena.sweep import Job, cores, run_jobs
 from genarena.report import leaderboard
 
 # (method, preset suffix): the preset is "<dataset>-<suffix>"; every method's presets exist for
@@ -66,28 +67,38 @@ def budget_text(quick: bool, seeds: list[int]) -> str:
             "stacked-mnist5k 26 000 samples for the 1 000-mode count and reverse KL.")
 
 
-def run(out: Path, quick: bool = False, seeds: list[int] | None = None,
-        runs_root: Path = Path("runs/bench/modes"),
-        datasets: tuple[str, ...] = ("ring8", "grid25", "stacked-mnist5k")) -> list[Path]:
-    """Train (or reuse) every run, then write modes.json/.md and leaderboard.md/.html."""
-    seeds = seeds if seeds is not None else [0] if quick else [0, 1, 2, 3, 4]
-    entries: list[leaderboard.Entry] = []
+def plan(quick: bool, seeds: list[int], runs_root: Path,
+         datasets: tuple[str, ...]) -> list[tuple[str, Job]]:
+    """(method, run) of every run the board needs."""
+    jobs: list[tuple[str, Job]] = []
     for dataset in (d for d in datasets if d != "stacked-mnist5k"):
         methods = TOY_METHODS[:2] + TOY_METHODS[9:10] if quick else TOY_METHODS
         for method, suffix in methods:
             for seed in seeds:
                 preset = f"{dataset}-{suffix}"
-                r = train_or_reuse(preset, runs_root / f"{preset}-s{seed}",
-                                   {**toy_overrides(suffix, quick), "seed": seed})
-                entries.append(_named(method, r.path))
+                name = f"{preset}-s{seed}"
+                jobs.append((method, Job(name, runs_root / name,
+                                         {**toy_overrides(suffix, quick), "seed": seed}, preset)))
     if "stacked-mnist5k" in datasets:
         budget = {**STACKED_BUDGET, "steps": 2, "eval.n_samples": 300} if quick else STACKED_BUDGET
         for method, preset, extra in (STACKED_METHODS[:1] if quick else STACKED_METHODS):
             for seed in seeds[:1]:
-                tag = preset + ("-pack2" if extra.get("model.pack") else "")
-                r = train_or_reuse(preset, runs_root / f"{tag}-s{seed}", {**budget, **extra,
-                                                                          "seed": seed})
-                entries.append(_named(method, r.path))
+                name = preset + ("-pack2" if extra.get("model.pack") else "") + f"-s{seed}"
+                jobs.append((method, Job(name, runs_root / name,
+                                         {**budget, **extra, "seed": seed}, preset)))
+    return jobs
+
+
+def run(out: Path, quick: bool = False, seeds: list[int] | None = None,
+        runs_root: Path = Path("runs/bench/modes"),
+        datasets: tuple[str, ...] = ("ring8", "grid25", "stacked-mnist5k"),
+        workers: int | None = None) -> list[Path]:
+    """Train (or reuse) every run through the run scheduler (`workers` processes, default one
+    per core), then write modes.json/.md and leaderboard.md/.html."""
+    seeds = seeds if seeds is not None else [0] if quick else [0, 1, 2, 3, 4]
+    jobs = plan(quick, seeds, runs_root, datasets)
+    paths = run_jobs([job for _, job in jobs], workers or cores(), replace=True)
+    entries = [_named(method, path) for (method, _), path in zip(jobs, paths)]
     rows = leaderboard.aggregate(entries)
     rows += [leaderboard.published_row(m, d, "published", **v) for m, d, v in PUBLISHED
              if d in datasets]
