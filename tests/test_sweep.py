@@ -39,6 +39,8 @@ def test_a_sweep_gives_each_seed_the_run_train_gives(tmp_path, cli):
         assert _metrics(tmp_path / "sw" / f"ring8-nsgan-s{seed}") == \
             _straight(tmp_path, seed).summary["metrics"]
     assert "ring8-nsgan-s1" in out
+    code, table, _ = cli("compare", tmp_path / "sw")          # the sweep's folder stands for its runs
+    assert code == 0 and "ring8-nsgan-s0" in table and "ring8-nsgan-s1" in table
     # a second call reuses the finished runs
     before = (tmp_path / "sw" / "ring8-nsgan-s0" / "summary.json").stat().st_mtime_ns
     assert cli("sweep", "ring8-nsgan", *RUN, "--seeds", "0-1", "--out", tmp_path / "sw")[0] == 0

@@ -74,10 +74,23 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_dirs(args: list[str]) -> list[str]:
+    """The arguments, with a folder of runs (a sweep's --out) standing for the runs in it."""
+    from genarena.run import RunDir
+    out: list[str] = []
+    for arg in args:
+        path = Path(arg)
+        inner = sorted(str(p) for p in path.iterdir() if RunDir(p).config_file.is_file()) \
+            if path.is_dir() and not RunDir(path).config_file.is_file() else []
+        out += inner or [arg]
+    return out
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from genarena.run import RunDir
-    runs = [d for d in args.run_dirs if RunDir(d).config_file.is_file()]
-    skipped = [d for d in args.run_dirs if d not in runs]
+    candidates = _run_dirs(args.run_dirs)
+    runs = [d for d in candidates if RunDir(d).config_file.is_file()]
+    skipped = [d for d in candidates if d not in runs]
     if not runs:
         raise UserError("compare: none of the arguments is a run directory (one with config.yaml)")
     if skipped:
@@ -225,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sample)
 
     c = add("compare", help="table of several runs' metrics (unfinished ones marked)")
-    c.add_argument("run_dirs", nargs="+", help="run directories; other paths are skipped")
+    c.add_argument("run_dirs", nargs="+", help="run directories, or folders of them (a sweep's "
+                   "--out); other paths are skipped")
     c.add_argument("--markdown", action="store_true", help="a markdown table")
     c.add_argument("--html", metavar="FILE.html", help="also write a leaderboard page (and .md): "
                    "finished runs grouped by data set and method (NAME-sN: seeds), ranked")
