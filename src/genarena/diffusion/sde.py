@@ -136,7 +136,8 @@ class DDPM(VPSDE):
         return (t * self.timesteps).round().long().clamp(1, self.timesteps) - 1
 
     def marginal(self, t: Tensor) -> tuple[Tensor, Tensor]:
-        ab = self.alpha_bars[self.index(t)].to(t.dtype)
+        # the float64 table stays on the CPU; t may live on a GPU
+        ab = self.alpha_bars[self.index(t).cpu()].to(device=t.device, dtype=t.dtype)
         return ab.sqrt(), (1 - ab).sqrt()
 
     def sample_t(self, n: int, rng: torch.Generator) -> Tensor:

@@ -45,8 +45,9 @@ def gradient_penalty(critic: Critic, real: Sample, fake: Sample,
                      generator: torch.Generator | None = None, pack: int = 1) -> Tensor:
     """E(‖∇D(x̂)‖ - 1)² with x̂ = εx + (1-ε)G(z), ε ~ U[0,1] per decision of D (Gulrajani 2017)."""
     first = real[0] if isinstance(real, list) else real
-    eps = torch.rand(_batch(real) // pack, 1, generator=generator, device=first.device,
-                     dtype=first.dtype).repeat_interleave(pack, dim=0).flatten()
+    # drawn by the (CPU) generator, then placed beside the samples: the same ε on any device
+    eps = torch.rand(_batch(real) // pack, 1, generator=generator, dtype=first.dtype)
+    eps = eps.to(first.device).repeat_interleave(pack, dim=0).flatten()
     if isinstance(real, list):
         assert isinstance(fake, list)
         mixed: Sample = [_interpolate(r, f, eps) for r, f in zip(real, fake)]
