@@ -135,11 +135,11 @@ def _extend(run: RunDir, cfg: Config, overrides: Mapping[str, Any], at_step: int
                         "guidance.score_run")
     run.append_metrics({"step": at_step, "event": "extended", "from_steps": cfg.steps,
                         "to_steps": new.steps})
-    run.write_config(new, config_yaml(new))
+    run.write_config(config_yaml(new))
     return new
 
 
-def _open_or_create(config: Any, out: str | Path | None, resume: str | Path | None,
+def _open_or_create(config: Any, resume: str | Path | None,
                     overrides: list[str] | Mapping[str, Any], kwargs: Mapping[str, Any]
                     ) -> tuple[Config, RunDir | None, dict[str, Any] | None, dict[str, Any]]:
     """(config, existing run or None, checkpoint state or None, overrides as a mapping)."""
@@ -163,7 +163,7 @@ def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
     continue that run from its last checkpoint; `steps=N` then extends it.
     Example: ``genarena.train("ring8-nsgan", steps=500, optim__lr_g=2e-4)``.
     """
-    cfg, run, state, given = _open_or_create(config, out, resume, overrides, kwargs)
+    cfg, run, state, given = _open_or_create(config, resume, overrides, kwargs)
     if run is not None and given:
         cfg = _extend(run, cfg, given, int(state["step"]) if state else 0)
     configure_threads(cfg.backend.threads)
@@ -189,7 +189,7 @@ def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | N
         created = run is None
         if run is None:
             run = RunDir.create(out, _run_name(config))
-            run.write_config(cfg, config_yaml(cfg))
+            run.write_config(config_yaml(cfg))
         log.info("run directory %s", run.path.resolve())
         try:
             summary = _fit(trainer, cfg, run, dataset, state, quiet)
@@ -243,8 +243,8 @@ def _fit(trainer: Any, cfg: Config, run: RunDir, dataset: Dataset,
             board.close()
     extras = getattr(trainer, "summary_extras", None)
     extensions = [r for r in run.read_metrics() if r.get("event") == "extended"]
-    return {"run": run.path.name, **summary, "threads": torch.get_num_threads(), **(extras() if extras else {}),
-            **({"extensions": extensions} if extensions else {})}
+    return {"run": run.path.name, **summary, "threads": torch.get_num_threads(),
+            **(extras() if extras else {}), **({"extensions": extensions} if extensions else {})}
 
 
 def load_run(path: str | Path, checkpoint: str | None = None) -> Run:

@@ -142,8 +142,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from genarena.sweep import parse_seeds, run_sweep
-    from genarena.sweep import cores
+    from genarena.sweep import cores, parse_seeds, run_sweep
     workers = cores() if args.workers is None else args.workers
     if workers < 1:
         raise UserError(f"--workers: expected a positive number, got {workers}")

@@ -37,7 +37,7 @@ class DataConfig:
     """Which data to train on and how to batch it."""
     name: str = _opt("ring8", doc="built-in dataset (genarena datasets); ignored when path is set")
     path: str = _opt("", path=True, doc="your own data: an .npz file, an MNIST IDX folder, a "
-                                        "CIFAR-10 batches folder or an image folder (docs/data.md)")
+                                        "CIFAR-10 batches folder or an image folder (docs/images.md)")
     batch_size: int = _opt(512, lo=1)
     resolution: int = _opt(0, lo=0, doc="image folders: resize to this size (0: keep)")
 

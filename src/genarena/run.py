@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from genarena.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint
-from genarena.config import Config, dump_yaml, from_dict
+from genarena.config import Config, from_dict
 from genarena.errors import UserError
 
 
@@ -91,9 +91,9 @@ class RunDir:
         return run
 
     # config ------------------------------------------------------------------------------------
-    def write_config(self, cfg: Config, text: str | None = None) -> None:
-        """config.yaml: `text` when given (the trainer-grouped YAML), else the plain dump."""
-        atomic_write_text(self.config_file, text if text is not None else dump_yaml(cfg))
+    def write_config(self, text: str) -> None:
+        """config.yaml: the resolved configuration as YAML (genarena.trainers.config_yaml)."""
+        atomic_write_text(self.config_file, text)
 
     def read_config(self) -> Config:
         try:

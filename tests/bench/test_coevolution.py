@@ -4,6 +4,7 @@ import json
 import pytest
 
 from genarena.bench import coevolution
+from genarena.catalogue import mean_sd
 
 pytestmark = pytest.mark.xdist_group("ray")        # its quick suite starts a local Ray
 
@@ -39,6 +40,6 @@ def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
 
 def test_undefined_values_are_counted_not_averaged():
     nan = float("nan")
-    assert coevolution._pm([1.0, 3.0], 1) == "2.0 ± 1.4"
-    assert coevolution._pm([1.0, nan, 3.0], 1) == "2.0 ± 1.4 (2 of 3 seeds)"
-    assert coevolution._pm([nan], 1) == "n/a"
+    assert mean_sd([1.0, 3.0], 1) == "2.0 ± 1.4"
+    assert mean_sd([1.0, nan, 3.0], 1) == "2.0 ± 1.4 (2 of 3 seeds)"
+    assert mean_sd([nan], 1) == "n/a"

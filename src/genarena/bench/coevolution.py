@@ -108,8 +108,8 @@ def reproduction_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[
              "generator | train s | paper FID (logits) |", "|---|---|---|---|---|---|---|---|"]
     for name, _ in METHODS:
         r = raw[name]
-        table.append(f"| {name} | {_pm(r['fid'], 1)} | {_pm(r['fid_logits'], 1)} | "
-                     f"{_pm(r['tvd'], 3)} | {_pm(r['classes_covered'], 1)} | "
+        table.append(f"| {name} | {mean_sd(r['fid'], 1)} | {mean_sd(r['fid_logits'], 1)} | "
+                     f"{mean_sd(r['tvd'], 3)} | {mean_sd(r['classes_covered'], 1)} | "
                      f"{int(r['generator_updates'][0])} | {statistics.fmean(r['train_seconds']):.0f} "
                      f"| {PAPER_FID[name]} |")
     means = {name: statistics.fmean(raw[name]["fid_logits"]) for name, _ in METHODS}
@@ -153,9 +153,9 @@ def controller_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[st
              "final D steps (mean over cells) | train s |", "|---|---|---|---|---|---|---|"]
     for name, _ in CONTROLLERS:
         r = raw[name]
-        table.append(f"| {name} | {_pm(r['modes_captured'], 1)} | "
-                     f"{_pm(r['high_quality_fraction'], 3)} | {_pm(r['reverse_kl'], 2)} | "
-                     f"{_pm(r['swd'], 2)} | {_pm(r['d_steps_mean'], 1)} | "
+        table.append(f"| {name} | {mean_sd(r['modes_captured'], 1)} | "
+                     f"{mean_sd(r['high_quality_fraction'], 3)} | {mean_sd(r['reverse_kl'], 2)} | "
+                     f"{mean_sd(r['swd'], 2)} | {mean_sd(r['d_steps_mean'], 1)} | "
                      f"{statistics.fmean(r['train_seconds']):.0f} |")
     return table, {"seeds": seeds, "raw": raw}
 
@@ -175,11 +175,6 @@ def order_checks(fid: dict[str, float]) -> dict[str, bool]:
         "Mustangs at least as good as Lip-BCE": fid["Mustangs"] <= fid["Lip-BCE"],
         "Lip-MSE worst of the grid methods": fid["Lip-MSE"] == max(fid[g] for g in grid),
     }
-
-
-def _pm(values: list[float], digits: int) -> str:
-    """mean ± sd of the defined values, as every table writes it (genarena.catalogue)."""
-    return mean_sd(values, digits)
 
 
 def run(out: Path, quick: bool = False,
@@ -212,8 +207,8 @@ def run(out: Path, quick: bool = False,
               + ("(--quick smoke run: a 2×2 grid, 3 generations of 10 batches, 300 evaluation "
                  "samples; not comparable with anything) " if quick else
                  "a 3×3 Mustangs grid, 200 generations of 10 batches (2 000 updates per generator "
-                 "for every row); ") + "the controllers decide every generation for every cell (learning-rate "
-              "factors and D steps; docs/dfac.md). The team reward is the improvement of the "
+                 "for every row); ") + "the controllers decide every generation for every cell "
+              "(learning-rate factors and D steps; docs/dfac.md). The team reward is the improvement of the "
               "grid's best mixture SWD. Metrics on 2 500 samples.", ""] + control)
     rss = scaling_raw["ray_actor_peak_rss_mb"]
     notes = [f"Peak RSS: driver {result['peak_rss_mb']:.0f} MB"

@@ -52,10 +52,6 @@ def one_run(method: str, seed: int, episodes: int) -> dict[str, Any]:
     return out
 
 
-def _mean_sd(values: list[float]) -> str:
-    return mean_sd(values, 2)
-
-
 def run(out: Path, quick: bool = False) -> list[Path]:
     """Every method over seeds; results in dfac.json / dfac.md."""
     seeds = [0, 1] if quick else [0, 1, 2, 3, 4]
@@ -73,9 +69,9 @@ def run(out: Path, quick: bool = False) -> list[Path]:
         true = [r["true_mean"] for r in rows if "true_mean" in r]
         table.append(
             f"| {m.upper()} | {', '.join(f'{a} ×{n}' for a, n in sorted(actions.items()))} | "
-            f"{_mean_sd([r['expected_return'] for r in rows])} | "
-            f"{_mean_sd(learned) + (f' ({statistics.fmean(true):.2f})' if true else '')} | "
-            f"{_mean_sd([r['w1'] for r in rows if 'w1' in r])} | "
+            f"{mean_sd([r['expected_return'] for r in rows], 2)} | "
+            f"{mean_sd(learned, 2) + (f' ({statistics.fmean(true):.2f})' if true else '')} | "
+            f"{mean_sd([r['w1'] for r in rows if 'w1' in r], 2)} | "
             f"{statistics.fmean(r['train_seconds'] for r in rows):.1f} | {PUBLISHED[m]} |")
     result = {"suite": "dfac", "command": "genarena bench dfac" + (" --quick" if quick else ""),
               "machine": machine_info(), "noise": NOISE, "gamma": GAMMA, "episodes": episodes,

@@ -38,14 +38,6 @@ DIGITS_METHODS = (("base (CE, α=1)", "digits-dlsm-ce", 1.0), ("scaling (CE, α=
                   ("ours (total, α=1)", "digits-dlsm-total", 1.0))
 
 
-def _mean_sd(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
-def _pm(values: list[float], digits: int = 3) -> str:
-    return mean_sd(values, digits)
-
-
 def score_run(preset: str, out: Path, overrides: dict[str, Any]) -> Run:
     """The frozen score net's run: a finished run in `out` whose score net was trained exactly as
     `preset` would train it is reused even if its sampling or evaluation settings differ."""
@@ -91,8 +83,8 @@ def moons_table(root: Path, seeds: list[int], quick: bool,
         paper = PAPER_MOONS.get(name)
         ref = f"{paper[0]} / {paper[1]} / {paper[2]}" if paper else "—"
         r = raw[name]
-        table.append(f"| {name} | {_pm(r['error'])} | {_pm(r['precision'])} | {_pm(r['recall'])} "
-                     f"| {ref} |")
+        table.append(f"| {name} | {mean_sd(r['error'], 3)} | {mean_sd(r['precision'], 3)} | "
+                     f"{mean_sd(r['recall'], 3)} | {ref} |")
     base, ours = raw["base (CE, α=1)"]["error"], raw["ours (total, α=1)"]["error"]
     ratio = statistics.fmean(ours) / statistics.fmean(base)
     verdict = (f"total / CE error ratio: {ratio:.3f} (target ≤ 0.5; paper 0.066 / 0.198 = 0.333); "
@@ -131,7 +123,7 @@ def budget_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], 
     for k in budgets:
         ce, total = raw["ce"][k], raw["total"][k]
         ratio = statistics.fmean(total["error"]) / statistics.fmean(ce["error"])
-        table.append(f"| {k} | {_pm(ce['error'])} | {_pm(total['error'])} | {ratio:.2f} | "
+        table.append(f"| {k} | {mean_sd(ce['error'], 3)} | {mean_sd(total['error'], 3)} | {ratio:.2f} | "
                      f"{statistics.fmean(ce['seconds']):.0f} | {statistics.fmean(total['seconds']):.0f} |")
     return table, raw
 

@@ -113,13 +113,9 @@ def ablation_table(rows: tuple, budget: dict[str, Any], metrics: tuple[str, ...]
     table = [head, "|---|" + "---|" * (len(metrics) + 1)]
     for label, _, _ in rows:
         r = raw[label]
-        table.append(f"| {label} | " + " | ".join(_pm(r[k]) for k in metrics) +
+        table.append(f"| {label} | " + " | ".join(mean_sd(r[k]) for k in metrics) +
                      f" | {statistics.fmean(r['train_seconds']):.0f} |")
     return table, {"budget": budget, "seeds": seeds, "raw": raw}
-
-
-def _pm(values: list[float]) -> str:
-    return mean_sd(values)
 
 
 def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/mspg")) -> list[Path]:

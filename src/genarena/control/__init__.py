@@ -72,6 +72,6 @@ def build_grid_controller(cfg: ControllerConfig, cells: int, seed: int = 0
     return GRID_CONTROLLERS[cfg.name](cfg, cells, seed)
 
 
-__all__ = ["GRID_CONTROLLERS", "PAIR_CONTROLLERS", "APFLController", "BalancerController", "CellBalancers", "Controller",
-           "DFACController", "GridController", "Knobs", "StaticController", "build_controller",
-           "build_grid_controller"]
+__all__ = ["GRID_CONTROLLERS", "PAIR_CONTROLLERS", "APFLController", "BalancerController",
+           "CellBalancers", "Controller", "DFACController", "GridController", "Knobs",
+           "StaticController", "build_controller", "build_grid_controller"]
