@@ -225,11 +225,11 @@ def _fit(trainer: Any, cfg: Config, run: RunDir, dataset: Dataset,
         if board is not None:
             board.samples(x, dataset, int(trainer.step))
 
-    def on_log(row: dict[str, Any]) -> None:
+    def on_log(row: dict[str, Any], samples: Tensor | None) -> None:
         assert board is not None
         board.scalars(row)
-        if "eval" in row:                  # sample pictures at the eval interval
-            board.samples(sample_fn(min(cfg.eval.n_samples, 1000)), dataset, int(row["step"]))
+        if samples is not None:            # the evaluated samples, pictured at the eval interval
+            board.samples(samples, dataset, int(row["step"]))
 
     progress = Progress(trainer.total_steps, run.path.name, quiet=quiet,
                         initial=int(state["step"]) if state else 0)

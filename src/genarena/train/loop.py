@@ -92,6 +92,20 @@ class StopRequest:
         self._previous.clear()
 
 
+def drawn_once(sample_fn: Callable[[int], Tensor], n: int) -> Callable[[int], Tensor]:
+    """`sample_fn`, except that the n samples are drawn at most once: evaluation, sample pictures
+    and TensorBoard at one step share one draw (sampling a diffusion model is costly)."""
+    cache: list[Tensor] = []
+
+    def sample(k: int) -> Tensor:
+        if k != n:
+            return sample_fn(k)
+        if not cache:
+            cache.append(sample_fn(n))
+        return cache[0]
+    return sample
+
+
 def evaluation_cost(cfg: Config) -> str:
     """What the final evaluation will do, and the keys that size it."""
     text = f"evaluating {cfg.eval.n_samples} samples (eval.n_samples)"
@@ -152,10 +166,12 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
         sample_fn: Callable[[int], Tensor], resume_state: dict[str, Any] | None = None,
         save_samples: Callable[[Tensor, str], None] | None = None,
         label_fn: Callable[[int, int], Tensor] | None = None,
-        on_log: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        on_log: Callable[[dict[str, Any], Tensor | None], None] | None = None) -> dict[str, Any]:
     """Train until the trainer's total, writing metrics, checkpoints and samples; return the summary.
 
-    SIGINT/SIGTERM stop the loop after the current step with a checkpoint (raises Interrupted)."""
+    `on_log(row, samples)` sees every metrics row as it is written, with the evaluated samples for
+    an evaluation row. SIGINT/SIGTERM stop the loop after the current step with a checkpoint
+    (raises Interrupted)."""
     loop = _Loop(trainer, cfg, run)
     if resume_state is not None:
         loop.restore(resume_state)
@@ -166,11 +182,10 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
     train_seconds = loop.seconds()
     started = time.perf_counter()
     progress.note(evaluation_cost(cfg))
-    final = sample_fn(cfg.eval.n_samples)       # drawn once: evaluated, and pictured below
-    metrics = evaluate(lambda n: final if n == len(final) else sample_fn(n), dataset, cfg.eval,
-                       eval_seed(cfg), sample_label=label_fn)
+    final = drawn_once(sample_fn, cfg.eval.n_samples)       # evaluated, then pictured
+    metrics = evaluate(final, dataset, cfg.eval, eval_seed(cfg), sample_label=label_fn)
     if save_samples:
-        save_samples(final, "final")
+        save_samples(final(cfg.eval.n_samples), "final")
     return {
         "trainer": cfg.trainer.name, "dataset": dataset.name, "seed": cfg.seed,
         "steps": cfg.steps, "updates": updates_of(trainer), "model": trainer.final_model_name,
@@ -183,7 +198,7 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
 
 def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor], dataset: Dataset,
            save_samples: Callable[[Tensor, str], None] | None, stop: StopRequest,
-           on_log: Callable[[dict[str, Any]], None] | None) -> None:
+           on_log: Callable[[dict[str, Any], Tensor | None], None] | None) -> None:
     """The phases of the loop, step after step: train, log, evaluate, picture, checkpoint."""
     trainer, cfg, run = loop.trainer, loop.cfg, loop.run
     last_good = copy.deepcopy(loop.snapshot())
@@ -204,19 +219,20 @@ def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor], 
             loop.meter.reset()
             progress.update(step, {k: row[k] for k in SHOWN_ON_PROGRESS if k in row}, log=True)
             if on_log:
-                on_log(row)
+                on_log(row, None)
         else:
             progress.update(step)
         with loop.off_the_clock():
+            samples = drawn_once(sample_fn, cfg.eval.n_samples)
             if due(before, step, cfg.eval.interval) and step < total:
                 progress.note(f"evaluating at step {step} (eval.interval)")
                 row = {"step": step, "elapsed": round(loop.seconds(), 3),
-                       "eval": evaluate(sample_fn, dataset, cfg.eval, eval_seed(cfg))}
+                       "eval": evaluate(samples, dataset, cfg.eval, eval_seed(cfg))}
                 run.append_metrics(row)
                 if on_log:
-                    on_log(row)
+                    on_log(row, samples(cfg.eval.n_samples))
             if save_samples and due(before, step, cfg.log.sample_interval):
-                save_samples(sample_fn(cfg.eval.n_samples), f"step-{step:08d}")
+                save_samples(samples(cfg.eval.n_samples), f"step-{step:08d}")
         if due(before, step, cfg.log.checkpoint_interval) or step == total or stop.signum:
             state = loop.snapshot()
             snap = due(before, step, cfg.log.snapshot_interval)
