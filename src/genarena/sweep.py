@@ -87,9 +87,11 @@ def plan(preset: str, overrides: list[str], seeds: list[int], vary: list[tuple[s
     return jobs
 
 
-def _state(job: Job, replace: bool = False) -> str:
-    """done | resume | fresh, from what the job's directory holds. A run of another configuration
-    there is an error, or (`replace`, for benches whose budgets changed) thrown away."""
+def run_state(job: Job, replace: bool = False) -> str:
+    """done | resume | fresh, from what the job's directory holds: the one rule by which sweeps,
+    benches and the quickstart reuse finished runs and resume interrupted ones. A run of another
+    configuration there is an error, or (`replace`, for benches whose budgets changed) removed;
+    what a run killed before its first checkpoint left is removed for a fresh start."""
     run = RunDir(job.path)
     if not run.config_file.exists():
         return "fresh"
@@ -101,12 +103,23 @@ def _state(job: Job, replace: bool = False) -> str:
         return "fresh"
     if run.summary_file.exists():
         return "done"
-    return "resume" if run.last_checkpoint.exists() else "fresh"
+    if run.last_checkpoint.exists():
+        return "resume"
+    run.discard()                                           # killed before its first checkpoint
+    return "fresh"
+
+
+def _progress(running: list[Job]) -> str:
+    """Where each running job is: its last logged step of its budget."""
+    parts = []
+    for job in running:
+        rows = RunDir(job.path).read_metrics()
+        step = max((int(r.get("step", 0)) for r in rows), default=0)
+        parts.append(f"{job.name} {step}/{load_config(job.preset, job.overrides).steps}")
+    return ", ".join(parts)
 
 
 def _start(job: Job, fresh: bool) -> None:
-    if fresh and job.path.exists():
-        RunDir(job.path).discard()                          # a run killed before its checkpoint
     args = (["train", job.preset, *(f"{k}={v}" for k, v in job.overrides.items()), "--out", str(job.path)]
             if fresh else ["train", "--resume", str(job.path)])
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -122,21 +135,26 @@ def run_sweep(preset: str, overrides: list[str], seeds: list[int], vary: list[st
 
 
 def run_jobs(jobs: list[Job], workers: int, retries: int = 2, replace: bool = False,
-             poll_s: float = 0.2) -> list[Path]:
+             poll_s: float = 0.2, every_s: float = 10.0) -> list[Path]:
     """Every job on `workers` processes (reused when finished, resumed when interrupted, retried
-    from its checkpoint when its process dies); the run directories, in the jobs' order."""
-    todo = [j for j in jobs if _state(j, replace) != "done"]
+    from its checkpoint when its process dies), with a progress line every `every_s` seconds;
+    the run directories, in the jobs' order."""
+    todo = [j for j in jobs if run_state(j, replace) != "done"]
     log.info("sweep: %d runs, %d already finished, %d worker(s)", len(jobs),
              len(jobs) - len(todo), workers)
     running: list[Job] = []
     started, finished = time.monotonic(), 0
+    shown = started
     try:
         while todo or running:
             while todo and len(running) < workers:
                 job = todo.pop(0)
-                _start(job, fresh=_state(job) == "fresh")
+                _start(job, fresh=run_state(job) == "fresh")
                 running.append(job)
             time.sleep(poll_s)
+            if time.monotonic() - shown >= every_s:
+                shown = time.monotonic()
+                log.info("sweep: %s", _progress(running))
             for job in [j for j in running if j.proc is not None and j.proc.poll() is not None]:
                 running.remove(job)
                 assert job.proc is not None

@@ -6,7 +6,6 @@ import logging
 import os
 import platform
 import resource
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -59,21 +58,18 @@ def write_results(out: Path, name: str, result: dict[str, Any], title: str,
 
 
 def train_or_reuse(preset: str, out: Path, overrides: dict[str, Any]) -> Any:
-    """Train `preset` into `out`, or reuse a finished run there with the same resolved config,
-    or resume an unfinished one: a killed suite picks up where it stopped."""
+    """Train `preset` into `out` in this process, or reuse a finished run there with the same
+    resolved config, or resume an unfinished one (the sweep's rule, genarena.sweep.run_state):
+    a killed suite picks up where it stopped."""
     from genarena.api import Run, train
-    from genarena.config import load_config
-    from genarena.run import RunDir
-    if (out / "config.yaml").exists():
-        wanted = load_config(preset, overrides)
-        if RunDir(out).read_config() == wanted:
-            if (out / "summary.json").exists():
-                log.info("bench: reusing the finished run %s", out)
-                return Run(out)
-            if (out / "checkpoints" / "last.pt").exists():
-                log.info("bench: resuming %s", out)
-                return train(resume=out, quiet=True)
-        shutil.rmtree(out)
+    from genarena.sweep import Job, run_state
+    state = run_state(Job(out.name, out, overrides, preset), replace=True)
+    if state == "done":
+        log.info("bench: reusing the finished run %s", out)
+        return Run(out)
+    if state == "resume":
+        log.info("bench: resuming %s", out)
+        return train(resume=out, quiet=True)
     log.info("bench: training %s into %s", preset, out)
     started = time.perf_counter()
     run = train(preset, out=out, quiet=True, overrides=overrides)
