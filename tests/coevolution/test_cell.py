@@ -109,3 +109,26 @@ def test_knobs_scale_the_training_rates_but_not_the_inherited_ones(ctx, states, 
     assert seen["d_steps"] == 3
     assert after["knobs"] == knobbed[0]["knobs"]                     # knobs stay with the cell
     assert 0.0 <= after["stats"]["d_acc_real"] <= 1.0 and 0.0 <= after["stats"]["d_acc_fake"] <= 1.0
+
+
+def test_fitness_is_each_sides_mean_loss_over_the_other_side(ctx):
+    """Constant nets make the table hand-computable: D_j outputs logit a_j on everything, so a
+    G's non-saturating loss against D_j is softplus(-a_j) and D_j's BCE loss is
+    softplus(-a_j) + softplus(a_j) whatever the G."""
+    from types import SimpleNamespace
+    import torch.nn.functional as F
+    from genarena.coevolution.cell import score_fitness
+
+    def const_d(a):
+        return SimpleNamespace(net=lambda x: torch.full((len(x), 1), a), fitness=None)
+
+    gs = [SimpleNamespace(net=lambda z: z * 2, fitness=None) for _ in range(2)]
+    ds = [const_d(0.0), const_d(2.0)]
+    score_fitness(gs, ds, torch.zeros(4, 2), torch.zeros(4, 2), ctx)
+    sp = lambda v: float(F.softplus(torch.tensor(v)))              # noqa: E731
+    assert gs[0].fitness == pytest.approx((sp(-0.0) + sp(-2.0)) / 2)
+    assert ds[1].fitness == pytest.approx(sp(-2.0) + sp(2.0))
+    for d in ds:
+        d.fitness = None
+    score_fitness(gs, ds, torch.zeros(4, 2), torch.zeros(4, 2), ctx, sides="g")
+    assert ds[0].fitness is None                   # only the named side is judged

@@ -4,8 +4,8 @@ import io
 import torch
 from torch import nn
 
-from genarena.coevolution.population import (Member, materialise, mutate_lr, survivors,
-                                             tournament)
+from genarena.coevolution.population import (Member, NetView, judged, materialise, mutate_lr,
+                                             survivors, tournament)
 
 
 def _member(lr=1e-3):
@@ -91,3 +91,38 @@ def test_survivors_are_the_fittest():
     for m, f in zip(ms, [0.4, 0.1, 0.3, 0.1]):
         m.fitness = f
     assert survivors(ms, 2) == [ms[1], ms[3]]
+
+
+def _bn_net():
+    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 1))
+
+
+def test_a_net_view_computes_what_a_freshly_built_net_computes_in_either_mode():
+    torch.manual_seed(0)
+    source = _bn_net()
+    source[1].running_mean.fill_(0.5)
+    state = {k: v.clone() for k, v in source.state_dict().items()}
+    x = torch.randn(8, 3)
+    with torch.no_grad():
+        for mode in (True, False):
+            built = _bn_net()
+            built.load_state_dict(state)
+            built.train(mode)
+            assert torch.allclose(NetView(_bn_net(), state).train(mode)(x), built(x))
+
+
+def test_a_train_mode_view_leaves_the_individuals_buffers_alone():
+    state = {k: v.clone() for k, v in _bn_net().state_dict().items()}
+    before = {k: v.clone() for k, v in state.items()}
+    with torch.no_grad():
+        NetView(_bn_net(), state)(torch.randn(8, 3) + 3)
+    assert all(torch.equal(state[k], before[k]) for k in state)
+
+
+def test_a_judged_survivor_returns_its_source_with_the_new_fitness():
+    state = {"net": _bn_net().state_dict(), "opt": {}, "lr": 1e-3, "fitness": 2.0}
+    j = judged(state, _bn_net())
+    assert j.fitness == 2.0
+    j.fitness = 0.5
+    out = j.state()
+    assert out["fitness"] == 0.5 and state["fitness"] == 2.0 and out["net"] is state["net"]

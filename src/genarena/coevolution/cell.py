@@ -11,15 +11,16 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-from typing import Mapping
+import statistics
+from typing import Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from genarena.coevolution.grid import Grid
 from genarena.coevolution.mixture import MixtureGenerator, es_step
-from genarena.coevolution.population import (IndividualState, Member, materialise, mutate_lr,
-                                             survivors, tournament)
+from genarena.coevolution.population import (IndividualState, Judged, Member, NetView, judged,
+                                             materialise, mutate_lr, survivors, tournament)
 from genarena.config import Config
 from genarena.control.multiagent import CellReport, cell_knobs
 from genarena.data import build_dataset
@@ -98,11 +99,17 @@ class CellContext:
         return make_optimizer(self.cfg.optim, net.parameters(), lr)
 
     def generator(self, state: IndividualState) -> LatentGenerator:
-        """A sampling-only view of a generator individual."""
-        net = self.new_g()
-        net.load_state_dict(state["net"])
+        """A sampling-only view of a generator individual (no net is built)."""
         m = self.cfg.model
-        return LatentGenerator(net.eval(), m.z_dim, m.z_dist, torch.device("cpu"))
+        view = NetView(self._templates[0], state["net"], training=False)
+        return LatentGenerator(view, m.z_dim, m.z_dist, torch.device("cpu"))  # type: ignore[arg-type]
+
+    def judged_g(self, state: IndividualState) -> Judged:
+        """A generator individual for fitness evaluation only (no net or optimizer built)."""
+        return judged(state, self._templates[0])
+
+    def judged_d(self, state: IndividualState) -> Judged:
+        return judged(state, self._templates[1])
 
     def initial_state(self, cell: int) -> CellState:
         """Fresh individuals for a cell, initialised from (seed, cell) without touching global RNG."""
@@ -133,23 +140,22 @@ def _latent(ctx: CellContext, n: int, rng: torch.Generator) -> Tensor:
 
 
 @torch.no_grad()
-def score_fitness(gs: list[Member], ds: list[Member], real: Tensor, z: Tensor, ctx: CellContext,
-                  sides: str = "gd") -> None:
+def score_fitness(gs: Sequence[Judged | Member], ds: Sequence[Judged | Member], real: Tensor,
+                  z: Tensor, ctx: CellContext, sides: str = "gd") -> None:
     """All G against all D on one batch, no autograd: a G's fitness is its mean loss against
     the Ds (its cell's G loss; BCE for Mustangs), a D's is its mean loss against the Gs (lower
-    is fitter). `sides` says whose fitness to update: "g", "d" or both."""
+    is fitter). `sides` says whose fitness to update: "g", "d" or both. Each G's fakes and each
+    D's outputs on them are computed once, for both tables."""
     fakes = [g.net(z) for g in gs]
-    d_real = [d.net(real) for d in ds]
-    g_loss: AdversarialLoss = ctx.g_losses[0] if len(ctx.g_losses) == 1 else ctx.d_loss
-    table = torch.tensor([[float(g_loss.g_loss(d.net(f))) for d in ds] for f in fakes])
-    d_table = torch.tensor([[float(ctx.d_loss.d_loss(dr, d.net(f))) for f in fakes]
-                            for d, dr in zip(ds, d_real)])
+    outputs = [[d.net(f) for f in fakes] for d in ds]             # outputs[d][g]
     if "g" in sides:
-        for g, row in zip(gs, table):
-            g.fitness = float(row.mean())
+        g_loss: AdversarialLoss = ctx.g_losses[0] if len(ctx.g_losses) == 1 else ctx.d_loss
+        for j, g in enumerate(gs):
+            g.fitness = statistics.fmean(float(g_loss.g_loss(row[j])) for row in outputs)
     if "d" in sides:
-        for d, row in zip(ds, d_table):
-            d.fitness = float(row.mean())
+        for d, row in zip(ds, outputs):
+            out_real = d.net(real)
+            d.fitness = statistics.fmean(float(ctx.d_loss.d_loss(out_real, o)) for o in row)
 
 
 def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream, rng: torch.Generator,
@@ -199,8 +205,9 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     g_pool_states = [s for h in hood for s in states[h]["g"]]
     d_pool_states = [s for h in hood for s in states[h]["d"]]
 
-    # 1. fitness of the whole neighbourhood, all G vs all D
-    g_pool, d_pool = [live_g(s) for s in g_pool_states], [live_d(s) for s in d_pool_states]
+    # 1. fitness of the whole neighbourhood, all G vs all D (views: only trainees are built)
+    g_pool = [ctx.judged_g(s) for s in g_pool_states]
+    d_pool = [ctx.judged_d(s) for s in d_pool_states]
     real, _ = stream.next()
     score_fitness(g_pool, d_pool, real, _latent(ctx, len(real), rng), ctx)
     # 2. tournament selection; winners are fresh copies (a winner picked twice trains twice)
@@ -222,15 +229,15 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     #    against the neighbourhood's individuals as they were before training (as Lipizzaner
     #    does; judging by the trained opponents would favour whoever they did not train against)
     own = states[cell]
-    g_cand = g_sel + [live_g(s) for s in own["g"]]
-    d_cand = d_sel + [live_d(s) for s in own["d"]]
+    g_cand: list[Judged | Member] = [*g_sel, *(ctx.judged_g(s) for s in own["g"])]
+    d_cand: list[Judged | Member] = [*d_sel, *(ctx.judged_d(s) for s in own["d"])]
     real, _ = stream.next()
     z = _latent(ctx, len(real), rng)
     score_fitness(g_cand, d_pool, real, z, ctx, sides="g")
     score_fitness(g_pool, d_cand, real, z, ctx, sides="d")
     new_g = survivors(g_cand, c.population)
     new_d = survivors(d_cand, c.population)
-    stats["replaced_g"] = float(sum(m in g_sel for m in new_g)) / len(new_g)
+    stats["replaced_g"] = float(sum(any(m is t for t in g_sel) for m in new_g)) / len(new_g)
     # 6. one (1+1)-ES step on the neighbourhood mixture weights
     new_state: CellState = {"cell": cell, "generation": generation + 1,
                             "g": [m.state() for m in new_g], "d": [m.state() for m in new_d],
@@ -238,7 +245,7 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     hood_states = [new_state if h == cell else states[h] for h in hood]
     evaluate = lambda w: ctx.scorer(ctx.mixture(list(w), hood_states))   # noqa: E731
     weights, score = es_step(own["weights"], evaluate(own["weights"]), evaluate, c.mixture_sigma, rng)
-    stats.update({"lr_g": sum(m.lr for m in new_g) / len(new_g),
-                  "lr_d": sum(m.lr for m in new_d) / len(new_d)})
+    stats.update({"lr_g": statistics.fmean(i["lr"] for i in new_state["g"]),
+                  "lr_d": statistics.fmean(i["lr"] for i in new_state["d"])})
     new_state.update({"weights": weights, "score": score, "stats": stats})
     return new_state

@@ -7,10 +7,11 @@ optimizer. Operators take an explicit generator, never global random state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import torch
-from torch import nn
+from torch import Tensor, nn
+from torch.func import functional_call
 
 from genarena.train.optim import set_lr
 
@@ -29,6 +30,44 @@ class Member:
         """Plain-data copy (tensors cloned) for exchange and checkpoints."""
         return {"net": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
                 "opt": _clone(self.opt.state_dict()), "lr": self.lr, "fitness": self.fitness}
+
+
+class NetView:
+    """An individual's net for forward passes without autograd (fitness, sampling): its
+    tensors run through a template module shared by the process, so no net is built or copied.
+    Buffers are cloned, so a train-mode BatchNorm cannot write into the individual's state."""
+
+    def __init__(self, template: nn.Module, tensors: dict[str, Tensor], training: bool = True) -> None:
+        buffers = {name for name, _ in template.named_buffers()}
+        self.template, self.training = template, training
+        self.tensors = {k: v.clone() if k in buffers else v for k, v in tensors.items()}
+
+    def train(self, mode: bool = True) -> "NetView":
+        self.training = mode
+        return self
+
+    def eval(self) -> "NetView":
+        return self.train(False)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        self.template.train(self.training)
+        return functional_call(self.template, self.tensors, (x,))
+
+
+@dataclass
+class Judged:
+    """An individual as fitness evaluation sees it: a view of its net and the state it came from
+    (returned as is, with its new fitness, if it survives)."""
+    net: NetView
+    source: IndividualState
+    fitness: float = float("inf")
+
+    def state(self) -> IndividualState:
+        return {**self.source, "fitness": self.fitness}
+
+
+def judged(state: IndividualState, template: nn.Module) -> Judged:
+    return Judged(NetView(template, state["net"]), state, float(state.get("fitness", float("inf"))))
 
 
 def _clone(obj: Any) -> Any:
@@ -78,7 +117,10 @@ def mutate_lr(member: Member, base_lr: float, probability: float, scale: float, 
     return True
 
 
-def survivors(candidates: Sequence[Member], count: int) -> list[Member]:
+Candidate = TypeVar("Candidate", Member, Judged, "Member | Judged")
+
+
+def survivors(candidates: Sequence[Candidate], count: int) -> list[Candidate]:
     """The `count` fittest candidates (stable for ties: earlier candidates first)."""
     order = sorted(range(len(candidates)), key=lambda i: (candidates[i].fitness, i))
     return [candidates[i] for i in order[:count]]

@@ -24,6 +24,7 @@ from genarena.errors import UserError
 
 FEATURE_SEED = 0
 FORMAT = 1
+CHUNK = 256                    # images per forward pass of the feature net
 log = logging.getLogger(__name__)
 
 
@@ -129,10 +130,15 @@ class FeatureExtractor:
     test_accuracy: float
     channels_as_digits: bool = False      # stacked MNIST: classify each channel on its own
 
+    def __post_init__(self) -> None:
+        # Channels-last convolutions in chunks of 256 images: 3× faster on one CPU thread than
+        # NCHW in chunks of 1024 (features equal to 3e-7), and features run every generation.
+        self.net = self.net.to(memory_format=torch.channels_last)
+
     @torch.no_grad()
     def _run(self, x: Tensor, fn) -> Tensor:
         self.net.eval()
-        return torch.cat([fn(part) for part in x.split(1024)])
+        return torch.cat([fn(part) for part in x.split(CHUNK)])
 
     def _per_channel(self, x: Tensor, fn) -> Tensor:
         return torch.cat([self._run(x[:, i:i + 1], fn) for i in range(x.shape[1])], 1)
