@@ -119,10 +119,10 @@ def _progress(running: list[Job]) -> str:
     return ", ".join(parts)
 
 
-def _start(job: Job, fresh: bool) -> None:
+def _start(job: Job, fresh: bool, threads: int = 1) -> None:
     args = (["train", job.preset, *(f"{k}={v}" for k, v in job.overrides.items()), "--out", str(job.path)]
             if fresh else ["train", "--resume", str(job.path)])
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     job.attempts += 1
     job.proc = subprocess.Popen([sys.executable, "-m", "genarena", *args, "--quiet"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -135,10 +135,10 @@ def run_sweep(preset: str, overrides: list[str], seeds: list[int], vary: list[st
 
 
 def run_jobs(jobs: list[Job], workers: int, retries: int = 2, replace: bool = False,
-             poll_s: float = 0.2, every_s: float = 10.0) -> list[Path]:
-    """Every job on `workers` processes (reused when finished, resumed when interrupted, retried
-    from its checkpoint when its process dies), with a progress line every `every_s` seconds;
-    the run directories, in the jobs' order."""
+             poll_s: float = 0.2, every_s: float = 10.0, threads: int = 1) -> list[Path]:
+    """Every job on `workers` processes of `threads` torch threads each (reused when finished,
+    resumed when interrupted, retried from its checkpoint when its process dies), with a
+    progress line every `every_s` seconds; the run directories, in the jobs' order."""
     todo = [j for j in jobs if run_state(j, replace) != "done"]
     log.info("sweep: %d runs, %d already finished, %d worker(s)", len(jobs),
              len(jobs) - len(todo), workers)
@@ -149,7 +149,7 @@ def run_jobs(jobs: list[Job], workers: int, retries: int = 2, replace: bool = Fa
         while todo or running:
             while todo and len(running) < workers:
                 job = todo.pop(0)
-                _start(job, fresh=run_state(job) == "fresh")
+                _start(job, fresh=run_state(job) == "fresh", threads=threads)
                 running.append(job)
             time.sleep(poll_s)
             if time.monotonic() - shown >= every_s:

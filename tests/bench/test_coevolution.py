@@ -1,12 +1,9 @@
 """The coevolution suite runs end to end in quick mode and writes both tables."""
 import json
 
-import pytest
 
 from genarena.bench import coevolution
 from genarena.catalogue import mean_sd
-
-pytestmark = pytest.mark.xdist_group("ray")        # its quick suite starts a local Ray
 
 
 def test_order_checks_read_the_claims_of_spec_5_4():
@@ -24,12 +21,8 @@ def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
     paths = coevolution.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs")
     assert {p.name for p in paths} == {"coevolution.json", "coevolution.md"}
     md = (tmp_path / "results" / "coevolution.md").read_text()
-    assert "Seconds per generation" in md and "Mustangs reproduction" in md
+    assert "Mustangs reproduction" in md
     result = json.loads((tmp_path / "results" / "coevolution.json").read_text())
-    seq, ray = result["scaling"]["results"]["sequential"], result["scaling"]["results"]["ray"]
-    assert [r["cells"] for r in seq] == [1, 4] and all(r["seconds_per_generation"] > 0 for r in ray)
-    assert all(r["bytes_per_generation"] == 0 for r in seq)
-    assert all(r["bytes_per_generation"] > 0 for r in ray)
     assert set(result["reproduction"]["mean_fid_logits"]) == {
         "GAN-BCE", "E-GAN", "Lip-BCE", "Lip-MSE", "Lip-HEU", "Mustangs"}
     control = result["controllers"]["raw"]

@@ -5,7 +5,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Callable
 
-from genarena.bench import coevolution, dfac, diffusion, images, modes, mspg, throughput
+from genarena.bench import coevolution, dfac, diffusion, images, modes, mspg, scale, throughput
 
 SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
     "throughput": throughput.run,
@@ -15,6 +15,7 @@ SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
     "mspg": mspg.run,
     "dfac": dfac.run,
     "modes": modes.run,
+    "scale": scale.run,
 })
 
 
@@ -25,7 +26,8 @@ QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says o
 # Wall minutes of each full suite on 2 cores, as the last full runs took (rounded; modes at its
 # default 5 seeds), so that `genarena bench` can say what a suite costs before it starts.
 MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coevolution": 90,
-                            "mspg": 60, "dfac": 5, "modes": 250})
+                            "mspg": 60, "dfac": 5, "modes": 250,
+                            "scale": 30})
 ABOUT = MappingProxyType({
     "throughput": "pair-trainer steps/s against a hand-written loop of the same nets",
     "images": "FID and the image metrics against training time on MNIST-5k",
@@ -34,6 +36,7 @@ ABOUT = MappingProxyType({
     "mspg": "DEMA vs self-attention, controller overhead, the MSPG-SEN ablations",
     "dfac": "IQL/VDN/QMIX/DIQL/DDN/DMIX on the stochastic two-step matrix game",
     "modes": "the arena: every method on ring8, grid25, stacked-mnist5k; leaderboard",
+    "scale": "sweep runs/hour by workers; coevolution overhead by grid and backend; Ray memory",
 })
 
 

@@ -3,17 +3,13 @@ backend, bytes moved per generation, and the Mustangs reproduction table (SPEC 5
 from __future__ import annotations
 
 import statistics
-import time
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
 
 from genarena.catalogue import mean_sd
 from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
-from genarena.config import load_config
 from genarena.control.multiagent import cell_knobs
-from genarena.data import build_dataset
 
 METHODS = (("GAN-BCE", "mnist5k-gan-bce"), ("E-GAN", "mnist5k-egan"),
            ("Lip-BCE", "mnist5k-lip-bce"), ("Lip-MSE", "mnist5k-lip-mse"),
@@ -21,81 +17,11 @@ METHODS = (("GAN-BCE", "mnist5k-gan-bce"), ("E-GAN", "mnist5k-egan"),
 PAPER_FID = {"GAN-BCE": 457.7, "E-GAN": 466.1, "Lip-BCE": 49.0, "Lip-MSE": 371.6,
              "Lip-HEU": 52.5, "Mustangs": 42.2}
 TABLE_METRICS = ("fid", "fid_logits", "tvd", "classes_covered")
-GRIDS = ((1, 1), (2, 2), (3, 3), (4, 4), (5, 5))
 # Does a multi-agent controller help Mustangs? (SPEC 9 in 8.3): same grid, data and budget
 CONTROLLERS = (("Mustangs, no controller", "grid25-mustangs-static"),
                ("independent DQN balancer per cell", "grid25-mustangs-dqn"),
                ("DFAC team (DMIX)", "grid25-mustangs-dfac"))
 CONTROL_METRICS = ("modes_captured", "high_quality_fraction", "reverse_kl", "swd")
-
-
-def _vm_hwm_mb(pid: int) -> float | None:
-    """Peak resident memory of another process (Linux /proc), in MB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def generation_seconds(backend: str, rows: int, cols: int, generations: int,
-                       batches: int) -> dict[str, Any]:
-    """Mean wall seconds of a generation (after one warm-up) of a rows×cols mnist5k grid."""
-    from genarena.coevolution.trainer import CoevolutionTrainer
-    cfg = load_config("mnist5k-lip-heu", {"coevolution.rows": rows, "coevolution.cols": cols,
-                                          "coevolution.batches_per_gen": batches,
-                                          "steps": (generations + 1) * batches,
-                                          "backend.name": backend})
-    trainer = CoevolutionTrainer(cfg, build_dataset(cfg.data), torch.device("cpu"))
-    actor_rss: list[float] = []
-    try:
-        stats = trainer.train_step()                         # warm-up (Ray: actors start)
-        start = time.perf_counter()
-        moved = []
-        for _ in range(generations):
-            if backend == "ray" and trainer.generation == generations:
-                actor_rss = [m for m in (_vm_hwm_mb(i["pid"]) for i in trainer.backend.actor_info())
-                             if m is not None]
-            stats = trainer.train_step()
-            moved.append(stats["bytes_exchanged"])
-        seconds = (time.perf_counter() - start) / generations
-    finally:
-        trainer.close()
-    return {"cells": rows * cols, "seconds_per_generation": seconds,
-            "bytes_per_generation": statistics.fmean(moved), "actor_peak_rss_mb": actor_rss}
-
-
-def scaling_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
-    grids = GRIDS[:2] if quick else GRIDS
-    generations, batches = (1, 2) if quick else (2, 10)
-    raw: dict[str, list[dict[str, Any]]] = {}
-    raw["sequential"] = [generation_seconds("sequential", r, c, generations, batches)
-                         for r, c in grids]
-    from genarena.coevolution.backends.ray import start_ray
-    started = start_ray("", num_cpus=None)            # one local Ray for every grid size
-    try:
-        raw["ray"] = [generation_seconds("ray", r, c, generations, batches) for r, c in grids]
-    finally:
-        if started:
-            import ray
-            ray.shutdown()
-    header = "| backend | " + " | ".join(f"{r}×{c}" for r, c in grids) + " |"
-    table = [header, "|---|" + "---|" * len(grids)]
-    for backend, rows in raw.items():
-        table.append(f"| {backend} s/generation | " +
-                     " | ".join(f"{r['seconds_per_generation']:.2f}" for r in rows) + " |")
-    for backend, rows in raw.items():
-        table.append(f"| {backend} MB moved/generation | " +
-                     " | ".join(f"{r['bytes_per_generation'] / 1e6:.1f}" for r in rows) + " |")
-    ratio = [s["seconds_per_generation"] / r["seconds_per_generation"]
-             for s, r in zip(raw["sequential"], raw["ray"])]
-    table.append("| sequential ÷ ray time | " + " | ".join(f"{x:.2f}" for x in ratio) + " |")
-    rss = [m for r in raw["ray"] for m in r["actor_peak_rss_mb"]]
-    return table, {"grids": [f"{r}x{c}" for r, c in grids], "generations": generations,
-                   "batches_per_gen": batches, "results": raw, "sequential_over_ray": ratio,
-                   "ray_actor_peak_rss_mb": max(rss) if rss else None}
 
 
 def reproduction_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], dict[str, Any]]:
@@ -179,23 +105,17 @@ def order_checks(fid: dict[str, float]) -> dict[str, bool]:
 
 def run(out: Path, quick: bool = False,
         runs_root: Path = Path("runs/bench/coevolution")) -> list[Path]:
-    """Scaling by grid size and backend, then the reproduction table; coevolution.json / .md."""
+    """The Mustangs reproduction table and the controllers table; coevolution.json / .md
+    (seconds per generation by grid and backend: `genarena bench scale`)."""
     seeds = [0] if quick else [0, 1, 2]
-    scaling, scaling_raw = scaling_table(quick)
     repro, repro_raw = reproduction_table(runs_root, seeds, quick)
     control, control_raw = controller_table(runs_root, seeds, quick)
     result = {"suite": "coevolution",
               "command": "genarena bench coevolution" + (" --quick" if quick else ""),
-              "machine": machine_info(), "scaling": scaling_raw, "reproduction": repro_raw,
+              "machine": machine_info(), "reproduction": repro_raw,
               "controllers": control_raw, "peak_rss_mb": peak_rss_mb()}
     checks = "; ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in repro_raw["order"].items())
-    table = (["## Seconds per generation and state moved, by grid size (mnist5k, Lipizzaner MLP)",
-              "", f"{scaling_raw['batches_per_gen']} batches of 100 per generation, mean of "
-              f"{scaling_raw['generations']} generations after a warm-up; Ray: a local Ray with "
-              "one actor per core (2), one torch thread per actor; the sequential backend uses "
-              "2 threads in one process. Bytes: tensor payload sent to and returned from actors.",
-              ""] + scaling +
-             ["", "## Mustangs reproduction on mnist5k", "",
+    table = (["## Mustangs reproduction on mnist5k", "",
               f"Seeds {seeds}, mean ± sd; presets mnist5k-{{gan-bce,egan,lip-bce,lip-mse,lip-heu,"
               "mustangs}; every generator network gets the same number of updates "
               + ("(--quick smoke run: 6, and 300 evaluation samples; not comparable with "
@@ -210,7 +130,6 @@ def run(out: Path, quick: bool = False,
                  "for every row); ") + "the controllers decide every generation for every cell "
               "(learning-rate factors and D steps; docs/dfac.md). The team reward is the improvement of the "
               "grid's best mixture SWD. Metrics on 2 500 samples.", ""] + control)
-    rss = scaling_raw["ray_actor_peak_rss_mb"]
-    notes = [f"Peak RSS: driver {result['peak_rss_mb']:.0f} MB"
-             + (f"; largest Ray actor {rss:.0f} MB." if rss else ".")]
+    notes = [f"Peak RSS: {result['peak_rss_mb']:.0f} MB. Seconds per generation by grid size "
+             "and backend: benchmarks/results/scale.md."]
     return write_results(out, "coevolution", result, "Spatial coevolution", table, notes)

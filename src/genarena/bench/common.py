@@ -42,6 +42,24 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def process_memory_mb(pid: int) -> dict[str, float] | None:
+    """Memory of another process in MB (Linux /proc; None elsewhere): peak and current resident
+    (counting shared libraries and shared object-store pages it touched), proportional (shared
+    pages split among their users) and private (its own)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    kb = {line.split(":")[0]: int(line.split()[1]) for text in (status, rollup)
+          for line in text.splitlines() if line.split(":")[0] in _KB_FIELDS}
+    return {"peak_rss": kb["VmHWM"] / 1024, "rss": kb["Rss"] / 1024, "pss": kb["Pss"] / 1024,
+            "private": (kb["Private_Clean"] + kb["Private_Dirty"]) / 1024}
+
+
+_KB_FIELDS = ("VmHWM", "Rss", "Pss", "Private_Clean", "Private_Dirty")
+
+
 def write_results(out: Path, name: str, result: dict[str, Any], title: str,
                   table: list[str], notes: list[str]) -> list[Path]:
     """Write out/name.json and out/name.md (with the command and machine) atomically."""

@@ -14,9 +14,11 @@ backend.address=auto|HOST:PORT joins a cluster started with `ray start --head`.
 from __future__ import annotations
 
 import os
+import warnings
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import numpy as np
 import torch
 
 from genarena.coevolution.cell import CellContext, CellState, evolve_cell
@@ -38,6 +40,32 @@ def state_bytes(obj: Any) -> int:
     return 0
 
 
+def to_wire(obj: Any) -> Any:
+    """Tensors as NumPy views (no copy): Ray stores NumPy arrays out of band and hands them to
+    the receiver as views of its shared object store, where tensors would be copied twice."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().numpy()
+    if isinstance(obj, dict):
+        return {k: to_wire(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [to_wire(v) for v in obj]
+    return obj
+
+
+def from_wire(obj: Any) -> Any:
+    """The inverse of to_wire, again without copies. The arrays are read-only views of the
+    object store; a generation only reads its input states (it copies what it trains)."""
+    if isinstance(obj, np.ndarray):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+            return torch.from_numpy(obj)
+    if isinstance(obj, dict):
+        return {k: from_wire(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [from_wire(v) for v in obj]
+    return obj
+
+
 class CellWorker:
     """The actor body: a CellContext built once, then generations of the cells it is given."""
 
@@ -45,9 +73,11 @@ class CellWorker:
         torch.set_num_threads(threads)
         self.ctx = CellContext(from_dict(config))
 
-    def evolve(self, cells: list[int], generation: int, states: dict[int, CellState]
-               ) -> dict[int, CellState]:
-        return {c: evolve_cell(self.ctx, c, generation, states) for c in cells}
+    def evolve(self, cells: list[int], generation: int, states: dict[int, Any]) -> dict[int, Any]:
+        """The cells' states after `generation`, in and out in wire form."""
+        import ray
+        before = from_wire({c: ray.get(ref) for c, ref in states.items()})
+        return to_wire({c: evolve_cell(self.ctx, c, generation, before) for c in cells})
 
     def info(self) -> dict[str, Any]:
         import ray
@@ -135,13 +165,16 @@ class RayBackend:
 
     def generation(self, states: dict[int, CellState], generation: int
                    ) -> tuple[dict[int, CellState], int]:
+        # each cell's state enters the object store once, however many actors read it
+        put = {c: self.ray.put(to_wire(s)) for c, s in states.items()}
         refs, moved = [], 0
         for actor, cells in zip(self.actors, self.assignment):
-            needed = {h: states[h] for c in cells for h in self.grid.neighbours(c)}
-            moved += state_bytes(needed)
-            refs.append(actor.evolve.remote(cells, generation, needed))
+            needed = {h for c in cells for h in self.grid.neighbours(c)}
+            moved += sum(state_bytes(states[h]) for h in needed)
+            refs.append(actor.evolve.remote(cells, generation, {h: put[h] for h in sorted(needed)}))
         out: dict[int, CellState] = {}
         for part in self.ray.get(refs):
+            part = from_wire(part)
             moved += state_bytes(part)
             out.update(part)
         return dict(sorted(out.items())), moved

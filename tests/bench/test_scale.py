@@ -1,0 +1,43 @@
+"""The scale suite: its quick form runs every measurement and writes coherent numbers."""
+import json
+
+import pytest
+
+from genarena.bench import scale
+from genarena.bench.common import process_memory_mb
+
+pytestmark = pytest.mark.xdist_group("ray")        # it starts a local Ray
+
+
+def test_memory_of_a_process_is_read_from_proc():
+    import os
+    m = process_memory_mb(os.getpid())
+    assert m is not None and 0 < m["private"] <= m["rss"] <= m["peak_rss"]
+    assert m["pss"] <= m["rss"]
+
+
+def test_cell_batching_times_both_ways():
+    r = scale.cell_batching(cells=2, steps=2)
+    assert set(r["seconds_per_step"]) == {"one_after_another", "batched"}
+    assert r["speedup"] == pytest.approx(r["seconds_per_step"]["one_after_another"]
+                                         / r["seconds_per_step"]["batched"])
+
+
+def test_quick_suite_writes_every_measurement(tmp_path, feature_cache, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", feature_cache)
+    paths = scale.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs")
+    assert {p.name for p in paths} == {"scale.json", "scale.md"}
+    result = json.loads((tmp_path / "results" / "scale.json").read_text())
+    assert [(s["workers"], s["threads"]) for s in result["sweep"]] == [(1, 2), (2, 1)]
+    assert all(s["runs_per_hour"] > 0 for s in result["sweep"])
+    engine = result["engine"]
+    assert {(r["backend"], r["cells"]) for r in engine} == {
+        (b, c) for b in ("sequential", "ray") for c in (1, 4)}
+    assert all(r["ratio"] > 0 and r["bare_training_seconds"] > 0 for r in engine)
+    assert all(r["bytes_per_generation"] == 0 for r in engine if r["backend"] == "sequential")
+    assert all(r["bytes_per_generation"] > 0 and r["actor_memory_mb"]
+               for r in engine if r["backend"] == "ray")
+    assert result["ray_actor_memory_mb"]["peak_rss"] > 0
+    assert not list((tmp_path / "runs").iterdir())      # timed sweeps are never kept for reuse
+    md = (tmp_path / "results" / "scale.md").read_text()
+    assert "runs per hour" in md and "Cell batching" in md and "private" in md
