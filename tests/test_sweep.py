@@ -105,3 +105,15 @@ def test_a_killed_worker_is_retried_and_the_sweep_completes(tmp_path):
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert _metrics(out / "ring8-nsgan-s1") == _straight(tmp_path, 1, 2000).summary["metrics"]
+
+
+@pytest.mark.xdist_group("ray")
+def test_runs_as_ray_tasks_give_the_same_results(tmp_path, cli):
+    """--address local: each run is a Ray task on a Ray kept on 127.0.0.1; same summaries."""
+    pytest.importorskip("ray")
+    code, _, err = cli("sweep", "ring8-nsgan", *RUN, "steps=100", "--seeds", "0-1", "--address",
+                       "local", "--out", tmp_path / "sw")
+    assert code == 0, err
+    for seed in (0, 1):
+        assert _metrics(tmp_path / "sw" / f"ring8-nsgan-s{seed}") == \
+            _straight(tmp_path, seed, 100).summary["metrics"]

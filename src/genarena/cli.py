@@ -119,7 +119,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from genarena.bench import QUICK_OUT, RESULTS_OUT, SEEDED, SUITES, run_suites, suite_table
+    from genarena.bench import (PARALLEL, QUICK_OUT, RESULTS_OUT, SEEDED, SUITES, Launch,
+                                run_suites, suite_table)
     if not args.suites:
         print("genarena bench SUITE [SUITE ...]: runs the named suites; each writes "
               f"{RESULTS_OUT}/SUITE.{{json,md}}\n")
@@ -131,23 +132,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.seeds is not None and not set(args.suites) & set(SEEDED):
         raise UserError(f"bench: --seeds applies to the suites {', '.join(SEEDED)}")
     out = Path(args.out or (QUICK_OUT if args.quick else RESULTS_OUT))
-    if args.workers is not None and not set(args.suites) & set(SEEDED):
-        raise UserError(f"bench: --workers applies to the suites {', '.join(SEEDED)}")
+    for flag, value in (("--workers", args.workers), ("--address", args.address)):
+        if value and not set(args.suites) & set(PARALLEL):
+            raise UserError(f"bench: {flag} applies to the suites {', '.join(PARALLEL)}")
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers: expected a positive number, got {args.workers}")
     for path in run_suites(args.suites, out, quick=args.quick, seeds=args.seeds,
-                           workers=args.workers):
+                           launch=Launch(args.workers, args.address)):
         print(path)
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from genarena.sweep import cores, parse_seeds, run_sweep
-    workers = cores() if args.workers is None else args.workers
-    if workers < 1:
-        raise UserError(f"--workers: expected a positive number, got {workers}")
+    from genarena.sweep import parse_seeds, run_sweep
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers: expected a positive number, got {args.workers}")
     paths = run_sweep(args.config, args.overrides, parse_seeds(args.seeds), args.vary,
-                      workers, Path(args.out))
+                      args.workers, Path(args.out), address=args.address)
     rows, cols = comparison_rows(paths)
     print(format_table(rows, cols))
     print(args.out)
@@ -219,7 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2",
                    help="one run per value (repeat for a grid of combinations)")
     w.add_argument("--workers", type=int, default=None, help="parallel runs, one torch "
-                   "thread each (default: one per core)")
+                   "thread each (default: one per core, or per CPU of the Ray cluster)")
+    w.add_argument("--address", default="", metavar="local|auto|HOST:PORT",
+                   help="run each run as a Ray task: on a local Ray kept on 127.0.0.1 (local), "
+                   "or on the cluster of `ray start --head` (auto or its address); its nodes "
+                   "must see --out")
     w.add_argument("--out", required=True, help="folder of the run directories")
     w.set_defaults(func=cmd_sweep)
 
@@ -254,8 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "with --quick runs/bench-quick)")
     b.add_argument("--quick", action="store_true", help="short repeats, for a smoke test")
     b.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="modes: runs trained at once, one torch thread each (default: one per "
-                        "core)")
+                   help="training runs at once, one torch thread each (default: one per core); "
+                        "for the suites that train many runs")
+    b.add_argument("--address", default="", metavar="local|auto|HOST:PORT",
+                   help="train those runs as Ray tasks (as `genarena sweep --address`)")
     b.add_argument("--seeds", type=int, default=None, metavar="N",
                    help="modes: seeds 0..N-1 (default 5; finished runs are reused, so a larger "
                         "N adds seeds)")

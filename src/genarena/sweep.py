@@ -1,12 +1,14 @@
 """Many runs of one preset (seeds × varied keys) in parallel worker processes, resumable.
 
-`genarena sweep PRESET [key=value ...] --seeds A-B [--vary key=v1,v2 ...] --workers N --out DIR`
-writes one run directory per combination, DIR/<preset>-s<seed>[-<key>=<value>...]. Each run is a
-`genarena train` process with one torch thread (two single-threaded processes beat one
-two-threaded process for these nets); its result is the same as `genarena train` with the same
-config would give. A finished run is reused, an interrupted one resumed from its checkpoint, and a
-run whose process dies is retried from its last checkpoint. Killing the sweep and starting it
-again continues where it stopped.
+`genarena sweep PRESET [key=value ...] --seeds A-B [--vary key=v1,v2 ...] [--workers N]
+[--address local|auto|HOST:PORT] --out DIR` writes one run directory per combination,
+DIR/<preset>-s<seed>[-<key>=<value>...]. Each run is a `genarena train` process with one torch
+thread (two single-threaded processes beat one two-threaded process for these nets): a child of
+this process, or with --address one Ray task per run on a cluster (whose nodes must see DIR, a
+shared filesystem). Its result is the same as `genarena train` with the same config would give.
+A finished run is reused, an interrupted one resumed from its checkpoint, and a run whose
+process (or Ray worker, or node) dies is retried from its last checkpoint. Killing the sweep and
+starting it again continues where it stopped.
 """
 from __future__ import annotations
 
@@ -14,18 +16,27 @@ import itertools
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from genarena.config import load_config, parse_override
 from genarena.errors import UserError
 from genarena.run import RunDir
 
 log = logging.getLogger(__name__)
+
+
+class Launched(Protocol):
+    """A started run: a local process or a Ray task."""
+    def poll(self) -> int | None: ...       # the exit code once finished
+    def error(self) -> str: ...             # what the run wrote to stderr
+    def terminate(self) -> None: ...        # ask it to stop (it checkpoints first)
+    def wait(self) -> None: ...
 
 
 @dataclass
@@ -36,7 +47,7 @@ class Job:
     overrides: dict[str, Any]
     preset: str = ""
     attempts: int = 0
-    proc: subprocess.Popen | None = field(default=None, repr=False)
+    proc: Launched | None = field(default=None, repr=False)
 
 
 def cores() -> int:
@@ -119,27 +130,125 @@ def _progress(running: list[Job]) -> str:
     return ", ".join(parts)
 
 
-def _start(job: Job, fresh: bool, threads: int = 1) -> None:
-    args = (["train", job.preset, *(f"{k}={v}" for k, v in job.overrides.items()), "--out", str(job.path)]
-            if fresh else ["train", "--resume", str(job.path)])
+def _command(job: Job, fresh: bool) -> list[str]:
+    """The `genarena` command line of a job: a fresh run, or a resumed one."""
+    args = (["train", job.preset, *(f"{k}={v}" for k, v in job.overrides.items()), "--out",
+             str(job.path)] if fresh else ["train", "--resume", str(job.path)])
+    return [*args, "--quiet"]
+
+
+def _die_with_parent() -> None:
+    """In a run's process (Linux): SIGTERM when its parent dies, so that a Ray worker killed
+    with its task leaves no orphan training on; the run checkpoints and stops."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _popen(args: list[str], threads: int) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    return subprocess.Popen([sys.executable, "-m", "genarena", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+
+class LocalRun:
+    """A run as a child process of this one."""
+
+    def __init__(self, args: list[str], threads: int) -> None:
+        self.proc = _popen(args, threads)
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def error(self) -> str:
+        return self.proc.stderr.read() if self.proc.stderr else ""
+
+    def terminate(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+
+    def wait(self) -> None:
+        self.proc.wait()
+
+
+def run_in_ray_task(args: list[str], threads: int) -> tuple[int, str]:
+    """The body of a Ray task: one run as a child process of the Ray worker; cancelling the
+    task stops the run with a checkpoint."""
+    proc = _popen(args, threads)
+    try:
+        _, err = proc.communicate()
+    except BaseException:
+        proc.terminate()
+        proc.wait()
+        raise
+    return proc.returncode, err
+
+
+class RayRun:
+    """A run as a Ray task, scheduled on any node of the cluster with `threads` free CPUs."""
+
+    def __init__(self, ray: Any, args: list[str], threads: int) -> None:
+        task = ray.remote(num_cpus=threads, max_retries=0)(run_in_ray_task)
+        self.ray, self.ref = ray, task.remote(args, threads)
+        self.code: int | None = None
+        self.err = ""
+
+    def poll(self) -> int | None:
+        if self.code is None and self.ray.wait([self.ref], timeout=0)[0]:
+            try:
+                self.code, self.err = self.ray.get(self.ref)
+            except Exception as exc:                 # the worker or its node died: retry
+                self.code, self.err = -1, f"{type(exc).__name__}: {exc}"
+        return self.code
+
+    def error(self) -> str:
+        return self.err
+
+    def terminate(self) -> None:
+        if self.code is None:
+            self.ray.cancel(self.ref)
+
+    def wait(self) -> None:
+        try:
+            self.ray.wait([self.ref], timeout=60)
+        except Exception:
+            pass
+
+
+def _start(job: Job, fresh: bool, threads: int, ray: Any = None) -> None:
     job.attempts += 1
-    job.proc = subprocess.Popen([sys.executable, "-m", "genarena", *args, "--quiet"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    args = _command(job, fresh)
+    job.proc = RayRun(ray, args, threads) if ray is not None else LocalRun(args, threads)
 
 
-def run_sweep(preset: str, overrides: list[str], seeds: list[int], vary: list[str], workers: int,
-              out: Path, retries: int = 2) -> list[Path]:
-    """Run (or reuse, or resume) every combination on `workers` processes; the run directories."""
-    return run_jobs(plan(preset, overrides, seeds, parse_vary(vary), out), workers, retries)
+def run_sweep(preset: str, overrides: list[str], seeds: list[int], vary: list[str],
+              workers: int | None, out: Path, retries: int = 2, address: str = "") -> list[Path]:
+    """Run (or reuse, or resume) every combination on `workers` processes, or as Ray tasks when
+    `address` is given; the run directories."""
+    return run_jobs(plan(preset, overrides, seeds, parse_vary(vary), out), workers, retries,
+                    address=address)
 
 
-def run_jobs(jobs: list[Job], workers: int, retries: int = 2, replace: bool = False,
-             poll_s: float = 0.2, every_s: float = 10.0, threads: int = 1) -> list[Path]:
-    """Every job on `workers` processes of `threads` torch threads each (reused when finished,
-    resumed when interrupted, retried from its checkpoint when its process dies), with a
-    progress line every `every_s` seconds; the run directories, in the jobs' order."""
+def run_jobs(jobs: list[Job], workers: int | None = None, retries: int = 2, replace: bool = False,
+             poll_s: float = 0.2, every_s: float = 10.0, threads: int = 1,
+             address: str = "") -> list[Path]:
+    """Every job on `workers` processes of `threads` torch threads each (default: as many as the
+    cores allow), or as Ray tasks when `address` is given ("local" starts a Ray on 127.0.0.1;
+    workers default to the cluster's CPUs ÷ threads). Jobs are reused when finished, resumed
+    when interrupted and retried from their checkpoint when their process dies; a progress line
+    every `every_s` seconds; the run directories, in the jobs' order."""
     todo = [j for j in jobs if run_state(j, replace) != "done"]
+    ray, owns_ray = None, False
+    if address and todo:
+        from genarena.cluster import import_ray, start_ray
+        owns_ray = start_ray("" if address == "local" else address, what="--address")
+        ray = import_ray("--address")
+        if workers is None:
+            workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
+    workers = workers or max(1, cores() // threads)
     log.info("sweep: %d runs, %d already finished, %d worker(s)", len(jobs),
              len(jobs) - len(todo), workers)
     running: list[Job] = []
@@ -149,7 +258,7 @@ def run_jobs(jobs: list[Job], workers: int, retries: int = 2, replace: bool = Fa
         while todo or running:
             while todo and len(running) < workers:
                 job = todo.pop(0)
-                _start(job, fresh=run_state(job) == "fresh", threads=threads)
+                _start(job, run_state(job) == "fresh", threads, ray)
                 running.append(job)
             time.sleep(poll_s)
             if time.monotonic() - shown >= every_s:
@@ -158,7 +267,7 @@ def run_jobs(jobs: list[Job], workers: int, retries: int = 2, replace: bool = Fa
             for job in [j for j in running if j.proc is not None and j.proc.poll() is not None]:
                 running.remove(job)
                 assert job.proc is not None
-                code, err = job.proc.returncode, (job.proc.stderr.read() if job.proc.stderr else "")
+                code, err = job.proc.poll(), job.proc.error()
                 if code == 0:
                     finished += 1
                     left = len(todo) + len(running)
@@ -182,4 +291,6 @@ def run_jobs(jobs: list[Job], workers: int, retries: int = 2, replace: bool = Fa
         for job in running:
             if job.proc is not None:
                 job.proc.wait()
+        if owns_ray:
+            ray.shutdown()
     return [j.path for j in jobs]

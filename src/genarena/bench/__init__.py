@@ -6,6 +6,7 @@ from types import MappingProxyType
 from typing import Callable
 
 from genarena.bench import coevolution, dfac, diffusion, images, modes, mspg, scale, throughput
+from genarena.bench.common import Launch
 
 SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
     "throughput": throughput.run,
@@ -19,7 +20,10 @@ SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
 })
 
 
-SEEDED = ("modes",)          # suites whose seeds and workers the command line may set
+SEEDED = ("modes",)          # suites whose seeds the command line may set
+# suites whose training runs go through the run scheduler (--workers, --address); the others
+# time code in this process and run alone
+PARALLEL = ("images", "diffusion", "coevolution", "mspg", "modes")
 RESULTS_OUT = "benchmarks/results"    # where full suites write (the committed results)
 QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says otherwise
 
@@ -52,16 +56,16 @@ def suite_table() -> str:
     return "\n".join(lines)
 
 
-def run_suites(names: list[str], out: Path, quick: bool = False,
-               seeds: int | None = None, workers: int | None = None) -> list[Path]:
-    """Run the named suites, returning the result files written (`seeds` and `workers`: for the
-    SEEDED suites, which train through the run scheduler)."""
+def run_suites(names: list[str], out: Path, quick: bool = False, seeds: int | None = None,
+               launch: Launch = Launch()) -> list[Path]:
+    """Run the named suites, returning the result files written (`seeds`: for the SEEDED
+    suites; `launch`: how the PARALLEL suites spread their training runs)."""
     written: list[Path] = []
     for name in names:
         options: dict[str, object] = {}
-        if name in SEEDED:
-            options["workers"] = workers
-            if seeds is not None:
-                options["seeds"] = list(range(seeds))
+        if name in PARALLEL:
+            options["launch"] = launch
+        if name in SEEDED and seeds is not None:
+            options["seeds"] = list(range(seeds))
         written += SUITES[name](out, quick, **options)
     return written

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 
 from genarena.catalogue import mean_sd
-from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
+from genarena.bench.common import Launch, machine_info, peak_rss_mb, train_all, write_results
 from genarena.control.multiagent import cell_knobs
 
 METHODS = (("GAN-BCE", "mnist5k-gan-bce"), ("E-GAN", "mnist5k-egan"),
@@ -24,12 +24,13 @@ CONTROLLERS = (("Mustangs, no controller", "grid25-mustangs-static"),
 CONTROL_METRICS = ("modes_captured", "high_quality_fraction", "reverse_kl", "swd")
 
 
-def reproduction_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], dict[str, Any]]:
+def reproduction_table(root: Path, seeds: list[int], quick: bool,
+                       launch: Launch) -> tuple[list[str], dict[str, Any]]:
     over: dict[str, Any] = {"steps": 6, "coevolution.batches_per_gen": 3, "eval.n_samples": 300,
                             "coevolution.score_samples": 100} if quick else {}
     egan_quick = {"steps": 6, "eval.n_samples": 300}
     raw = collect(root, METHODS, seeds, TABLE_METRICS, {"generator_updates": _generator_updates},
-                  lambda preset: egan_quick if quick and preset.endswith("egan") else over)
+                  lambda preset: egan_quick if quick and preset.endswith("egan") else over, launch)
     table = ["| method | FID (features) | FID (logits) | TVD | classes covered | G updates per "
              "generator | train s | paper FID (logits) |", "|---|---|---|---|---|---|---|---|"]
     for name, _ in METHODS:
@@ -44,22 +45,23 @@ def reproduction_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[
 
 def collect(root: Path, methods: tuple[tuple[str, str], ...], seeds: list[int],
             metrics: tuple[str, ...], extras: dict[str, Callable[[Any], float]],
-            overrides: Callable[[str], dict[str, Any]]) -> dict[str, dict[str, list[float]]]:
-    """Per method and seed: train (or reuse) the preset's run, then its summary metrics (NaN
-    where undefined, e.g. the reverse KL of a run that hit no mode), its training time and each
-    `extras` value of the run."""
-    raw: dict[str, dict[str, list[float]]] = {}
-    for name, preset in methods:
-        raw[name] = {k: [] for k in (*metrics, "train_seconds", *extras)}
-        for seed in seeds:
-            run = train_or_reuse(preset, root / f"{preset}-s{seed}",
-                                 {**overrides(preset), "seed": seed})
-            for k in metrics:
-                value = run.summary["metrics"][k]
-                raw[name][k].append(float("nan") if value is None else float(value))
-            raw[name]["train_seconds"].append(run.summary["train_seconds"])
-            for k, fn in extras.items():
-                raw[name][k].append(fn(run))
+            overrides: Callable[[str], dict[str, Any]], launch: Launch
+            ) -> dict[str, dict[str, list[float]]]:
+    """Per method and seed: train (or reuse) the preset's run, all through the run scheduler,
+    then its summary metrics (NaN where undefined, e.g. the reverse KL of a run that hit no
+    mode), its training time and each `extras` value of the run."""
+    plan = [(name, preset, seed) for name, preset in methods for seed in seeds]
+    runs = train_all([(preset, root / f"{preset}-s{seed}", {**overrides(preset), "seed": seed})
+                      for _, preset, seed in plan], launch)
+    raw: dict[str, dict[str, list[float]]] = {
+        name: {k: [] for k in (*metrics, "train_seconds", *extras)} for name, _ in methods}
+    for (name, _, _), run in zip(plan, runs):
+        for k in metrics:
+            value = run.summary["metrics"][k]
+            raw[name][k].append(float("nan") if value is None else float(value))
+        raw[name]["train_seconds"].append(run.summary["train_seconds"])
+        for k, fn in extras.items():
+            raw[name][k].append(fn(run))
     return raw
 
 
@@ -68,13 +70,14 @@ def _mean_d_steps(run: Any) -> float:
     return statistics.fmean(cell_knobs(c).d_steps for c in run.summary["cells"])
 
 
-def controller_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], dict[str, Any]]:
+def controller_table(root: Path, seeds: list[int], quick: bool,
+                     launch: Launch) -> tuple[list[str], dict[str, Any]]:
     """Plain Mustangs vs per-cell DQN balancers vs the DFAC team, same budget, over seeds."""
     over: dict[str, Any] = {"steps": 30, "coevolution.rows": 2, "coevolution.cols": 2,
                             "eval.n_samples": 300, "coevolution.score_samples": 100,
                             "controller.batch": 2} if quick else {}
     raw = collect(root, CONTROLLERS, seeds, CONTROL_METRICS, {"d_steps_mean": _mean_d_steps},
-                  lambda preset: over)
+                  lambda preset: over, launch)
     table = ["| knobs set by | modes (of 25) | high-quality fraction | reverse KL | SWD | "
              "final D steps (mean over cells) | train s |", "|---|---|---|---|---|---|---|"]
     for name, _ in CONTROLLERS:
@@ -103,13 +106,13 @@ def order_checks(fid: dict[str, float]) -> dict[str, bool]:
     }
 
 
-def run(out: Path, quick: bool = False,
-        runs_root: Path = Path("runs/bench/coevolution")) -> list[Path]:
+def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/coevolution"),
+        launch: Launch = Launch()) -> list[Path]:
     """The Mustangs reproduction table and the controllers table; coevolution.json / .md
     (seconds per generation by grid and backend: `genarena bench scale`)."""
     seeds = [0] if quick else [0, 1, 2]
-    repro, repro_raw = reproduction_table(runs_root, seeds, quick)
-    control, control_raw = controller_table(runs_root, seeds, quick)
+    repro, repro_raw = reproduction_table(runs_root, seeds, quick, launch)
+    control, control_raw = controller_table(runs_root, seeds, quick, launch)
     result = {"suite": "coevolution",
               "command": "genarena bench coevolution" + (" --quick" if quick else ""),
               "machine": machine_info(), "reproduction": repro_raw,

@@ -7,6 +7,7 @@ import os
 import platform
 import resource
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,24 @@ def write_results(out: Path, name: str, result: dict[str, Any], title: str,
              *table, "", *notes, ""]
     atomic_write_text(md, "\n".join(lines))
     return [js, md]
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How a suite's training runs are spread: `workers` parallel runs (None: one per core, or
+    per CPU of the Ray cluster) as local processes, or as Ray tasks when `address` is given."""
+    workers: int | None = None
+    address: str = ""
+
+
+def train_all(runs: list[tuple[str, Path, dict[str, Any]]], launch: Launch = Launch()) -> list[Any]:
+    """Train every (preset, run directory, overrides) through the run scheduler, in parallel, or
+    reuse / resume what is there (the rule of train_or_reuse); the Runs, in order."""
+    from genarena.api import Run
+    from genarena.sweep import Job, run_jobs
+    jobs = [Job(out.name, out, overrides, preset) for preset, out, overrides in runs]
+    paths = run_jobs(jobs, launch.workers, replace=True, address=launch.address)
+    return [Run(path) for path in paths]
 
 
 def train_or_reuse(preset: str, out: Path, overrides: dict[str, Any]) -> Any:

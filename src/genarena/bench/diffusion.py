@@ -15,7 +15,7 @@ import torch
 
 from genarena.api import Run
 from genarena.catalogue import mean_sd
-from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
+from genarena.bench.common import Launch, machine_info, peak_rss_mb, train_all, write_results
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.diffusion.classifier import classifier_loss
@@ -38,9 +38,9 @@ DIGITS_METHODS = (("base (CE, α=1)", "digits-dlsm-ce", 1.0), ("scaling (CE, α=
                   ("ours (total, α=1)", "digits-dlsm-total", 1.0))
 
 
-def score_run(preset: str, out: Path, overrides: dict[str, Any]) -> Run:
-    """The frozen score net's run: a finished run in `out` whose score net was trained exactly as
-    `preset` would train it is reused even if its sampling or evaluation settings differ."""
+def _reusable_score_run(preset: str, out: Path, overrides: dict[str, Any]) -> Run | None:
+    """A finished run in `out` whose score net was trained exactly as `preset` would train it,
+    even if its sampling or evaluation settings differ."""
     if (out / "summary.json").exists():
         have, wanted = Run(out).config, load_config(preset, overrides)
         same = ("seed", "steps", "optim", "trainer")
@@ -48,11 +48,29 @@ def score_run(preset: str, out: Path, overrides: dict[str, Any]) -> Run:
                 have.data.batch_size == wanted.data.batch_size and \
                 all(getattr(have, k) == getattr(wanted, k) for k in same):
             return Run(out)
-    return train_or_reuse(preset, out, overrides)
+    return None
 
 
-def moons_table(root: Path, seeds: list[int], quick: bool,
-                setup: str = "ours") -> tuple[list[str], dict[str, Any]]:
+def score_runs(preset: str, root: Path, seeds: list[int], overrides: dict[str, Any],
+               launch: Launch) -> dict[int, Run]:
+    """The frozen score net of each seed (root/<preset>-s<seed>): reused where a finished run
+    holds the same score net, the others trained together through the run scheduler."""
+    runs: dict[int, Run] = {}
+    todo = []
+    for seed in seeds:
+        out, over = root / f"{preset}-s{seed}", {**overrides, "seed": seed}
+        found = _reusable_score_run(preset, out, over)
+        if found is not None:
+            runs[seed] = found
+        else:
+            todo.append((seed, out, over))
+    trained = train_all([(preset, out, over) for _, out, over in todo], launch)
+    runs.update({seed: run for (seed, _, _), run in zip(todo, trained)})
+    return runs
+
+
+def moons_table(root: Path, seeds: list[int], quick: bool, setup: str = "ours",
+                launch: Launch = Launch()) -> tuple[list[str], dict[str, Any]]:
     """Table 1 of the DLSM paper for one setup of MOONS_SETUPS: per seed one score net, the
     classifiers trained against it, and the α = 0 / α = 10 rows reusing the CE classifier."""
     score_preset, methods = MOONS_SETUPS[setup]
@@ -60,17 +78,19 @@ def moons_table(root: Path, seeds: list[int], quick: bool,
                             "eval.n_samples": 200} if quick else {}
     raw: dict[str, dict[str, list[float]]] = {m: {"error": [], "precision": [], "recall": []}
                                               for m, _, _ in methods}
+    scores = score_runs(score_preset, root, seeds, over, launch)
+    plan = [(seed, name, preset) for seed in seeds for name, preset, _ in methods if preset]
+    classifiers = dict(zip(((seed, name) for seed, name, _ in plan), train_all(
+        [(preset, root / f"{preset}-s{seed}",
+          {**over, "seed": seed, "guidance.score_run": str(scores[seed].path)})
+         for seed, _, preset in plan], launch)))
     for seed in seeds:
-        score = score_run(score_preset, root / f"{score_preset}-s{seed}", {**over, "seed": seed})
-        trained: dict[str, Run] = {}
         for name, preset, scale in methods:
             if preset is None:                     # α = 0 and scaling reuse the CE classifier
-                run = trained["base (CE, α=1)"].with_guidance_scale(scale)
+                run = classifiers[seed, "base (CE, α=1)"].with_guidance_scale(scale)
                 metrics = run.evaluate()
             else:
-                run = train_or_reuse(preset, root / f"{preset}-s{seed}",
-                                     {**over, "seed": seed, "guidance.score_run": str(score.path)})
-                trained[name] = run
+                run = classifiers[seed, name]
                 metrics = run.summary["metrics"]
             errors = moons_posterior_errors(run.model(), run.dataset, scale=scale,
                                             oracle_points=500 if quick else 5000)
@@ -95,29 +115,32 @@ def moons_table(root: Path, seeds: list[int], quick: bool,
 BUDGETS = (1000, 2000, 8000)                 # classifier updates; 8 000 is the presets' budget
 
 
-def budget_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], dict[str, Any]]:
+def budget_table(root: Path, seeds: list[int], quick: bool,
+                 launch: Launch = Launch()) -> tuple[list[str], dict[str, Any]]:
     """The σ=7.5 error of CE and total classifiers against their number of updates (and seconds),
     each on the seed's shared score net: where in training DLSM's advantage lies."""
     budgets = (20, 40) if quick else BUDGETS
     over: dict[str, Any] = {"steps": 60, "diffusion.nfe": 20} if quick else {}
-    raw: dict[str, dict[int, dict[str, list[float]]]] = {}
+    scores = score_runs("moons-score", root, seeds, over, launch)
+    plan, specs = [], []
     for kind in ("ce", "total"):
-        raw[kind] = {k: {"error": [], "seconds": []} for k in budgets}
         for seed in seeds:
-            score = score_run("moons-score", root / f"moons-score-s{seed}", {**over, "seed": seed})
             for k in budgets:
                 preset, common = f"moons-dlsm-{kind}", {**over, "seed": seed,
-                                                         "guidance.score_run": str(score.path)}
+                                                         "guidance.score_run": str(scores[seed].path)}
                 if k == load_config(preset, common).guidance.classifier_steps:   # the main table's
-                    run = train_or_reuse(preset, root / f"{preset}-s{seed}", common)
+                    specs.append((preset, root / f"{preset}-s{seed}", common))
                 else:
-                    run = train_or_reuse(preset, root / f"{preset}-k{k}-s{seed}",
-                                         {**common, "guidance.classifier_steps": k,
-                                          "eval.n_samples": 200})
-                errors = moons_posterior_errors(run.model(), run.dataset,
-                                                oracle_points=500 if quick else 5000)
-                raw[kind][k]["error"].append(errors["mean"])
-                raw[kind][k]["seconds"].append(run.summary["train_seconds"])
+                    specs.append((preset, root / f"{preset}-k{k}-s{seed}",
+                                  {**common, "guidance.classifier_steps": k, "eval.n_samples": 200}))
+                plan.append((kind, k))
+    raw: dict[str, dict[int, dict[str, list[float]]]] = {
+        kind: {k: {"error": [], "seconds": []} for k in budgets} for kind in ("ce", "total")}
+    for (kind, k), run in zip(plan, train_all(specs, launch)):
+        errors = moons_posterior_errors(run.model(), run.dataset,
+                                        oracle_points=500 if quick else 5000)
+        raw[kind][k]["error"].append(errors["mean"])
+        raw[kind][k]["seconds"].append(run.summary["train_seconds"])
     table = ["| classifier updates | CE error | total error | total ÷ CE | CE train s | total train s |",
              "|---|---|---|---|---|---|"]
     for k in budgets:
@@ -131,23 +154,26 @@ def budget_table(root: Path, seeds: list[int], quick: bool) -> tuple[list[str], 
 DIGITS_BUDGET = {"diffusion.nfe": 100, "eval.n_samples": 1000}   # guided sampling dominates the cost
 
 
-def digits_table(root: Path, seed: int, quick: bool) -> tuple[list[str], dict[str, Any]]:
+def digits_table(root: Path, seed: int, quick: bool,
+                 launch: Launch = Launch()) -> tuple[list[str], dict[str, Any]]:
     over: dict[str, Any] = ({"steps": 30, "guidance.classifier_steps": 20, "diffusion.nfe": 10,
                              "eval.n_samples": 100, "model.width": 8} if quick else dict(DIGITS_BUDGET))
-    score = train_or_reuse("digits-dlsm-ce", root / f"digits-score-s{seed}",
-                           {**over, "seed": seed, "guidance.classifier": "none",
-                            "guidance.classifier_steps": 0})
-    rows, trained = {}, {}
+    [score] = train_all([("digits-dlsm-ce", root / f"digits-score-s{seed}",
+                          {**over, "seed": seed, "guidance.classifier": "none",
+                           "guidance.classifier_steps": 0})], launch)
+    guided = [(name, preset) for name, preset, _ in DIGITS_METHODS if preset]
+    trained = dict(zip((name for name, _ in guided), train_all(
+        [(preset, root / f"{preset}-s{seed}",
+          {**over, "seed": seed, "guidance.score_run": str(score.path)}) for _, preset in guided],
+        launch)))
+    rows = {}
     keys = ("fid", "cas", "classwise_coverage", "classwise_precision", "classwise_recall",
             "classwise_fid")
     for name, preset, scale in DIGITS_METHODS:
         if preset is None:
             metrics = trained["base (CE, α=1)"].with_guidance_scale(scale).evaluate()
         else:
-            run = train_or_reuse(preset, root / f"{preset}-s{seed}",
-                                 {**over, "seed": seed, "guidance.score_run": str(score.path)})
-            trained[name] = run
-            metrics = run.summary["metrics"]
+            metrics = trained[name].summary["metrics"]
         rows[name] = {k: metrics.get(k) for k in keys}
     table = ["| method | FID | CAS | class-wise coverage | class-wise precision | class-wise recall "
              "| class-wise FID |", "|---|---|---|---|---|---|---|"]
@@ -200,7 +226,7 @@ def sharpness_table(root: Path, seed: int, quick: bool) -> tuple[list[str], dict
     width), with the seed's trained score net and with the exact Parzen score of 4 000 points."""
     from genarena.diffusion.oracle import parzen_score
     over: dict[str, Any] = {"steps": 60, "diffusion.nfe": 20} if quick else {}
-    run = score_run("moons-score", root / f"moons-score-s{seed}", {**over, "seed": seed})
+    run = score_runs("moons-score", root, [seed], over, Launch())[seed]
     model, dataset = run.model(), run.dataset
     sde = model.sde
     points, _ = dataset.sampler(500 if quick else 4000, torch.Generator().manual_seed(3))
@@ -254,13 +280,15 @@ def cost_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
     return table, out
 
 
-def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/diffusion")) -> list[Path]:
-    """All four parts; results in diffusion.json / diffusion.md."""
+def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/diffusion"),
+        launch: Launch = Launch()) -> list[Path]:
+    """All four parts; results in diffusion.json / diffusion.md (the runs through the run
+    scheduler, `launch`)."""
     seeds = [0] if quick else [0, 1, 2]
-    paper, paper_raw = moons_table(runs_root, seeds, quick, "paper")
-    moons, moons_raw = moons_table(runs_root, seeds, quick, "ours")
-    budget, budget_raw = budget_table(runs_root, seeds, quick)
-    digits, digits_raw = digits_table(runs_root, 0, quick)
+    paper, paper_raw = moons_table(runs_root, seeds, quick, "paper", launch)
+    moons, moons_raw = moons_table(runs_root, seeds, quick, "ours", launch)
+    budget, budget_raw = budget_table(runs_root, seeds, quick, launch)
+    digits, digits_raw = digits_table(runs_root, 0, quick, launch)
     sampling, sampling_raw = sampling_table(quick)
     sharpness, sharpness_raw = sharpness_table(runs_root, seeds[0], quick)
     cost, cost_raw = cost_table(quick)

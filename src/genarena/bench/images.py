@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from genarena.api import train
-from genarena.bench.common import machine_info, peak_rss_mb, write_results
+from genarena.bench.common import Launch, machine_info, peak_rss_mb, train_all, write_results
 from genarena.checkpoint import atomic_write_bytes
 from genarena.report.plots import lines_png
 
@@ -20,17 +19,18 @@ COLUMNS = ("fid", "fid_logits", "inception_score", "tvd", "precision", "recall",
 
 
 def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/images"),
-        extra: dict[str, Any] | None = None) -> list[Path]:
-    """Train every method, then write the table, the FID-vs-time curves and the raw numbers."""
+        extra: dict[str, Any] | None = None, launch: Launch = Launch()) -> list[Path]:
+    """Train every method (fresh runs, in parallel through the run scheduler, one torch thread
+    each), then write the table, the FID-vs-time curves and the raw numbers."""
     overrides: dict[str, Any] = {"eval.interval": EVAL_EVERY}
     if quick:
         overrides = {"steps": 10, "eval.interval": 5, "eval.n_samples": 100}
     overrides.update(extra or {})
     rows, curves, features = [], {}, ""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    for preset in METHODS:
-        r = train(preset, out=runs_root / f"{preset}{'-quick' if quick else ''}-{stamp}",
-                  quiet=True, overrides=overrides)
+    runs = train_all([(preset, runs_root / f"{preset}{'-quick' if quick else ''}-{stamp}", overrides)
+                      for preset in METHODS], launch)
+    for preset, r in zip(METHODS, runs):
         s = r.summary
         features = s["metrics"].get("features", features)
         evals = [row for row in r.dir.read_metrics() if "eval" in row]
@@ -51,7 +51,7 @@ def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/image
     written = [plot_fid_vs_time(curves, out / "images_fid_vs_time.png")]
     notes = ["FID on the 128-d features of the MNIST-5k LeNet (named in the JSON), 5 000 generated "
              "samples vs the 500-image test split; lower is better. One seed per method; the "
-             f"clock counts training only. Curves: images_fid_vs_time.png (evaluated every "
+             f"clock counts training only, one torch thread per run (runs share the cores). Curves: images_fid_vs_time.png (evaluated every "
              f"{EVAL_EVERY} steps).", f"Peak RSS: {result['peak_rss_mb']:.0f} MB."]
     return write_results(out, "images", result, "FID vs training time on MNIST-5k", table, notes) \
         + written

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genarena.bench.common import machine_info, peak_rss_mb, write_results
-from genarena.sweep import Job, cores, run_jobs
+from genarena.bench.common import Launch, machine_info, peak_rss_mb, write_results
+from genarena.sweep import Job, run_jobs
 from genarena.report import leaderboard
 
 # (method, preset suffix): the preset is "<dataset>-<suffix>"; every method's presets exist for
@@ -92,12 +92,12 @@ def plan(quick: bool, seeds: list[int], runs_root: Path,
 def run(out: Path, quick: bool = False, seeds: list[int] | None = None,
         runs_root: Path = Path("runs/bench/modes"),
         datasets: tuple[str, ...] = ("ring8", "grid25", "stacked-mnist5k"),
-        workers: int | None = None) -> list[Path]:
-    """Train (or reuse) every run through the run scheduler (`workers` processes, default one
-    per core), then write modes.json/.md and leaderboard.md/.html."""
+        launch: Launch = Launch()) -> list[Path]:
+    """Train (or reuse) every run through the run scheduler (`launch`: local processes, one per
+    core by default, or Ray tasks), then write modes.json/.md and leaderboard.md/.html."""
     seeds = seeds if seeds is not None else [0] if quick else [0, 1, 2, 3, 4]
     jobs = plan(quick, seeds, runs_root, datasets)
-    paths = run_jobs([job for _, job in jobs], workers or cores(), replace=True)
+    paths = run_jobs([job for _, job in jobs], launch.workers, replace=True, address=launch.address)
     entries = [_named(method, path) for (method, _), path in zip(jobs, paths)]
     rows = leaderboard.aggregate(entries)
     rows += [leaderboard.published_row(m, d, "published", **v) for m, d, v in PUBLISHED

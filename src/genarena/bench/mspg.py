@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from genarena.catalogue import mean_sd
-from genarena.bench.common import machine_info, peak_rss_mb, train_or_reuse, write_results
+from genarena.bench.common import Launch, machine_info, peak_rss_mb, train_all, write_results
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.nets.mspg import DEMA, SelfAttention
@@ -98,17 +98,20 @@ def overhead_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
 
 
 def ablation_table(rows: tuple, budget: dict[str, Any], metrics: tuple[str, ...], root: Path,
-                   seeds: list[int]) -> tuple[list[str], dict[str, Any]]:
-    raw: dict[str, dict[str, list[float]]] = {}
-    for label, preset, extra in rows:
-        raw[label] = {k: [] for k in (*metrics, "train_seconds")}
-        for seed in seeds:
-            tag = preset + "".join(f"-{k.split('.')[-1]}{v}" for k, v in extra.items())
-            run = train_or_reuse(preset, root / f"{tag}-s{seed}", {**budget, **extra, "seed": seed})
-            for k in metrics:
-                v = run.summary["metrics"].get(k)
-                raw[label][k].append(float("nan") if v is None else float(v))
-            raw[label]["train_seconds"].append(run.summary["train_seconds"])
+                   seeds: list[int], launch: Launch) -> tuple[list[str], dict[str, Any]]:
+    """Every variant over the seeds, trained through the run scheduler: mean ± sd per metric."""
+    plan = [(label, preset, extra, seed) for label, preset, extra in rows for seed in seeds]
+    runs = train_all([(preset, root / (preset + "".join(f"-{k.split('.')[-1]}{v}"
+                                                        for k, v in extra.items()) + f"-s{seed}"),
+                       {**budget, **extra, "seed": seed}) for _, preset, extra, seed in plan],
+                     launch)
+    raw: dict[str, dict[str, list[float]]] = {
+        label: {k: [] for k in (*metrics, "train_seconds")} for label, _, _ in rows}
+    for (label, _, _, _), run in zip(plan, runs):
+        for k in metrics:
+            v = run.summary["metrics"].get(k)
+            raw[label][k].append(float("nan") if v is None else float(v))
+        raw[label]["train_seconds"].append(run.summary["train_seconds"])
     head = "| variant | " + " | ".join(metrics) + " | train s |"
     table = [head, "|---|" + "---|" * (len(metrics) + 1)]
     for label, _, _ in rows:
@@ -118,7 +121,8 @@ def ablation_table(rows: tuple, budget: dict[str, Any], metrics: tuple[str, ...]
     return table, {"budget": budget, "seeds": seeds, "raw": raw}
 
 
-def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/mspg")) -> list[Path]:
+def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/mspg"),
+        launch: Launch = Launch()) -> list[Path]:
     """The three parts; results in mspg.json / mspg.md."""
     seeds = [0] if quick else [0, 1, 2]
     attention, attention_raw = attention_table(quick)
@@ -128,8 +132,8 @@ def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/mspg"
     # quick mode checks the plumbing: the first row of each table and the one with a balancer
     g_rows = (GRID25_ROWS[0], GRID25_ROWS[5]) if quick else GRID25_ROWS
     s_rows = (STACKED_ROWS[0], STACKED_ROWS[4]) if quick else STACKED_ROWS
-    grid, grid_raw = ablation_table(g_rows, g_budget, TOY_METRICS, runs_root, seeds)
-    stacked, stacked_raw = ablation_table(s_rows, s_budget, IMAGE_METRICS, runs_root, seeds)
+    grid, grid_raw = ablation_table(g_rows, g_budget, TOY_METRICS, runs_root, seeds, launch)
+    stacked, stacked_raw = ablation_table(s_rows, s_budget, IMAGE_METRICS, runs_root, seeds, launch)
     result = {"suite": "mspg", "command": "genarena bench mspg" + (" --quick" if quick else ""),
               "machine": machine_info(), "attention": attention_raw, "overhead": overhead_raw,
               "grid25": grid_raw, "stacked": stacked_raw, "peak_rss_mb": peak_rss_mb()}

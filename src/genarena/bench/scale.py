@@ -121,6 +121,27 @@ def overhead(backend: str, rows: int, cols: int, batches: int, generations: int)
             "actor_memory_mb": actor_memory}
 
 
+class _IdleActor:
+    """A Ray actor that has imported what a cell worker imports and holds nothing."""
+
+    def __init__(self) -> None:
+        import genarena.coevolution.backends.ray  # noqa: F401
+
+    def pid(self) -> int:
+        import os
+        return os.getpid()
+
+
+def idle_actor_memory() -> dict[str, float] | None:
+    """The floor under every cell worker: an idle Ray actor with torch and genarena imported."""
+    import ray
+    actor = ray.remote(num_cpus=1)(_IdleActor).remote()
+    try:
+        return process_memory_mb(ray.get(actor.pid.remote()))
+    finally:
+        ray.kill(actor)
+
+
 # (d) -----------------------------------------------------------------------------------------
 def cell_batching(cells: int, steps: int) -> dict[str, Any]:
     """Seconds per step of `cells` Lipizzaner MLP pairs: one after another vs vmapped together.
@@ -197,10 +218,11 @@ def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/scale
     with tempfile.TemporaryDirectory(dir=_made(runs_root)) as tmp:     # never reuse timed runs
         sweeps = [sweep_rate(Path(tmp), sweep_runs, sweep_steps, w, t) for w, t in ((1, 2), (2, 1))]
     engine = [overhead("sequential", r, c, b, generations) for b in batch_sizes for r, c in grids]
-    from genarena.coevolution.backends.ray import start_ray
+    from genarena.cluster import start_ray
     started = start_ray("", num_cpus=None)                    # one local Ray for every grid
     try:
         engine += [overhead("ray", r, c, b, generations) for b in batch_sizes for r, c in grids]
+        idle = idle_actor_memory()
     finally:
         if started:
             import ray
@@ -209,7 +231,7 @@ def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/scale
     actors = [m for r in engine for m in r["actor_memory_mb"]]
     result = {"suite": "scale", "command": "genarena bench scale" + (" --quick" if quick else ""),
               "machine": machine_info(), "sweep": sweeps, "engine": engine,
-              "cell_batching": batching, "peak_rss_mb": peak_rss_mb(),
+              "cell_batching": batching, "peak_rss_mb": peak_rss_mb(), "idle_actor_mb": idle,
               "ray_actor_memory_mb": {k: max(m[k] for m in actors) for k in actors[0]}
               if actors else None}
     return write_results(out, "scale", result, "Scale: parallel runs and the coevolution engine",
@@ -269,6 +291,11 @@ def _memory_lines(result: dict[str, Any]) -> list[str]:
              "libraries (torch alone maps about 220 MB) and the object-store pages the actor "
              "read; PSS splits shared pages among their users; private is the actor's own.", "",
              "| cells | batches/gen | peak RSS | RSS | PSS | private |", "|---|---|---|---|---|---|"]
+    idle = result["idle_actor_mb"]
+    if idle:
+        lines.append(f"| idle actor (torch and genarena imported, nothing else) | | "
+                     f"{idle['peak_rss']:.0f} | {idle['rss']:.0f} | {idle['pss']:.0f} | "
+                     f"{idle['private']:.0f} |")
     for r in result["engine"]:
         if r["actor_memory_mb"]:
             m = {k: max(a[k] for a in r["actor_memory_mb"]) for k in r["actor_memory_mb"][0]}

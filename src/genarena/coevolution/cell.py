@@ -59,11 +59,12 @@ def grid_of(cfg: Config) -> Grid:
 class CellContext:
     """What all cells in one process share: the config, the data, net builders and the scorer."""
 
-    def __init__(self, cfg: Config, dataset: Dataset | None = None) -> None:
+    def __init__(self, cfg: Config, dataset: Dataset | None = None,
+                 scorer: TrainingDistance | None = None) -> None:
         self.cfg = cfg
         self.dataset = dataset if dataset is not None else build_dataset(cfg.data)
         self.grid = grid_of(cfg)
-        self._scorer: TrainingDistance | None = None
+        self._scorer = scorer
         name = cfg.loss.name
         self.g_losses = [get_loss(n) for n in (MUSTANGS_LOSSES if name == "mustangs" else (name,))]
         # Mustangs draws G's loss per batch; its D (and fitness) use BCE, the paper's rule.

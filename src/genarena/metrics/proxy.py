@@ -6,6 +6,8 @@ otherwise. It is measured against training data, never the test split final eval
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -34,6 +36,25 @@ class TrainingDistance:
             self.real_stats = gaussian_fit(self.extractor.features(real))
         else:
             self.real = real.flatten(1)
+
+    def reference(self) -> dict[str, Any]:
+        """What a copy of this distance in another process needs besides the feature net: the
+        training data's statistics (FID) or samples (SWD), so the copy never touches the data."""
+        return {"kind": self.kind, "n": self.n, "seed": self.seed,
+                "real_stats": getattr(self, "real_stats", None), "real": getattr(self, "real", None)}
+
+    @classmethod
+    def from_reference(cls, reference: dict[str, Any], dataset: Dataset,
+                       cache_dir: str = "") -> "TrainingDistance":
+        """A copy made from another's `reference()` (the feature net loaded from its cache)."""
+        self = cls.__new__(cls)
+        self.kind, self.n, self.seed = reference["kind"], reference["n"], reference["seed"]
+        if self.kind == "fid":
+            self.extractor = feature_extractor(dataset, cache_dir)
+            self.real_stats = reference["real_stats"]
+        else:
+            self.real = reference["real"]
+        return self
 
     def __call__(self, model: Generative) -> float:
         """The distance of n samples drawn with a fixed seed (common random numbers across

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from matplotlib.figure import Figure
 from torch import Tensor
 
 from genarena.checkpoint import atomic_write_bytes
 from genarena.data.base import Dataset
 from genarena.report.grids import grid_png
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def _png(fig: Figure) -> bytes:
+
+def _png(fig: "Figure") -> bytes:
     """A Figure as PNG bytes. Figures are made without pyplot, so drawing here neither needs
     nor changes matplotlib's backend (a notebook's inline plots keep working)."""
     buf = io.BytesIO()
@@ -22,8 +24,10 @@ def _png(fig: Figure) -> bytes:
 
 
 def _subplots(figsize: tuple[float, float], rows: int = 1, cols: int = 1,
-              squeeze: bool = True) -> tuple[Figure, Any]:
-    """A new Figure and its axes, as pyplot.subplots would make them, without pyplot's state."""
+              squeeze: bool = True) -> tuple["Figure", Any]:
+    """A new Figure and its axes, as pyplot.subplots would make them, without pyplot's state
+    (matplotlib is imported here, on first drawing: importing genarena does not load it)."""
+    from matplotlib.figure import Figure
     fig = Figure(figsize=figsize)
     return fig, fig.subplots(rows, cols, squeeze=squeeze)
 

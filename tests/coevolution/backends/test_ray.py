@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import genarena
-from genarena.coevolution.backends.ray import start_ray
+from genarena.cluster import start_ray
 from genarena.coevolution.trainer import CoevolutionTrainer
 from genarena.config import load_config
 from genarena.data import build_dataset

@@ -26,7 +26,7 @@ def _sequential(cfg: Config, ctx: CellContext) -> Backend:
 
 def _ray(cfg: Config, ctx: CellContext) -> Backend:
     from genarena.coevolution.backends.ray import RayBackend      # Ray only when asked for
-    return RayBackend(cfg, ctx.grid)
+    return RayBackend(cfg, ctx)
 
 
 # backend.name -> (config, cell context) -> backend

@@ -8,25 +8,24 @@ Fault tolerance: actors restart without limit and their tasks are retried. The b
 a generation are the cells' checkpoint (the driver also writes the whole grid to
 checkpoints/last.pt every generation), so a restarted actor recomputes exactly the same cells.
 
-A local Ray (no backend.address) is started on 127.0.0.1 only, without dashboard or usage stats;
+A local Ray (no backend.address) is started on 127.0.0.1 only (genarena.cluster.start_ray);
 backend.address=auto|HOST:PORT joins a cluster started with `ray start --head`.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
 from genarena.coevolution.cell import CellContext, CellState, evolve_cell
-from genarena.coevolution.grid import Grid
+from genarena.cluster import import_ray, start_ray
 from genarena.config import Config, from_dict, to_dict
-from genarena.errors import UserError
-
-LOOPBACK = "127.0.0.1"
+from genarena.data.base import Dataset
+from genarena.metrics.proxy import TrainingDistance
 
 
 def state_bytes(obj: Any) -> int:
@@ -66,12 +65,30 @@ def from_wire(obj: Any) -> Any:
     return obj
 
 
-class CellWorker:
-    """The actor body: a CellContext built once, then generations of the cells it is given."""
+def dataset_to_wire(dataset: Dataset) -> Dataset:
+    """The dataset with its arrays in wire form: put in the object store once, every actor reads
+    the same shared pages instead of loading its own copy."""
+    return dataclasses.replace(dataset, **{f: to_wire(getattr(dataset, f)) for f in _ARRAYS})
 
-    def __init__(self, config: dict[str, Any], threads: int) -> None:
+
+def dataset_from_wire(dataset: Dataset) -> Dataset:
+    return dataclasses.replace(dataset, **{f: from_wire(getattr(dataset, f)) for f in _ARRAYS})
+
+
+_ARRAYS = ("train_x", "train_y", "test_x", "test_y")
+
+
+class CellWorker:
+    """The actor body: a CellContext built once from the driver's dataset (shared through the
+    object store) and its scorer's reference statistics, then generations of its cells."""
+
+    def __init__(self, config: dict[str, Any], threads: int, dataset: Dataset,
+                 scorer: dict[str, Any]) -> None:
         torch.set_num_threads(threads)
-        self.ctx = CellContext(from_dict(config))
+        cfg = from_dict(config)
+        data = dataset_from_wire(dataset)
+        self.ctx = CellContext(cfg, data, TrainingDistance.from_reference(scorer, data,
+                                                                          cfg.eval.cache_dir))
 
     def evolve(self, cells: list[int], generation: int, states: dict[int, Any]) -> dict[int, Any]:
         """The cells' states after `generation`, in and out in wire form."""
@@ -87,80 +104,22 @@ class CellWorker:
         return True
 
 
-def _import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise UserError("config key 'backend.name': ray is not installed "
-                        "(expected `pip install 'genarena[ray]'`)") from None
-    return ray
-
-
-@contextmanager
-def _child_environment(values: dict[str, str]) -> Iterator[None]:
-    """`values` in os.environ only while Ray starts its processes (they inherit the environment
-    at spawn), then the caller's environment exactly as it was."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-def start_ray(address: str, num_cpus: int | None = None) -> bool:
-    """Connect to Ray; returns True when this call started it (and so should shut it down).
-
-    For a local Ray, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (with which Ray keeps every server on the
-    loopback address) and RAY_USAGE_STATS_ENABLED=0 are in the environment only while Ray is first
-    imported (it reads the switch then) and while ray.init starts its processes (GCS, raylet,
-    workers inherit them); this process's environment is restored after, and Ray's module state
-    is never patched. If the caller imported Ray before, with the switch on, the local Ray cannot
-    stay on loopback: that is detected below and refused with the way out.
-    """
-    child_env = {"RAY_USAGE_STATS_ENABLED": "0"}
-    if not address:
-        child_env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    with _child_environment(child_env):
-        ray = _import_ray()
-    if ray.is_initialized():
-        return False
-    try:
-        with _child_environment(child_env):
-            if address:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False)
-            else:
-                ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                         log_to_driver=False, _node_ip_address=LOOPBACK)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        raise UserError(f"config key 'backend.address': cannot join Ray at "
-                        f"'{address or 'local'}' ({exc})") from None
-    if not address:
-        nodes = [n["NodeManagerAddress"] for n in ray.nodes()]
-        if any(a != LOOPBACK for a in nodes):
-            ray.shutdown()
-            raise UserError(f"config key 'backend.address': the local Ray did not stay on "
-                            f"{LOOPBACK} (nodes at {', '.join(nodes)}); start one with "
-                            f"`ray start --head --node-ip-address {LOOPBACK}` and pass its address")
-    return True
-
-
 class RayBackend:
     """Spreads the grid's cells over `backend.workers` actors (default: one per CPU)."""
 
-    def __init__(self, cfg: Config, grid: Grid) -> None:
-        ray = _import_ray()
-        self.ray, self.grid = ray, grid
+    def __init__(self, cfg: Config, ctx: CellContext) -> None:
+        ray = import_ray()
+        self.ray, self.grid = ray, ctx.grid
+        grid = ctx.grid
         self.owns_ray = start_ray(cfg.backend.address, cfg.backend.workers or None)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         workers = min(cfg.backend.workers or cpus, grid.size)
         remote = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(CellWorker)
-        config = to_dict(cfg)
-        self.actors = [remote.remote(config, 1) for _ in range(workers)]
+        # held for the backend's life: a restarted actor is created again from these arguments
+        self.dataset_ref = ray.put(dataset_to_wire(ctx.dataset))
+        scorer = ctx.scorer.reference()
+        self.actors = [remote.remote(to_dict(cfg), 1, self.dataset_ref, scorer)
+                       for _ in range(workers)]
         self.assignment = [list(range(grid.size))[i::workers] for i in range(workers)]
 
     def generation(self, states: dict[int, CellState], generation: int
