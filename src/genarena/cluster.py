@@ -1,5 +1,6 @@
-"""Connecting to Ray, for the coevolution backend and the sweep scheduler: a local Ray that
-stays on 127.0.0.1, or a cluster started with `ray start --head` (auto or HOST:PORT)."""
+"""Where work runs: this machine's cores, and Ray for the coevolution backend and the sweep
+scheduler (a local Ray that stays on 127.0.0.1, or a cluster started with `ray start --head`,
+joined by auto or HOST:PORT)."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,11 @@ from typing import Iterator
 from genarena.errors import UserError
 
 LOOPBACK = "127.0.0.1"
+
+
+def cores() -> int:
+    """The cores this process may use: the default number of parallel workers."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def import_ray(what: str = "config key 'backend.name'"):

@@ -243,10 +243,13 @@ class LogConfig:
 @dataclass
 class BackendConfig:
     """Where the work runs."""
-    name: str = _opt("sequential", choices=("sequential", "ray"),
-                     doc="ray: coevolution cells in Ray actors (pip install genarena[ray])")
-    workers: int = _opt(0, lo=0, doc="Ray actors (0: one per core of a local Ray, or per CPU "
-                                     "of the cluster); cells are spread over them")
+    name: str = _opt("auto", choices=("auto", "sequential", "processes", "ray"),
+                     doc="where coevolution cells run: processes (local worker processes, one "
+                         "torch thread each), sequential (all in this process), ray (Ray actors, "
+                         "pip install genarena[ray]); auto: processes when there are several "
+                         "cells and cores, else sequential. Results are the same on each")
+    workers: int = _opt(0, lo=0, doc="worker processes or Ray actors (0: one per core, or per "
+                                     "CPU of the Ray cluster); cells are spread over them")
     threads: int = _opt(0, lo=0, doc="torch threads (0: leave torch's default, i.e. "
                                      "OMP_NUM_THREADS when set, else one per core)")
     address: str = _opt("", doc="Ray cluster address (coevolution on Ray)")

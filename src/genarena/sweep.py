@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from genarena.cluster import cores
 from genarena.config import load_config, parse_override
 from genarena.errors import UserError
 from genarena.run import RunDir
@@ -48,11 +49,6 @@ class Job:
     preset: str = ""
     attempts: int = 0
     proc: Launched | None = field(default=None, repr=False)
-
-
-def cores() -> int:
-    """The cores this process may use: the default number of workers."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def parse_seeds(text: str) -> list[int]:

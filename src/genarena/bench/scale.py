@@ -4,10 +4,10 @@
     threads against 2 workers × 1 thread.
 (b) The coevolution engine's overhead: wall seconds per generation (checkpoint writes amortised
     at the preset's interval) ÷ the training compute of its cells, by grid size and batches per
-    generation, sequential and on Ray. The training compute is a bare loop of the same nets
-    (Adam, D step then G step, nothing else) timed in the same process and thread count; on Ray
-    the denominator is the busiest actor's share of it (its cells' bare time), so the ratio
-    measures the engine, not the split of cells over actors.
+    generation, on each backend (sequential, worker processes, Ray). The training compute is a
+    bare loop of the same nets (Adam, D step then G step, nothing else) timed in the same
+    process and thread count; with workers the denominator is the busiest worker's share of it
+    (its cells' bare time), so the ratio measures the engine, not the split of cells.
 (c) Peak resident memory of the driver and of every Ray actor.
 (d) Cell batching: one step of all cells' identical nets batched with torch.func (stacked
     parameters, vmap) against the same cells one after another.
@@ -89,7 +89,8 @@ def overhead(backend: str, rows: int, cols: int, batches: int, generations: int)
     trainer = CoevolutionTrainer(cfg, build_dataset(cfg.data), torch.device("cpu"))
     actor_memory: list[dict[str, float]] = []
     try:
-        trainer.train_step()                                  # warm-up (Ray: actors start)
+        trainer.train_step()                       # warm-up (workers and actors start)
+        trainer_assignment = getattr(trainer.backend, "assignment", [[]])
         start = time.perf_counter()
         for _ in range(generations):                          # the budget leaves actors alive
             stats = trainer.train_step()
@@ -106,10 +107,9 @@ def overhead(backend: str, rows: int, cols: int, batches: int, generations: int)
         bare = bare_cell_seconds(trainer)
     finally:
         trainer.close()
-    workers = 1
-    if backend == "ray":
-        workers = min(len(actor_memory) or 2, rows * cols)
-    shares = [sum(bare[c] for c in list(bare)[i::workers]) for i in range(workers)]
+    workers = 1 if backend == "sequential" else len(trainer_assignment)
+    shares = [sum(bare[c] for c in cells) for cells in trainer_assignment] if workers > 1 \
+        else [sum(bare.values())]
     every = max(1, cfg.log.checkpoint_interval // batches)    # generations between checkpoints
     per_generation = seconds + checkpoint_s / every
     return {"backend": backend, "cells": rows * cols, "batches_per_gen": batches,
@@ -217,7 +217,8 @@ def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/scale
     batch_sizes, generations = ((5, 10), 1) if quick else ((50, 300), 2)
     with tempfile.TemporaryDirectory(dir=_made(runs_root)) as tmp:     # never reuse timed runs
         sweeps = [sweep_rate(Path(tmp), sweep_runs, sweep_steps, w, t) for w, t in ((1, 2), (2, 1))]
-    engine = [overhead("sequential", r, c, b, generations) for b in batch_sizes for r, c in grids]
+    engine = [overhead(backend, r, c, b, generations) for backend in ("sequential", "processes")
+              for b in batch_sizes for r, c in grids]
     from genarena.cluster import start_ray
     started = start_ray("", num_cpus=None)                    # one local Ray for every grid
     try:
@@ -258,11 +259,11 @@ def _tables(result: dict[str, Any], grids: tuple[tuple[int, int], ...],
               f"{GRID_PRESET} (Lipizzaner MLP nets, batches of 100, population 1 per cell, "
               "Mustangs' per-batch loss draw); one torch thread per process; mean of "
               f"{engine[0]['generations']} generation(s) after a warm-up, checkpoint writes "
-              "amortised at the preset's interval. Ray: a local Ray with one single-threaded "
-              "actor per core.", "",
+              "amortised at the preset's interval. processes and Ray: one single-threaded worker "
+              "process or actor per core (2).", "",
               "| backend | batches/gen | " + " | ".join(f"{r * c} cells" for r, c in grids) + " |",
               "|---|---|" + "---|" * len(grids)]
-    for backend in ("sequential", "ray"):
+    for backend in ("sequential", "processes", "ray"):
         for b in batch_sizes:
             rows = [r for r in engine if r["backend"] == backend and r["batches_per_gen"] == b]
             lines.append(f"| {backend} | {b} | " + " | ".join(

@@ -39,7 +39,8 @@ def test_local_ray_stays_on_loopback(local_ray):
 
 def test_ray_and_sequential_give_identical_results_on_a_2x2_grid(local_ray, tmp_path):
     cfg = {**SMALL, "steps": 60}
-    seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", **as_kwargs(cfg))
+    seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", backend__name="sequential",
+                         **as_kwargs(cfg))
     ray_run = genarena.train("ring8-mustangs", out=tmp_path / "ray", backend__name="ray",
                              backend__workers=2, **as_kwargs(cfg))
     assert ray_run.summary["cells"] == seq.summary["cells"]

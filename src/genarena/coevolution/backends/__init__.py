@@ -7,10 +7,23 @@ before the generation, so the result cannot depend on the order or place cells r
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
+
+import torch
 
 from genarena.coevolution.cell import CellContext, CellState
 from genarena.config import Config
+
+
+def state_bytes(obj: Any) -> int:
+    """Bytes of tensor data in a (nested) state: what crosses the object store."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(state_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(state_bytes(v) for v in obj)
+    return 0
 
 
 class Backend(Protocol):
@@ -24,6 +37,19 @@ def _sequential(cfg: Config, ctx: CellContext) -> Backend:
     return SequentialBackend(ctx)
 
 
+def _processes(cfg: Config, ctx: CellContext) -> Backend:
+    from genarena.coevolution.backends.processes import ProcessBackend
+    return ProcessBackend(cfg, ctx)
+
+
+def _auto(cfg: Config, ctx: CellContext) -> Backend:
+    """Worker processes when there are several cells and cores to spread them over, else one
+    process (results are the same either way)."""
+    from genarena.cluster import cores
+    spread = min(cfg.backend.workers or cores(), ctx.grid.size)
+    return (_processes if spread > 1 else _sequential)(cfg, ctx)
+
+
 def _ray(cfg: Config, ctx: CellContext) -> Backend:
     from genarena.coevolution.backends.ray import RayBackend      # Ray only when asked for
     return RayBackend(cfg, ctx)
@@ -31,7 +57,7 @@ def _ray(cfg: Config, ctx: CellContext) -> Backend:
 
 # backend.name -> (config, cell context) -> backend
 BACKENDS: Mapping[str, Callable[[Config, CellContext], Backend]] = MappingProxyType({
-    "sequential": _sequential, "ray": _ray})
+    "auto": _auto, "sequential": _sequential, "processes": _processes, "ray": _ray})
 
 
 def build_backend(cfg: Config, ctx: CellContext) -> Backend:
@@ -39,4 +65,4 @@ def build_backend(cfg: Config, ctx: CellContext) -> Backend:
     return BACKENDS[cfg.backend.name](cfg, ctx)
 
 
-__all__ = ["BACKENDS", "Backend", "build_backend"]
+__all__ = ["BACKENDS", "Backend", "build_backend", "state_bytes"]

@@ -21,22 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from genarena.coevolution.backends import state_bytes
 from genarena.coevolution.cell import CellContext, CellState, evolve_cell
 from genarena.cluster import import_ray, start_ray
 from genarena.config import Config, from_dict, to_dict
 from genarena.data.base import Dataset
 from genarena.metrics.proxy import TrainingDistance
-
-
-def state_bytes(obj: Any) -> int:
-    """Bytes of tensor data in a (nested) state: what crosses the object store."""
-    if isinstance(obj, torch.Tensor):
-        return obj.numel() * obj.element_size()
-    if isinstance(obj, dict):
-        return sum(state_bytes(v) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return sum(state_bytes(v) for v in obj)
-    return 0
 
 
 def to_wire(obj: Any) -> Any:

@@ -1,0 +1,67 @@
+"""The worker-process backend: results identical to sequential, and a killed worker restarts."""
+import os
+import signal
+import threading
+
+import torch
+
+import genarena
+from genarena.coevolution.backends import build_backend
+from genarena.coevolution.backends.processes import ProcessBackend
+from genarena.coevolution.backends.sequential import SequentialBackend
+from genarena.coevolution.cell import CellContext
+from genarena.coevolution.trainer import CoevolutionTrainer
+from genarena.config import load_config
+from genarena.data import build_dataset
+
+from helpers import COEVOLUTION_SMALL as SMALL, as_kwargs
+
+
+def test_processes_and_sequential_give_identical_results_on_a_2x2_grid(tmp_path):
+    cfg = {**SMALL, "steps": 60}
+    seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", backend__name="sequential",
+                         **as_kwargs(cfg))
+    par = genarena.train("ring8-mustangs", out=tmp_path / "par", backend__name="processes",
+                         backend__workers=2, **as_kwargs(cfg))
+    assert par.summary["cells"] == seq.summary["cells"]
+    assert par.summary["metrics"] == seq.summary["metrics"]
+    assert torch.equal(par.sample(200, seed=3), seq.sample(200, seed=3))
+
+
+def test_auto_spreads_cells_over_cores_only_when_there_are_several_of_each():
+    cfg = load_config("ring8-mustangs", {**SMALL, "backend.name": "auto", "backend.workers": 2})
+    backend = build_backend(cfg, CellContext(cfg))
+    try:
+        assert isinstance(backend, ProcessBackend) and len(backend.pids()) == 2
+    finally:
+        backend.close()
+    one = load_config(cfg, {"backend.workers": 1})
+    assert isinstance(build_backend(one, CellContext(one)), SequentialBackend)
+    single = load_config(cfg, {"coevolution.rows": 1, "coevolution.cols": 1})
+    assert isinstance(build_backend(single, CellContext(single)), SequentialBackend)
+
+
+def test_a_killed_worker_restarts_and_the_generation_completes():
+    cfg = load_config("ring8-mustangs", {**SMALL, "steps": 240, "coevolution.batches_per_gen": 60,
+                                         "backend.name": "processes", "backend.workers": 2})
+    dataset = build_dataset(cfg.data)
+    trainer = CoevolutionTrainer(cfg, dataset, torch.device("cpu"))
+    reference = CoevolutionTrainer(load_config(cfg, {"backend.name": "sequential"}), dataset,
+                                   torch.device("cpu"))
+    try:
+        trainer.train_step()
+        # kill one worker between generations and another while a generation is running
+        os.kill(trainer.backend.pids()[0], signal.SIGKILL)
+        trainer.train_step()
+        timer = threading.Timer(0.3, os.kill, (trainer.backend.pids()[1], signal.SIGKILL))
+        timer.start()
+        trainer.train_step()
+        timer.join()
+        trainer.train_step()
+    finally:
+        trainer.close()
+    assert trainer.generation == 4 and all(s["generation"] == 4 for s in trainer.states.values())
+    for _ in range(4):
+        reference.train_step()
+    assert [s["score"] for s in trainer.states.values()] == \
+        [s["score"] for s in reference.states.values()]
