@@ -21,6 +21,7 @@ COEVOLUTION_SMALL = {
     "coevolution.batches_per_gen": 20, "coevolution.score_samples": 300,
     "data.batch_size": 64, "model.g_hidden": [32, 32], "model.d_hidden": [32, 32],
     "eval.n_samples": 500, "log.interval": 1, "log.checkpoint_interval": 1, "backend.threads": 1,
+    "backend.name": "sequential",   # in-process: seconds-long tests; the backends have their own
 }
 
 

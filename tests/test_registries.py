@@ -4,7 +4,7 @@ import pytest
 
 from genarena.coevolution.backends import BACKENDS
 from genarena.coevolution.grid import NEIGHBOURHOODS
-from genarena.config import (BackendConfig, CoevolutionConfig, ControllerConfig, DiffusionConfig,
+from genarena.config import (LOSS_DRAWS, BackendConfig, CoevolutionConfig, ControllerConfig, DiffusionConfig,
                              GuidanceConfig, LossConfig, ModelConfig, OptimConfig, TrainerConfig,
                              choices_of)
 from genarena.control import GRID_CONTROLLERS, PAIR_CONTROLLERS
@@ -25,7 +25,7 @@ REGISTRIES = [
     (ModelConfig, "arch", set(ARCHITECTURES)),
     (ModelConfig, "activation", set(_ACTIVATIONS)),
     (ModelConfig, "z_dist", set(LATENTS)),
-    (LossConfig, "name", set(LOSSES) | {"mustangs"}),       # mustangs: a per-batch draw of them
+    (LossConfig, "name", set(LOSSES) | set(LOSS_DRAWS)),    # the draws: per batch, of them
     (TrainerConfig, "name", set(TRAINERS)),
     (DiffusionConfig, "sde", set(SDES)),
     (DiffusionConfig, "sampler", set(SAMPLERS)),

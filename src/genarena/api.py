@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import platform
 from contextlib import closing
 from pathlib import Path
 from typing import Any, Mapping
@@ -29,12 +30,25 @@ log = logging.getLogger(__name__)
 
 
 def resolve_device(name: str) -> torch.device:
-    """auto picks CUDA when present; asking for CUDA without it is a user error."""
+    """auto picks CUDA when present; asking for a CUDA device that is not there is a user error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("config key 'device': cuda requested but no CUDA device is available")
-    return torch.device(name)
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"config key 'device': {name} requested but no CUDA device is "
+                            "available (device=cpu opens the run here)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UserError(f"config key 'device': {name} requested but this machine has "
+                            f"{torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
+def describe_device(device: torch.device) -> dict[str, str]:
+    """The device a run used, for summary.json and bench records: its name and what it is."""
+    if device.type == "cuda":
+        return {"device": str(device), "device_name": torch.cuda.get_device_name(device)}
+    return {"device": str(device), "device_name": platform.processor() or platform.machine()}
 
 
 def configure_threads(threads: int) -> None:
@@ -53,8 +67,10 @@ def _run_name(config: Any) -> str:
 class Run:
     """A finished (or checkpointed) run directory with its final model."""
 
-    def __init__(self, path: str | Path, checkpoint: str | None = None) -> None:
+    def __init__(self, path: str | Path, checkpoint: str | None = None,
+                 device: str | None = None) -> None:
         self.dir = RunDir.existing(path)
+        self.device = device                 # None: the device config.yaml names
         self.path = self.dir.path
         self.checkpoint_name = checkpoint
         self.checkpoint = self.dir.checkpoints / checkpoint if checkpoint else self.dir.last_checkpoint
@@ -77,7 +93,7 @@ class Run:
 
     def with_guidance_scale(self, scale: float) -> "Run":
         """The same run, sampled with guidance scale α = `scale` (e.g. the α=10 'scaling' baseline)."""
-        other = Run(self.path, self.checkpoint_name)
+        other = Run(self.path, self.checkpoint_name, self.device)
         other.config.guidance.scale = scale
         return other
 
@@ -86,7 +102,7 @@ class Run:
         if self._model is None:
             state = load_checkpoint(self.checkpoint)
             spec = get_trainer(self.config.trainer.name)
-            device = resolve_device(self.config.device)
+            device = resolve_device(self.device or self.config.device)
             try:
                 self._model = spec.load_model(self.config, self.dataset,
                                               state["trainer_state"], device)
@@ -113,7 +129,7 @@ class Run:
                         label_sampler_fn(self.model(), eval_seed(self.config)))
 
 
-EXTENDABLE = ("steps",)
+EXTENDABLE = ("steps",)       # and `device`, which moves the run without changing it
 
 
 def _extend(run: RunDir, cfg: Config, overrides: Mapping[str, Any], at_step: int) -> Config:
@@ -122,7 +138,7 @@ def _extend(run: RunDir, cfg: Config, overrides: Mapping[str, Any], at_step: int
     bad = [k for k in overrides if k not in EXTENDABLE]
     if bad:
         raise UserError(f"--resume: override '{bad[0]}' would change the run; only "
-                        f"{', '.join(EXTENDABLE)} may be given, to extend it")
+                        f"{', '.join(EXTENDABLE)} (to extend it) and device may be given")
     new = load_config(to_dict(cfg), dict(overrides))
     if new.steps == cfg.steps:
         return cfg
@@ -164,10 +180,14 @@ def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
     Example: ``genarena.train("ring8-nsgan", steps=500, optim__lr_g=2e-4)``.
     """
     cfg, run, state, given = _open_or_create(config, resume, overrides, kwargs)
+    device_name = cfg.device
     if run is not None and given:
-        cfg = _extend(run, cfg, given, int(state["step"]) if state else 0)
+        device_name = str(given.pop("device", cfg.device))   # where this session trains
+        if given:
+            cfg = _extend(run, cfg, given, int(state["step"]) if state else 0)
+        load_config(cfg, {"device": device_name})               # validated as the config key is
     configure_threads(cfg.backend.threads)
-    device = resolve_device(cfg.device)
+    device = resolve_device(device_name)
     # The run seeds torch's global generator for what draws from it (weight initialisation);
     # the caller's generator state is restored afterwards, so train() leaves it as it found it.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -199,7 +219,7 @@ def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | N
             if created and not run.last_checkpoint.exists():
                 run.mark_failed(exc)           # nothing to resume: a new run may take this --out
             raise
-    run.write_summary(summary)
+    run.write_summary({**summary, **describe_device(device)})
     write_report(run.path)
     return Run(run.path)
 
@@ -247,6 +267,9 @@ def _fit(trainer: Any, cfg: Config, run: RunDir, dataset: Dataset,
             **(extras() if extras else {}), **({"extensions": extensions} if extensions else {})}
 
 
-def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
-    """Open a run directory written by `train`; `checkpoint` picks a snapshot (e.g. step-00000500.pt)."""
-    return Run(path, checkpoint)
+def load_run(path: str | Path, checkpoint: str | None = None, device: str | None = None) -> Run:
+    """Open a run directory written by `train`; `checkpoint` picks a snapshot (e.g.
+    step-00000500.pt), `device` where its model runs (default: the device it was trained on)."""
+    if device is not None:
+        load_config({}, {"device": device})           # validated as the config key is
+    return Run(path, checkpoint, device)

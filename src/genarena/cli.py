@@ -42,9 +42,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def _opened(args: argparse.Namespace) -> Any:
+    """The run of `eval` / `sample`, on the device a `device=...` setting names, if any."""
     from genarena.api import load_run
-    metrics = load_run(args.run_dir).evaluate(args.n)
+    from genarena.config import parse_override
+    settings = dict(parse_override(s) for s in args.settings)
+    unknown = [k for k in settings if k != "device"]
+    if unknown:
+        raise UserError(f"setting '{unknown[0]}': only device=... may be given here")
+    device = settings.get("device")
+    return load_run(args.run_dir, device=None if device is None else str(device))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    metrics = _opened(args).evaluate(args.n)
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -55,13 +66,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
-    from genarena.api import load_run
     from genarena.checkpoint import atomic_write_bytes
     from genarena.report.plots import save_sample_figure
     out = Path(args.out)
     if out.suffix not in (".png", ".npz"):
         raise UserError(f"--out '{out}': expected a .png or .npz file name")
-    run = load_run(args.run_dir)
+    run = _opened(args)
     x = run.sample(args.n, label=args.label)
     if out.suffix == ".npz":
         buf = io.BytesIO()
@@ -135,8 +145,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for flag, value in (("--workers", args.workers), ("--address", args.address)):
         if value and not set(args.suites) & set(PARALLEL):
             raise UserError(f"bench: {flag} applies to the suites {', '.join(PARALLEL)}")
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers: expected a positive number, got {args.workers}")
+    if args.workers is not None and args.workers < 0:
+        raise UserError(f"--workers: expected 0 (in this process) or more, got {args.workers}")
     for path in run_suites(args.suites, out, quick=args.quick, seeds=args.seeds,
                            launch=Launch(args.workers, args.address)):
         print(path)
@@ -230,12 +240,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = add("eval", help="metrics of a run's final model")
     e.add_argument("run_dir", help="a run directory")
+    e.add_argument("settings", nargs="*", metavar="device=DEV",
+                   help="open the run on another device than it was trained on (e.g. device=cpu)")
     e.add_argument("--n", type=int, default=None, help="generated samples (default eval.n_samples)")
     e.add_argument("--json", action="store_true", help="one JSON object instead of key: value lines")
     e.set_defaults(func=cmd_eval)
 
     s = add("sample", help="draw samples of a run's final model")
     s.add_argument("run_dir", help="a run directory")
+    s.add_argument("settings", nargs="*", metavar="device=DEV",
+                   help="open the run on another device than it was trained on (e.g. device=cpu)")
     s.add_argument("--n", type=int, required=True, help="number of samples")
     s.add_argument("--out", required=True, help="FILE.png (a picture) or FILE.npz (array x)")
     s.add_argument("--label", type=int, default=None, help="class to sample (guided models)")
@@ -259,8 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "with --quick runs/bench-quick)")
     b.add_argument("--quick", action="store_true", help="short repeats, for a smoke test")
     b.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="training runs at once, one torch thread each (default: one per core); "
-                        "for the suites that train many runs")
+                   help="training runs at once, one torch thread each (default: one per core; "
+                        "0: in this process, one after another); for the suites that train "
+                        "many runs")
     b.add_argument("--address", default="", metavar="local|auto|HOST:PORT",
                    help="train those runs as Ray tasks (as `genarena sweep --address`)")
     b.add_argument("--seeds", type=int, default=None, metavar="N",
@@ -312,11 +327,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         _configure_logging(args.verbose, getattr(args, "quiet", False))
         if extra:
-            # Overrides may follow options (train PRESET --out DIR key=value); nothing else may.
-            if args.command not in ("train", "config", "sweep") or any("=" not in e or e.startswith("-")
-                                                             for e in extra):
+            # Overrides may follow options (train PRESET --out DIR key=value), and so may the
+            # device=... of eval and sample; nothing else may.
+            takes = "overrides" if args.command in ("train", "config", "sweep") else \
+                "settings" if args.command in ("eval", "sample") else None
+            if takes is None or any("=" not in e or e.startswith("-") for e in extra):
                 raise UserError(f"genarena: unrecognized arguments: {' '.join(extra)}")
-            args.overrides = list(args.overrides) + extra
+            setattr(args, takes, list(getattr(args, takes)) + extra)
         if getattr(args, "n", 1) is not None and getattr(args, "n", 1) < 1:
             raise UserError(f"--n: expected a positive number of samples, got {args.n}")
         return int(args.func(args))

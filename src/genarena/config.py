@@ -9,6 +9,7 @@ import dataclasses
 import difflib
 import math
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -69,9 +70,12 @@ class ModelConfig:
 class LossConfig:
     """Adversarial loss and its regularizers (SPEC 3.1)."""
     name: str = _opt("nsgan", choices=("bce", "nsgan", "lsgan", "wgan", "wgan-gp", "hinge",
-                                       "mustangs"),
-                     doc="mustangs (coevolution only): G's loss drawn per batch from bce, lsgan, "
-                         "nsgan; D uses bce")
+                                       "lip-bce", "lip-mse", "lip-heu", "mustangs",
+                                       "mustangs-logit"),
+                     doc="lip-*: Lipizzaner's losses on D's sigmoid output (SPEC 5.1); mustangs "
+                         "(coevolution only): G's loss drawn per batch from lip-bce, lip-mse, "
+                         "lip-heu, D lip-bce; mustangs-logit: the same draw over bce, lsgan, nsgan, "
+                         "D bce")
     clip: float | None = _opt(None, lo=0, doc="clip D weights to ±clip after each D step "
                                              "(null: the loss's default, 0.01 for wgan)")
     gp_weight: float | None = _opt(None, lo=0, doc="gradient-penalty weight "
@@ -170,9 +174,10 @@ class MSPGConfig:
 @dataclass
 class EGANConfig:
     """E-GAN (SPEC 5.2; Wang et al. 2018): children by mutation, the fittest survive."""
-    mutations: list[str] = _opt(["bce", "nsgan", "lsgan"],
-                                doc="G losses that make the children (minimax, heuristic, "
-                                    "least-squares)")
+    mutations: list[str] = _opt(["bce", "lip-heu", "lip-mse"],
+                                doc="G losses that make the children: Wang et al.'s minimax "
+                                    "log(1 − p), heuristic −½ log p and least squares (p − 1)², all "
+                                    "on D's sigmoid output p (lsgan/nsgan: the logit variants)")
     diversity_weight: float = _opt(0.001, lo=0, doc="γ in fitness = quality + γ·diversity")
     parents: int = _opt(1, lo=1, doc="generators that survive each step")
 
@@ -260,7 +265,8 @@ class Config:
     """A complete, resolved training configuration."""
     description: str = _opt("", doc="one line saying what this configuration is for")
     seed: int = _opt(0, lo=0)
-    device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
+    device: str = _opt("auto", doc="auto (CUDA when present) | cpu | cuda | cuda:N; eval, sample "
+                                   "and --resume may open a run on another (device=cpu)")
     steps: int = _opt(3000, lo=1, doc="the budget in generator updates, for every trainer: a "
                                       "coevolution cell's G, E-GAN's parent, the VAE's decoder, "
                                       "the score net (a guided diffusion run adds "
@@ -428,9 +434,12 @@ def _check_consistency(cfg: Config) -> None:
     if cfg.trainer.name == "mspg" and cfg.data.batch_size % cfg.mspg.aux_pack:
         raise UserError(f"config key 'mspg.aux_pack': expected a divisor of data.batch_size "
                         f"({cfg.data.batch_size}), got {cfg.mspg.aux_pack}")
-    if cfg.loss.name == "mustangs" and cfg.trainer.name != "coevolution":
-        raise UserError("config key 'loss.name': mustangs is a per-batch loss draw of "
+    if cfg.loss.name in LOSS_DRAWS and cfg.trainer.name != "coevolution":
+        raise UserError(f"config key 'loss.name': {cfg.loss.name} is a per-batch loss draw of "
                         f"trainer.name=coevolution (got trainer {cfg.trainer.name!r})")
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", cfg.device):
+        raise UserError(f"config key 'device': expected auto, cpu, cuda or cuda:N, got "
+                        f"{cfg.device!r}")
     if cfg.backend.name == "ray" and cfg.trainer.name != "coevolution":
         raise UserError("config key 'backend.name': ray runs coevolution cells "
                         f"(got trainer {cfg.trainer.name!r}; use sequential)")
@@ -439,11 +448,11 @@ def _check_consistency(cfg: Config) -> None:
         raise UserError(f"config key 'steps': coevolution trains whole generations of "
                         f"coevolution.batches_per_gen={b} generator updates; expected a multiple "
                         f"of {b} (e.g. {max(b, cfg.steps // b * b)}), got {cfg.steps}")
-    if cfg.trainer.name in ("coevolution", "egan") and cfg.loss.name not in ("bce", "nsgan",
-                                                                             "lsgan", "mustangs"):
-        raise UserError(f"config key 'loss.name': {cfg.trainer.name} trains with bce, nsgan, "
-                        f"lsgan or mustangs (got {cfg.loss.name!r})")
-    losses = [n for n in choices_of(LossConfig, "name") if n != "mustangs"]
+    evolving = ("bce", "nsgan", "lsgan", "lip-bce", "lip-mse", "lip-heu", *LOSS_DRAWS)
+    if cfg.trainer.name in ("coevolution", "egan") and cfg.loss.name not in evolving:
+        raise UserError(f"config key 'loss.name': {cfg.trainer.name} trains with "
+                        f"{', '.join(evolving)} (got {cfg.loss.name!r})")
+    losses = [n for n in choices_of(LossConfig, "name") if n not in LOSS_DRAWS]
     bad = [m for m in cfg.egan.mutations if m not in losses]
     if bad or not cfg.egan.mutations:
         raise UserError(f"config key 'egan.mutations': expected a non-empty list of losses from "
@@ -451,6 +460,14 @@ def _check_consistency(cfg: Config) -> None:
     if cfg.data.batch_size % cfg.model.pack:
         raise UserError(f"config key 'model.pack': expected a divisor of data.batch_size "
                         f"({cfg.data.batch_size}), got {cfg.model.pack}")
+
+
+# Per-batch loss draws (coevolution): name -> (G losses drawn uniformly per batch, the loss of D
+# and of fitness). mustangs is the paper's (sigmoid-space losses); mustangs-logit the same draw
+# over genarena's logit losses.
+LOSS_DRAWS: Mapping[str, tuple[tuple[str, ...], str]] = types.MappingProxyType({
+    "mustangs": (("lip-bce", "lip-mse", "lip-heu"), "lip-bce"),
+    "mustangs-logit": (("bce", "lsgan", "nsgan"), "bce")})
 
 
 # The regularizer each loss needs by default (`null` in loss.clip / loss.gp_weight resolves to
@@ -465,7 +482,8 @@ def choices_of(cls: type, name: str) -> tuple[str, ...]:
 
 
 def _resolve_loss_defaults(cfg: Config) -> None:
-    defaults = LOSS_DEFAULTS.get("bce" if cfg.loss.name == "mustangs" else cfg.loss.name, {})
+    name = LOSS_DRAWS[cfg.loss.name][1] if cfg.loss.name in LOSS_DRAWS else cfg.loss.name
+    defaults = LOSS_DEFAULTS.get(name, {})
     if cfg.loss.clip is None:
         cfg.loss.clip = defaults.get("clip", 0.0)
     if cfg.loss.gp_weight is None:

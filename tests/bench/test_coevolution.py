@@ -3,6 +3,7 @@ import json
 
 
 from genarena.bench import coevolution
+from genarena.bench.common import Launch
 from genarena.catalogue import mean_sd
 
 
@@ -18,7 +19,8 @@ def test_order_checks_read_the_claims_of_spec_5_4():
 
 def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", feature_cache)
-    paths = coevolution.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs")
+    paths = coevolution.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs",
+                   launch=Launch(workers=0))
     assert {p.name for p in paths} == {"coevolution.json", "coevolution.md"}
     md = (tmp_path / "results" / "coevolution.md").read_text()
     assert "Mustangs reproduction" in md

@@ -2,11 +2,13 @@
 import json
 
 from genarena.bench import diffusion
+from genarena.bench.common import Launch
 
 
 def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", feature_cache)
-    paths = diffusion.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs")
+    paths = diffusion.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs",
+                   launch=Launch(workers=0))
     assert {p.name for p in paths} == {"diffusion.json", "diffusion.md"}
     md = (tmp_path / "results" / "diffusion.md").read_text()
     for heading in ("the paper's protocol", "our classifiers", "error against classifier updates", "Conditional digits", "Sampling time", "Sampler sharpness",

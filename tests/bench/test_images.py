@@ -2,11 +2,12 @@
 import json
 
 from genarena.bench import images
+from genarena.bench.common import Launch
 
 
 def test_quick_suite_writes_results(tmp_path, feature_cache):
     paths = images.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs",
-                       extra={"eval.cache_dir": feature_cache})
+                       extra={"eval.cache_dir": feature_cache}, launch=Launch(workers=0))
     assert {p.name for p in paths} == {"images.json", "images.md", "images_fid_vs_time.png"}
     result = json.loads((tmp_path / "results" / "images.json").read_text())
     assert [r["method"] for r in result["rows"]] == list(images.METHODS)

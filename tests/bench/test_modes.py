@@ -41,7 +41,7 @@ def test_quick_two_seeds_train_through_the_scheduler(tmp_path, cli, feature_cach
     started = []
     real_start = genarena.sweep._start
     monkeypatch.setattr(genarena.sweep, "_start",
-                        lambda job, fresh: (started.append(job.name), real_start(job, fresh)))
+                        lambda job, *how: (started.append(job.name), real_start(job, *how)))
     code, _, err = cli("bench", "modes", "--quick", "--seeds", "2", "--workers", "2")
     assert code == 0, err
     result = json.loads((tmp_path / "runs" / "bench-quick" / "modes.json").read_text())

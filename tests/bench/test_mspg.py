@@ -2,11 +2,13 @@
 import json
 
 from genarena.bench import mspg
+from genarena.bench.common import Launch
 
 
 def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", feature_cache)
-    paths = mspg.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs")
+    paths = mspg.run(tmp_path / "results", quick=True, runs_root=tmp_path / "runs",
+                   launch=Launch(workers=0))
     assert {p.name for p in paths} == {"mspg.json", "mspg.md"}
     result = json.loads((tmp_path / "results" / "mspg.json").read_text())
     att = result["attention"]["results"]

@@ -74,12 +74,20 @@ def test_training_changes_the_surviving_generator(ctx, states):
     assert out["score"] < float("inf")
 
 
+def test_mustangs_draws_the_papers_losses_for_g_and_judges_with_lipizzaners_bce():
+    ctx = _context(**{"loss.name": "mustangs"})
+    assert [l.name for l in ctx.g_losses] == ["lip-bce", "lip-mse", "lip-heu"]
+    assert ctx.d_loss.name == "lip-bce"
+    logit = _context(**{"loss.name": "mustangs-logit"})       # today's logit-space variant
+    assert [l.name for l in logit.g_losses] == ["bce", "lsgan", "nsgan"]
+    assert logit.d_loss.name == "bce"
+
+
 def test_mustangs_draws_each_loss_about_a_third_of_the_time():
     ctx = _context(**{"loss.name": "mustangs", "coevolution.batches_per_gen": 600,
                       "data.batch_size": 8, "coevolution.rows": 1, "coevolution.cols": 1})
-    assert [l.name for l in ctx.g_losses] == ["bce", "lsgan", "nsgan"] and ctx.d_loss.name == "bce"
     out = evolve_cell(ctx, 0, 0, {0: ctx.initial_state(0)})
-    shares = [out["stats"][f"draw_{n}"] for n in ("bce", "lsgan", "nsgan")]
+    shares = [out["stats"][f"draw_{n}"] for n in ("lip-bce", "lip-mse", "lip-heu")]
     assert abs(sum(shares) - 1) < 1e-9
     assert all(abs(s - 1 / 3) < 0.06 for s in shares), shares
 

@@ -1,4 +1,4 @@
-"""Every loss of SPEC 3.1 against hand-computed values and gradients."""
+"""Every loss of SPEC 3.1 and Lipizzaner's of SPEC 5.1 against hand-computed values and gradients."""
 import math
 
 import pytest
@@ -26,6 +26,11 @@ EXPECTED_D = {
     "wgan": mean([0.5, -1.0]) - mean([1.0, -2.0]),
     "wgan-gp": mean([0.5, -1.0]) - mean([1.0, -2.0]),
     "hinge": mean([0.0, 3.0]) + mean([1.5, 0.0]),
+    # Lipizzaner: on p = σ(logit); BCE for D in lip-bce and lip-heu, least squares in lip-mse
+    "lip-bce": mean([sp(-1.0), sp(2.0)]) + mean([sp(0.5), sp(-1.0)]),
+    "lip-heu": mean([sp(-1.0), sp(2.0)]) + mean([sp(0.5), sp(-1.0)]),
+    "lip-mse": mean([(1 / (1 + math.exp(-1.0)) - 1) ** 2, (1 / (1 + math.exp(2.0)) - 1) ** 2])
+    + mean([(1 / (1 + math.exp(-0.5))) ** 2, (1 / (1 + math.exp(1.0))) ** 2]),
 }
 EXPECTED_G = {
     "bce": -mean([sp(0.5), sp(-1.0)]),
@@ -34,6 +39,9 @@ EXPECTED_G = {
     "wgan": -mean([0.5, -1.0]),
     "wgan-gp": -mean([0.5, -1.0]),
     "hinge": -mean([0.5, -1.0]),
+    "lip-bce": mean([-math.log(1 / (1 + math.exp(-0.5))), -math.log(1 / (1 + math.exp(1.0)))]),
+    "lip-heu": 0.5 * mean([-math.log(1 / (1 + math.exp(-0.5))), -math.log(1 / (1 + math.exp(1.0)))]),
+    "lip-mse": mean([(1 / (1 + math.exp(-0.5)) - 1) ** 2, (1 / (1 + math.exp(1.0)) - 1) ** 2]),
 }
 
 
@@ -49,11 +57,37 @@ EXPECTED_G_GRAD = {
     "wgan": [-0.5, -0.5],
     "wgan-gp": [-0.5, -0.5],
     "hinge": [-0.5, -0.5],
+    "lip-bce": [-sigmoid(-0.5) / 2, -sigmoid(1.0) / 2],
+    "lip-heu": [-sigmoid(-0.5) / 4, -sigmoid(1.0) / 4],
+    # d/dx (σ(x) − 1)² = 2 (σ(x) − 1) σ(x) (1 − σ(x))
+    "lip-mse": [2 * (sigmoid(x) - 1) * sigmoid(x) * (1 - sigmoid(x)) / 2 for x in (0.5, -1.0)],
 }
 
 
-def test_registry_holds_the_six_losses():
-    assert set(LOSSES) == {"bce", "nsgan", "lsgan", "wgan", "wgan-gp", "hinge"}
+def test_registry_holds_the_six_losses_and_lipizzaners_three():
+    assert set(LOSSES) == {"bce", "nsgan", "lsgan", "wgan", "wgan-gp", "hinge", "lip-bce",
+                           "lip-mse", "lip-heu"}
+
+
+def test_lip_mse_saturates_where_lsgan_on_logits_does_not():
+    """A fake D rates surely fake (logit −8): least squares on σ(D) has almost no gradient there
+    (why the paper finds Lip-MSE worst); least squares on the logit pushes hard."""
+    fake = torch.tensor([-8.0], requires_grad=True)
+    get_loss("lip-mse").g_loss(fake).backward()
+    assert abs(fake.grad.item()) < 1e-3
+    fake.grad = None
+    get_loss("lsgan").g_loss(fake).backward()
+    assert abs(fake.grad.item()) > 1
+
+
+def test_lip_losses_are_monotone_in_ds_rating_of_the_fakes():
+    """G's Lipizzaner losses always fall as D rates the fakes more real (the logit least-squares
+    G loss does not: it pulls a fake rated +3 back towards 1)."""
+    logits = torch.linspace(-6, 6, 49)
+    for name in ("lip-bce", "lip-mse", "lip-heu"):
+        values = torch.stack([get_loss(name).g_loss(x.view(1)) for x in logits])
+        assert (values[1:] < values[:-1]).all(), name
+    assert get_loss("lsgan").g_loss(torch.tensor([3.0])) > get_loss("lsgan").g_loss(torch.tensor([1.0]))
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_D))

@@ -16,9 +16,11 @@ from genarena.train.mspg import MSPGTrainer
 
 # What a perfect D outputs for reals and fakes, by the loss's own targets.
 PERFECT = {"bce": (5.0, -5.0), "nsgan": (5.0, -5.0), "lsgan": (1.0, 0.0), "wgan": (1.0, -1.0),
-           "wgan-gp": (1.0, -1.0), "hinge": (1.0, -1.0)}
+           "wgan-gp": (1.0, -1.0), "hinge": (1.0, -1.0), "lip-bce": (5.0, -5.0),
+           "lip-mse": (5.0, -5.0), "lip-heu": (5.0, -5.0)}
 # What a D that cannot tell them apart outputs (probability ½, or one constant score).
-UNDECIDED = {"bce": 0.0, "nsgan": 0.0, "lsgan": 0.5, "wgan": 0.3, "wgan-gp": 0.3, "hinge": 0.0}
+UNDECIDED = {"bce": 0.0, "nsgan": 0.0, "lsgan": 0.5, "wgan": 0.3, "wgan-gp": 0.3, "hinge": 0.0,
+             "lip-bce": 0.0, "lip-mse": 0.0, "lip-heu": 0.0}     # Lipizzaner's: σ(logit) = ½
 
 
 class FixedD(nn.Module):

@@ -33,7 +33,7 @@ def test_a_step_makes_one_child_per_mutation_and_keeps_the_fittest(monkeypatch):
     stats = t.train_step()
     assert len(children) == 3 and t.generator_updates_per_step == 3
     fittest = max(range(3), key=lambda i: children[i][0])
-    assert [stats[f"chosen_{m}"] for m in ("bce", "nsgan", "lsgan")] == \
+    assert [stats[f"chosen_{m}"] for m in ("bce", "lip-heu", "lip-mse")] == \
         [1.0 if i == fittest else 0.0 for i in range(3)]
     assert stats["fitness"] == children[fittest][0]
     # The kept generator is the fittest child, as the live G and as the saved parent.

@@ -21,13 +21,15 @@ TABLE_METRICS = ("fid", "fid_logits", "tvd", "classes_covered")
 CONTROLLERS = (("Mustangs, no controller", "grid25-mustangs-static"),
                ("independent DQN balancer per cell", "grid25-mustangs-dqn"),
                ("DFAC team (DMIX)", "grid25-mustangs-dfac"))
+# --quick smoke runs keep their tiny grids in one process (worker start-up would dominate)
+SMOKE_BACKEND = {"backend.name": "sequential"}
 CONTROL_METRICS = ("modes_captured", "high_quality_fraction", "reverse_kl", "swd")
 
 
 def reproduction_table(root: Path, seeds: list[int], quick: bool,
                        launch: Launch) -> tuple[list[str], dict[str, Any]]:
     over: dict[str, Any] = {"steps": 6, "coevolution.batches_per_gen": 3, "eval.n_samples": 300,
-                            "coevolution.score_samples": 100} if quick else {}
+                            "coevolution.score_samples": 100, **SMOKE_BACKEND} if quick else {}
     egan_quick = {"steps": 6, "eval.n_samples": 300}
     raw = collect(root, METHODS, seeds, TABLE_METRICS, {"generator_updates": _generator_updates},
                   lambda preset: egan_quick if quick and preset.endswith("egan") else over, launch)
@@ -75,7 +77,7 @@ def controller_table(root: Path, seeds: list[int], quick: bool,
     """Plain Mustangs vs per-cell DQN balancers vs the DFAC team, same budget, over seeds."""
     over: dict[str, Any] = {"steps": 30, "coevolution.rows": 2, "coevolution.cols": 2,
                             "eval.n_samples": 300, "coevolution.score_samples": 100,
-                            "controller.batch": 2} if quick else {}
+                            "controller.batch": 2, **SMOKE_BACKEND} if quick else {}
     raw = collect(root, CONTROLLERS, seeds, CONTROL_METRICS, {"d_steps_mean": _mean_d_steps},
                   lambda preset: over, launch)
     table = ["| knobs set by | modes (of 25) | high-quality fraction | reverse KL | SWD | "

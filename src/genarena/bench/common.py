@@ -79,7 +79,8 @@ def write_results(out: Path, name: str, result: dict[str, Any], title: str,
 @dataclass(frozen=True)
 class Launch:
     """How a suite's training runs are spread: `workers` parallel runs (None: one per core, or
-    per CPU of the Ray cluster) as local processes, or as Ray tasks when `address` is given."""
+    per CPU of the Ray cluster) as local processes, or as Ray tasks when `address` is given;
+    workers=0 trains them in this process, one after another (smoke runs, debugging)."""
     workers: int | None = None
     address: str = ""
 
@@ -89,6 +90,8 @@ def train_all(runs: list[tuple[str, Path, dict[str, Any]]], launch: Launch = Lau
     reuse / resume what is there (the rule of train_or_reuse); the Runs, in order."""
     from genarena.api import Run
     from genarena.sweep import Job, run_jobs
+    if launch.workers == 0 and not launch.address:
+        return [train_or_reuse(preset, out, overrides) for preset, out, overrides in runs]
     jobs = [Job(out.name, out, overrides, preset) for preset, out, overrides in runs]
     paths = run_jobs(jobs, launch.workers, replace=True, address=launch.address)
     return [Run(path) for path in paths]

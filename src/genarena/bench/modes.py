@@ -46,7 +46,8 @@ def toy_overrides(suffix: str, quick: bool) -> dict[str, Any]:
         over: dict[str, Any] = {"steps": TOY_BUDGET, "coevolution.batches_per_gen": TOY_BUDGET // 20}
         if quick:
             over = {"steps": 6, "coevolution.batches_per_gen": 3, "coevolution.rows": 2,
-                    "coevolution.cols": 2, "coevolution.score_samples": 100}
+                    "coevolution.cols": 2, "coevolution.score_samples": 100,
+                    "backend.name": "sequential"}         # smoke: no worker start-up
     else:
         over = {"steps": 6 if quick else TOY_BUDGET}
     return {**over, **TOY_EVAL, **({"eval.n_samples": 300} if quick else {})}

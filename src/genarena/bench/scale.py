@@ -212,9 +212,9 @@ def cell_batching(cells: int, steps: int) -> dict[str, Any]:
 def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/scale")) -> list[Path]:
     """All four measurements; scale.json / scale.md under `out`."""
     torch.set_num_threads(1)                 # the engine's cells and the bare loop: one thread
-    sweep_runs, sweep_steps = (4, 30) if quick else (10, 500)
-    grids = ((1, 1), (2, 2)) if quick else ((1, 1), (2, 2), (3, 3), (5, 5))
-    batch_sizes, generations = ((5, 10), 1) if quick else ((50, 300), 2)
+    sweep_runs, sweep_steps = (2, 20) if quick else (10, 500)
+    grids = ((2, 2),) if quick else ((1, 1), (2, 2), (3, 3), (5, 5))
+    batch_sizes, generations = ((5,), 1) if quick else ((50, 300), 2)
     with tempfile.TemporaryDirectory(dir=_made(runs_root)) as tmp:     # never reuse timed runs
         sweeps = [sweep_rate(Path(tmp), sweep_runs, sweep_steps, w, t) for w, t in ((1, 2), (2, 1))]
     engine = [overhead(backend, r, c, b, generations) for backend in ("sequential", "processes")

@@ -21,7 +21,7 @@ from genarena.coevolution.grid import Grid
 from genarena.coevolution.mixture import MixtureGenerator, es_step
 from genarena.coevolution.population import (IndividualState, Judged, Member, NetView, judged,
                                              materialise, mutate_lr, survivors, tournament)
-from genarena.config import Config
+from genarena.config import LOSS_DRAWS, Config
 from genarena.control.multiagent import CellReport, cell_knobs
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
@@ -42,7 +42,6 @@ class CellState(CellReport):
     g: list[IndividualState]           # the cell's generators, fittest first
     d: list[IndividualState]           # its discriminators
     weights: list[float]               # mixture weights over the neighbourhood, self first
-MUSTANGS_LOSSES = ("bce", "lsgan", "nsgan")
 
 
 def derive_seed(*parts: int) -> int:
@@ -65,10 +64,10 @@ class CellContext:
         self.dataset = dataset if dataset is not None else build_dataset(cfg.data)
         self.grid = grid_of(cfg)
         self._scorer = scorer
-        name = cfg.loss.name
-        self.g_losses = [get_loss(n) for n in (MUSTANGS_LOSSES if name == "mustangs" else (name,))]
         # Mustangs draws G's loss per batch; its D (and fitness) use BCE, the paper's rule.
-        self.d_loss = get_loss("bce" if name == "mustangs" else name)
+        g_names, d_name = LOSS_DRAWS.get(cfg.loss.name, ((cfg.loss.name,), cfg.loss.name))
+        self.g_losses = [get_loss(n) for n in g_names]
+        self.d_loss = get_loss(d_name)
 
     @property
     def scorer(self) -> TrainingDistance:

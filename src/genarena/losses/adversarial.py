@@ -1,4 +1,5 @@
-"""The adversarial losses of SPEC 3.1 as one registry; D outputs raw logits / critic scores.
+"""The adversarial losses of SPEC 3.1 (and Lipizzaner's, SPEC 5.1) as one registry; D outputs
+raw logits / critic scores.
 
 Each loss is a pair of batch-mean functions: d_loss(real, fake) and g_loss(fake), where real and
 fake are D's raw outputs. sp = softplus, so sp(-t) = -log sigmoid(t) and sp(t) = -log(1-sigmoid(t)).
@@ -86,6 +87,19 @@ def _hinge_d(real: Tensor, fake: Tensor) -> Tensor:
     return torch.relu(1 - real).mean() + torch.relu(1 + fake).mean()
 
 
+# Lipizzaner's and Mustangs' losses (SPEC 5.1) act on D's sigmoid output p = σ(D(·)).
+def _lip_heu_g(fake: Tensor) -> Tensor:
+    return 0.5 * F.softplus(-fake).mean()                 # −½ log p_fake
+
+
+def _lip_mse_d(real: Tensor, fake: Tensor) -> Tensor:
+    return ((torch.sigmoid(real) - 1) ** 2).mean() + (torch.sigmoid(fake) ** 2).mean()
+
+
+def _lip_mse_g(fake: Tensor) -> Tensor:
+    return ((torch.sigmoid(fake) - 1) ** 2).mean()        # saturates where p_fake → 0
+
+
 LOSSES: MappingProxyType[str, AdversarialLoss] = MappingProxyType({
     "bce": AdversarialLoss("bce", "minimax BCE (Goodfellow 2014)", _bce_d, _minimax_g),
     "nsgan": AdversarialLoss("nsgan", "non-saturating BCE, 'HEU'", _bce_d, _nonsaturating_g),
@@ -98,6 +112,12 @@ LOSSES: MappingProxyType[str, AdversarialLoss] = MappingProxyType({
                                _wasserstein_d, _critic_g, critic_accuracy,
                                default_gp_weight=LOSS_DEFAULTS["wgan-gp"]["gp_weight"]),
     "hinge": AdversarialLoss("hinge", "hinge (Lim & Ye 2017, Miyato 2018)", _hinge_d, _critic_g),
+    "lip-bce": AdversarialLoss("lip-bce", "Lipizzaner BCE: BCE on σ(D), G −log p (non-saturating)",
+                               _bce_d, _nonsaturating_g),
+    "lip-mse": AdversarialLoss("lip-mse", "Lipizzaner MSE: least squares on σ(D) (saturating)",
+                               _lip_mse_d, _lip_mse_g),
+    "lip-heu": AdversarialLoss("lip-heu", "Lipizzaner heuristic: D BCE, G −½ log σ(D)",
+                               _bce_d, _lip_heu_g),
 })
 
 

@@ -19,10 +19,9 @@ from helpers import COEVOLUTION_SMALL as SMALL, as_kwargs
 
 def test_processes_and_sequential_give_identical_results_on_a_2x2_grid(tmp_path):
     cfg = {**SMALL, "steps": 60}
-    seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", backend__name="sequential",
-                         **as_kwargs(cfg))
-    par = genarena.train("ring8-mustangs", out=tmp_path / "par", backend__name="processes",
-                         backend__workers=2, **as_kwargs(cfg))
+    seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", **as_kwargs(cfg))
+    par = genarena.train("ring8-mustangs", out=tmp_path / "par",
+                         **as_kwargs({**cfg, "backend.name": "processes", "backend.workers": 2}))
     assert par.summary["cells"] == seq.summary["cells"]
     assert par.summary["metrics"] == seq.summary["metrics"]
     assert torch.equal(par.sample(200, seed=3), seq.sample(200, seed=3))

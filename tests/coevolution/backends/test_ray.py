@@ -39,10 +39,9 @@ def test_local_ray_stays_on_loopback(local_ray):
 
 def test_ray_and_sequential_give_identical_results_on_a_2x2_grid(local_ray, tmp_path):
     cfg = {**SMALL, "steps": 60}
-    seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", backend__name="sequential",
-                         **as_kwargs(cfg))
-    ray_run = genarena.train("ring8-mustangs", out=tmp_path / "ray", backend__name="ray",
-                             backend__workers=2, **as_kwargs(cfg))
+    seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", **as_kwargs(cfg))
+    ray_run = genarena.train("ring8-mustangs", out=tmp_path / "ray",
+                             **as_kwargs({**cfg, "backend.name": "ray", "backend.workers": 2}))
     assert ray_run.summary["cells"] == seq.summary["cells"]
     assert ray_run.summary["metrics"] == seq.summary["metrics"]
     assert torch.equal(ray_run.sample(200, seed=3), seq.sample(200, seed=3))
@@ -91,8 +90,8 @@ def test_a_run_that_fails_mid_generation_leaves_no_actor_behind(local_ray, tmp_p
         raise RuntimeError("the driver failed mid-generation")      # ...and the driver fails
     monkeypatch.setattr(RayBackend, "generation", fail_while_cells_run)
     with pytest.raises(RuntimeError, match="mid-generation"):
-        genarena.train("ring8-mustangs", out=tmp_path / "r", backend__name="ray",
-                       backend__workers=2, **as_kwargs(SMALL))
+        genarena.train("ring8-mustangs", out=tmp_path / "r",
+                       **as_kwargs({**SMALL, "backend.name": "ray", "backend.workers": 2}))
     deadline = time.monotonic() + 30
     while _cell_workers() and time.monotonic() < deadline:
         time.sleep(0.2)
