@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from genarena.checkpoint import atomic_write_text
 from genarena.run import json_safe
@@ -41,6 +42,25 @@ def machine_info() -> dict[str, Any]:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bare_gan_step(g: torch.nn.Module, d: torch.nn.Module, opt_g: torch.optim.Optimizer,
+                  opt_d: torch.optim.Optimizer, real: torch.Tensor, z_dim: int) -> None:
+    """The textbook step benches compare against: a D step (BCE) on real and detached fakes,
+    then a G step (non-saturating) through the frozen D, nothing else."""
+    n = len(real)
+    with torch.no_grad():
+        fake = g(torch.randn(n, z_dim))
+    loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    d.requires_grad_(False)
+    loss_g = F.softplus(-d(g(torch.randn(n, z_dim)))).mean()
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    d.requires_grad_(True)
 
 
 def process_memory_mb(pid: int) -> dict[str, float] | None:

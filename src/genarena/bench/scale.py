@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state
 
-from genarena.bench.common import machine_info, peak_rss_mb, process_memory_mb, write_results
+from genarena.bench.common import (bare_gan_step, machine_info, peak_rss_mb, process_memory_mb,
+                                   write_results)
 from genarena.checkpoint import save_checkpoint
 from genarena.config import load_config
 from genarena.data import build_dataset
@@ -62,19 +63,7 @@ def bare_cell_seconds(trainer: Any) -> dict[int, float]:
             opt_g = torch.optim.Adam(g.parameters(), lr=cfg.optim.lr_g, betas=tuple(cfg.optim.betas))
             opt_d = torch.optim.Adam(d.parameters(), lr=cfg.optim.lr_d, betas=tuple(cfg.optim.betas))
             for _ in range(batches):
-                real, _ = stream.next()
-                with torch.no_grad():
-                    fake = g(torch.randn(n, z_dim))
-                loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
-                d.requires_grad_(False)
-                loss_g = F.softplus(-d(g(torch.randn(n, z_dim)))).mean()
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
-                d.requires_grad_(True)
+                bare_gan_step(g, d, opt_g, opt_d, stream.next()[0], z_dim)
         out[cell] = time.perf_counter() - start
     return out
 
@@ -160,16 +149,7 @@ def cell_batching(cells: int, steps: int) -> dict[str, Any]:
                 for g, d in pairs]
         for _ in range(steps):
             for (g, d), (opt_g, opt_d), x in zip(pairs, opts, real):
-                with torch.no_grad():
-                    fake = g(torch.randn(n, z_dim))
-                loss = F.softplus(-d(x)).mean() + F.softplus(d(fake)).mean()
-                opt_d.zero_grad(set_to_none=True)
-                loss.backward()
-                opt_d.step()
-                loss = F.softplus(-d(g(torch.randn(n, z_dim)))).mean()
-                opt_g.zero_grad(set_to_none=True)
-                loss.backward()
-                opt_g.step()
+                bare_gan_step(g, d, opt_g, opt_d, x, z_dim)
 
     def batched() -> None:
         g_params, g_buffers = stack_module_state([g for g, _ in pairs])

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from genarena.bench.common import machine_info, peak_rss_mb, write_results
+from genarena.bench.common import bare_gan_step, machine_info, peak_rss_mb, write_results
 from genarena.config import Config, load_config
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
@@ -84,22 +83,9 @@ def _minimal_round(cfg: Config, dataset: Dataset, init: PairTrainer) -> float:
     opt_g = torch.optim.Adam(g.parameters(), lr=lr_g, betas=betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=lr_d, betas=betas)
     stream = dataset.stream(cfg.data.batch_size, seed=0)
-    b, zd = cfg.data.batch_size, cfg.model.z_dim
     start = time.perf_counter()
     for _ in range(cfg.steps):
-        real, _ = stream.next()
-        with torch.no_grad():
-            fake = g(torch.randn(b, zd))
-        loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        d.requires_grad_(False)
-        loss_g = F.softplus(-d(g(torch.randn(b, zd)))).mean()
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        d.requires_grad_(True)
+        bare_gan_step(g, d, opt_g, opt_d, stream.next()[0], cfg.model.z_dim)
     return cfg.steps / (time.perf_counter() - start)
 
 
