@@ -31,7 +31,7 @@ QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says o
 # default 5 seeds), so that `genarena bench` can say what a suite costs before it starts.
 MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coevolution": 90,
                             "mspg": 60, "dfac": 5, "modes": 250,
-                            "scale": 30})
+                            "scale": 35})
 ABOUT = MappingProxyType({
     "throughput": "pair-trainer steps/s against a hand-written loop of the same nets",
     "images": "FID and the image metrics against training time on MNIST-5k",
