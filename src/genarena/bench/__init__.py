@@ -36,7 +36,7 @@ ABOUT = MappingProxyType({
     "throughput": "pair-trainer steps/s against a hand-written loop of the same nets",
     "images": "FID and the image metrics against training time on MNIST-5k",
     "diffusion": "the DLSM reproductions (two moons, conditional digits), sampler costs",
-    "coevolution": "seconds per generation by grid and backend; the Mustangs table",
+    "coevolution": "the Mustangs reproduction table; grid controllers against plain Mustangs",
     "mspg": "DEMA vs self-attention, controller overhead, the MSPG-SEN ablations",
     "dfac": "IQL/VDN/QMIX/DIQL/DDN/DMIX on the stochastic two-step matrix game",
     "modes": "the arena: every method on ring8, grid25, stacked-mnist5k; leaderboard",
