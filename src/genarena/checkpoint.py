@@ -7,11 +7,33 @@ import pickle
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import torch
 
 from genarena.errors import UserError
+
+
+def map_leaves(obj: Any, fn: Callable[[Any], Any]) -> Any:
+    """Plain data (dicts, lists, tuples of tensors and numbers) with `fn` applied to every leaf:
+    the one walk behind cloning, wire conversion and sizing of checkpointable states."""
+    if isinstance(obj, dict):
+        return {k: map_leaves(v, fn) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(map_leaves(v, fn) for v in obj)
+    return fn(obj)
+
+
+def leaves(obj: Any) -> Iterator[Any]:
+    """Every leaf of plain data, in order."""
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from leaves(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from leaves(v)
+    else:
+        yield obj
 
 
 def current_umask() -> int:

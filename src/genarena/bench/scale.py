@@ -79,7 +79,8 @@ def overhead(backend: str, rows: int, cols: int, batches: int, generations: int)
     actor_memory: list[dict[str, float]] = []
     try:
         trainer.train_step()                       # warm-up (workers and actors start)
-        trainer_assignment = getattr(trainer.backend, "assignment", [[]])
+        # the cells each worker runs (sequential: one worker, every cell)
+        assignment = getattr(trainer.backend, "assignment", [list(trainer.states)])
         start = time.perf_counter()
         for _ in range(generations):                          # the budget leaves actors alive
             stats = trainer.train_step()
@@ -96,9 +97,7 @@ def overhead(backend: str, rows: int, cols: int, batches: int, generations: int)
         bare = bare_cell_seconds(trainer)
     finally:
         trainer.close()
-    workers = 1 if backend == "sequential" else len(trainer_assignment)
-    shares = [sum(bare[c] for c in cells) for cells in trainer_assignment] if workers > 1 \
-        else [sum(bare.values())]
+    shares = [sum(bare[c] for c in cells) for cells in assignment]
     every = max(1, cfg.log.checkpoint_interval // batches)    # generations between checkpoints
     per_generation = seconds + checkpoint_s / every
     return {"backend": backend, "cells": rows * cols, "batches_per_gen": batches,

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from genarena.checkpoint import map_leaves
 from genarena.train.optim import set_lr
 
 IndividualState = dict[str, Any]
@@ -71,13 +72,8 @@ def judged(state: IndividualState, template: nn.Module) -> Judged:
 
 
 def _clone(obj: Any) -> Any:
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().clone()
-    if isinstance(obj, dict):
-        return {k: _clone(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_clone(v) for v in obj]
-    return obj
+    """Plain data with every tensor copied."""
+    return map_leaves(obj, lambda v: v.detach().clone() if isinstance(v, torch.Tensor) else v)
 
 
 def materialise(state: IndividualState, make_net: Callable[[], nn.Module],

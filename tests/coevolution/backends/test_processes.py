@@ -5,7 +5,6 @@ import threading
 
 import torch
 
-import genarena
 from genarena.coevolution.backends import build_backend
 from genarena.coevolution.backends.processes import ProcessBackend
 from genarena.coevolution.backends.sequential import SequentialBackend
@@ -14,17 +13,11 @@ from genarena.coevolution.trainer import CoevolutionTrainer
 from genarena.config import load_config
 from genarena.data import build_dataset
 
-from helpers import COEVOLUTION_SMALL as SMALL, as_kwargs
+from helpers import COEVOLUTION_SMALL as SMALL, assert_backend_matches_sequential
 
 
 def test_processes_and_sequential_give_identical_results_on_a_2x2_grid(tmp_path):
-    cfg = {**SMALL, "steps": 60}
-    seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", **as_kwargs(cfg))
-    par = genarena.train("ring8-mustangs", out=tmp_path / "par",
-                         **as_kwargs({**cfg, "backend.name": "processes", "backend.workers": 2}))
-    assert par.summary["cells"] == seq.summary["cells"]
-    assert par.summary["metrics"] == seq.summary["metrics"]
-    assert torch.equal(par.sample(200, seed=3), seq.sample(200, seed=3))
+    assert_backend_matches_sequential(tmp_path, "processes")
 
 
 def test_auto_spreads_cells_over_cores_only_when_there_are_several_of_each():

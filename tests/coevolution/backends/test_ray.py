@@ -15,7 +15,7 @@ from genarena.coevolution.trainer import CoevolutionTrainer
 from genarena.config import load_config
 from genarena.data import build_dataset
 
-from helpers import COEVOLUTION_SMALL as SMALL, as_kwargs
+from helpers import COEVOLUTION_SMALL as SMALL, as_kwargs, assert_backend_matches_sequential
 
 pytestmark = [pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                 reason="the ray extra is not installed"),
@@ -38,13 +38,7 @@ def test_local_ray_stays_on_loopback(local_ray):
 
 
 def test_ray_and_sequential_give_identical_results_on_a_2x2_grid(local_ray, tmp_path):
-    cfg = {**SMALL, "steps": 60}
-    seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", **as_kwargs(cfg))
-    ray_run = genarena.train("ring8-mustangs", out=tmp_path / "ray",
-                             **as_kwargs({**cfg, "backend.name": "ray", "backend.workers": 2}))
-    assert ray_run.summary["cells"] == seq.summary["cells"]
-    assert ray_run.summary["metrics"] == seq.summary["metrics"]
-    assert torch.equal(ray_run.sample(200, seed=3), seq.sample(200, seed=3))
+    assert_backend_matches_sequential(tmp_path, "ray")
 
 
 def test_a_killed_actor_restarts_and_the_generation_completes(local_ray):

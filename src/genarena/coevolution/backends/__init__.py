@@ -11,19 +11,14 @@ from typing import Any, Callable, Mapping, Protocol
 
 import torch
 
+from genarena.checkpoint import leaves
 from genarena.coevolution.cell import CellContext, CellState
 from genarena.config import Config
 
 
 def state_bytes(obj: Any) -> int:
-    """Bytes of tensor data in a (nested) state: what crosses the object store."""
-    if isinstance(obj, torch.Tensor):
-        return obj.numel() * obj.element_size()
-    if isinstance(obj, dict):
-        return sum(state_bytes(v) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return sum(state_bytes(v) for v in obj)
-    return 0
+    """Bytes of tensor data in a (nested) state: what crosses between processes."""
+    return sum(v.numel() * v.element_size() for v in leaves(obj) if isinstance(v, torch.Tensor))
 
 
 class Backend(Protocol):

@@ -23,6 +23,7 @@ import torch
 
 from genarena.coevolution.backends import state_bytes
 from genarena.coevolution.cell import CellContext, CellState, evolve_cell
+from genarena.checkpoint import map_leaves
 from genarena.cluster import import_ray, start_ray
 from genarena.config import Config, from_dict, to_dict
 from genarena.data.base import Dataset
@@ -32,27 +33,15 @@ from genarena.metrics.proxy import TrainingDistance
 def to_wire(obj: Any) -> Any:
     """Tensors as NumPy views (no copy): Ray stores NumPy arrays out of band and hands them to
     the receiver as views of its shared object store, where tensors would be copied twice."""
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().numpy()
-    if isinstance(obj, dict):
-        return {k: to_wire(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [to_wire(v) for v in obj]
-    return obj
+    return map_leaves(obj, lambda v: v.detach().numpy() if isinstance(v, torch.Tensor) else v)
 
 
 def from_wire(obj: Any) -> Any:
     """The inverse of to_wire, again without copies. The arrays are read-only views of the
     object store; a generation only reads its input states (it copies what it trains)."""
-    if isinstance(obj, np.ndarray):
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
-            return torch.from_numpy(obj)
-    if isinstance(obj, dict):
-        return {k: from_wire(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [from_wire(v) for v in obj]
-    return obj
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        return map_leaves(obj, lambda v: torch.from_numpy(v) if isinstance(v, np.ndarray) else v)
 
 
 def dataset_to_wire(dataset: Dataset) -> Dataset:
