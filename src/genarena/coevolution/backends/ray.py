@@ -87,10 +87,12 @@ class RayBackend:
     """Spreads the grid's cells over `backend.workers` actors (default: one per CPU)."""
 
     def __init__(self, cfg: Config, ctx: CellContext) -> None:
+        # start_ray first: it imports Ray with the switches that keep a local Ray on loopback,
+        # which an earlier plain import would have read without them
+        self.owns_ray = start_ray(cfg.backend.address, cfg.backend.workers or None)
         ray = import_ray()
         self.ray, self.grid = ray, ctx.grid
         grid = ctx.grid
-        self.owns_ray = start_ray(cfg.backend.address, cfg.backend.workers or None)
         cpus = int(ray.cluster_resources().get("CPU", 1))
         workers = min(cfg.backend.workers or cpus, grid.size)
         remote = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(CellWorker)
