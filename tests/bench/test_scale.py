@@ -33,11 +33,16 @@ def test_quick_suite_writes_every_measurement(tmp_path, feature_cache, monkeypat
     engine = result["engine"]
     assert {(r["backend"], r["cells"]) for r in engine} == {
         (b, 4) for b in ("sequential", "processes", "ray")}
-    assert all(r["ratio"] > 0 and r["bare_training_seconds"] > 0 for r in engine)
+    assert all(r["ratio"] > 0 and len(r["round_ratios"]) == r["rounds"] for r in engine)
+    assert all(r["ratio"] == pytest.approx(     # one round: its ratio is the median
+        (r["generation_seconds"][0] + r["checkpoint_seconds"] / r["checkpoint_every_generations"])
+        / (r["busiest_worker_cells"] * r["bare_cell_seconds"][0])) for r in engine)
     assert all((r["bytes_per_generation"] == 0) == (r["backend"] == "sequential") for r in engine)
     assert all(r["bytes_per_generation"] > 0 and r["actor_memory_mb"]
                for r in engine if r["backend"] == "ray")
     assert result["ray_actor_memory_mb"]["peak_rss"] > 0
+    floors = result["idle_actor_mb"]
+    assert floors["first_optimizer"]["private"] > floors["idle"]["private"] > 0
     assert not list((tmp_path / "runs").iterdir())      # timed sweeps are never kept for reuse
     md = (tmp_path / "results" / "scale.md").read_text()
     assert "runs per hour" in md and "Cell batching" in md and "private" in md
