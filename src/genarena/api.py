@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import platform
 from contextlib import closing
 from pathlib import Path
@@ -14,13 +15,14 @@ from genarena.checkpoint import load_checkpoint
 from genarena.config import Config, load_config, parse_override, to_dict
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
+from genarena.distributed import SINGLE, World, joined
 from genarena.errors import UserError
 from genarena.metrics import evaluate
 from genarena.progress import Progress
 from genarena.report.html import write_report
 from genarena.report.plots import save_sample_figure
 from genarena.run import RunDir
-from genarena.trainers import config_yaml, get_trainer
+from genarena.trainers import TRAINERS, config_yaml, get_trainer
 from genarena.generative import label_sampler_fn, sampler_fn
 from genarena.report.tensorboard import TensorBoard
 from genarena.train.loop import Interrupted, eval_seed, fit
@@ -132,9 +134,11 @@ class Run:
 EXTENDABLE = ("steps",)       # and `device`, which moves the run without changing it
 
 
-def _extend(run: RunDir, cfg: Config, overrides: Mapping[str, Any], at_step: int) -> Config:
+def _extend(run: RunDir, cfg: Config, overrides: Mapping[str, Any], at_step: int,
+            record: bool = True) -> Config:
     """--resume RUN steps=N: the same run, with a larger budget recorded in config.yaml and
-    metrics.jsonl (only `steps` may change: anything else would not be the same run)."""
+    metrics.jsonl (only `steps` may change: anything else would not be the same run); `record`
+    is False on ranks other than 0, which read the run but never write it."""
     bad = [k for k in overrides if k not in EXTENDABLE]
     if bad:
         raise UserError(f"--resume: override '{bad[0]}' would change the run; only "
@@ -149,9 +153,10 @@ def _extend(run: RunDir, cfg: Config, overrides: Mapping[str, Any], at_step: int
         raise UserError("config key 'steps': a guided diffusion run trains its classifier after "
                         "the score net, so its score net cannot be extended; start a new run with "
                         "guidance.score_run")
-    run.append_metrics({"step": at_step, "event": "extended", "from_steps": cfg.steps,
-                        "to_steps": new.steps})
-    run.write_config(config_yaml(new))
+    if record:
+        run.append_metrics({"step": at_step, "event": "extended", "from_steps": cfg.steps,
+                            "to_steps": new.steps})
+        run.write_config(config_yaml(new))
     return new
 
 
@@ -172,31 +177,59 @@ def _open_or_create(config: Any, resume: str | Path | None,
 
 def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
           out: str | Path | None = None, resume: str | Path | None = None, quiet: bool = True,
-          overrides: list[str] | Mapping[str, Any] = (), **kwargs: Any) -> Run:
+          overrides: list[str] | Mapping[str, Any] = (), **kwargs: Any) -> Run | None:
     """Train a preset, YAML file, dict or Config; keyword overrides use '__' for dots.
 
     The run directory is `out`, else runs/NAME-TIME under the current directory. With `resume`,
     continue that run from its last checkpoint; `steps=N` then extends it.
     Example: ``genarena.train("ring8-nsgan", steps=500, optim__lr_g=2e-4)``.
+    Launched as one of several ranks (`genarena train --nproc N`, or torchrun), the process
+    trains its share of one model; rank 0 returns the Run, the other ranks None.
     """
     cfg, run, state, given = _open_or_create(config, resume, overrides, kwargs)
     device_name = cfg.device
     if run is not None and given:
         device_name = str(given.pop("device", cfg.device))   # where this session trains
-        if given:
-            cfg = _extend(run, cfg, given, int(state["step"]) if state else 0)
         load_config(cfg, {"device": device_name})               # validated as the config key is
-    configure_threads(cfg.backend.threads)
-    device = resolve_device(device_name)
-    # The run seeds torch's global generator for what draws from it (weight initialisation);
-    # the caller's generator state is restored afterwards, so train() leaves it as it found it.
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(cfg.seed)
-        return _train_run(config, cfg, out, run, state, device, quiet)
+    with joined(resolve_device(device_name)) as world:
+        if run is not None and given:
+            cfg = _extend(run, cfg, given, int(state["step"]) if state else 0, world.is_main)
+        check_data_parallel(cfg, world.size)
+        configure_threads(cfg.backend.threads or _rank_threads(world))
+        device = torch.device(world.device) if world.distributed else resolve_device(device_name)
+        # The run seeds torch's global generator for what draws from it (weight initialisation);
+        # the caller's generator state is restored afterwards, so train() leaves it as it found it.
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(cfg.seed)
+            return _train_run(config, cfg, out, run, state, device, quiet, world)
+
+
+def check_data_parallel(cfg: Config, nproc: int) -> None:
+    """Whether this run can train on `nproc` processes: its trainer can, and they split the batch."""
+    if nproc <= 1:
+        return
+    if not get_trainer(cfg.trainer.name).data_parallel:
+        able = [name for name, spec in TRAINERS.items() if spec.data_parallel]
+        raise UserError(f"--nproc: trainer '{cfg.trainer.name}' trains in one process (a "
+                        f"coevolution grid spreads its cells with backend.name); --nproc trains "
+                        f"{' and '.join(able)}")
+    if cfg.data.batch_size % nproc:
+        raise UserError(f"config key 'data.batch_size': {cfg.data.batch_size} does not split "
+                        f"evenly over --nproc {nproc} processes")
+
+
+def _rank_threads(world: World) -> int:
+    """Torch threads of one rank when none are configured: the cores shared among this machine's
+    ranks (0, torch's own choice, for one process or when OMP_NUM_THREADS says)."""
+    if not world.distributed or "OMP_NUM_THREADS" in os.environ:
+        return 0
+    from genarena.cluster import cores
+    return max(1, cores() // world.local_size)
 
 
 def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | None,
-               state: dict[str, Any] | None, device: torch.device, quiet: bool) -> Run:
+               state: dict[str, Any] | None, device: torch.device, quiet: bool,
+               world: World = SINGLE) -> Run | None:
     """Build, create the run directory (only once the input is accepted), fit, summarise."""
     # Everything that can reject the input runs before a run directory is created.
     dataset = build_dataset(cfg.data)
@@ -206,27 +239,33 @@ def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | N
               torch.get_num_threads())
     with closing(get_trainer(cfg.trainer.name).build(cfg, dataset, device)) as trainer:
         # closing: workers (Ray actors) never outlive the run, whatever happens
+        if world.distributed:
+            trainer.data_parallel(world)
+        if not world.is_main:                  # in step with rank 0, which writes the run
+            _fit(trainer, cfg, None, dataset, state, True, world)
+            return None
         created = run is None
         if run is None:
             run = RunDir.create(out, _run_name(config))
             run.write_config(config_yaml(cfg))
         log.info("run directory %s", run.path.resolve())
         try:
-            summary = _fit(trainer, cfg, run, dataset, state, quiet)
+            summary = _fit(trainer, cfg, run, dataset, state, quiet, world)
         except Interrupted:
             raise
         except BaseException as exc:
             if created and not run.last_checkpoint.exists():
                 run.mark_failed(exc)           # nothing to resume: a new run may take this --out
             raise
-    run.write_summary({**summary, **describe_device(device)})
+    run.write_summary({**summary, **describe_device(device), "processes": world.size})
     write_report(run.path)
     return Run(run.path)
 
 
-def _fit(trainer: Any, cfg: Config, run: RunDir, dataset: Dataset,
-         state: dict[str, Any] | None, quiet: bool) -> dict[str, Any]:
-    """The shared loop with this run's sample functions, progress display and TensorBoard."""
+def _fit(trainer: Any, cfg: Config, run: RunDir | None, dataset: Dataset,
+         state: dict[str, Any] | None, quiet: bool, world: World = SINGLE) -> dict[str, Any]:
+    """The shared loop with this run's sample functions, progress display and TensorBoard (run
+    is None on a rank other than 0: it trains and writes nothing)."""
     seed = eval_seed(cfg)
 
     def sample_fn(n: int) -> Tensor:
@@ -238,6 +277,9 @@ def _fit(trainer: Any, cfg: Config, run: RunDir, dataset: Dataset,
         assert fn is not None
         return fn(n, label)
 
+    if run is None:
+        return fit(trainer, cfg, None, dataset, Progress(trainer.total_steps, "", quiet=True),
+                   sample_fn, state, world=world)
     board = TensorBoard.open(run.path, cfg.log.tensorboard)
 
     def save_samples(x: Tensor, tag: str) -> None:
@@ -257,7 +299,7 @@ def _fit(trainer: Any, cfg: Config, run: RunDir, dataset: Dataset,
     try:
         summary = fit(trainer, cfg, run, dataset, progress, sample_fn, state, save_samples,
                       label_fn if conditional else None,
-                      on_log=on_log if board is not None else None)
+                      on_log=on_log if board is not None else None, world=world)
     finally:
         if board is not None:
             board.close()

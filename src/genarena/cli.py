@@ -24,22 +24,49 @@ class _Parser(argparse.ArgumentParser):
 
 def cmd_train(args: argparse.Namespace) -> int:
     from genarena.api import train
+    if args.resume and args.config and "=" in args.config:
+        args.overrides, args.config = [args.config, *args.overrides], None
+    if args.resume and args.config:
+        raise UserError("train --resume RUN_DIR takes no preset (the run's config.yaml is "
+                        "used); steps=N extends it")
+    if not args.resume and not args.config:
+        raise UserError("train: expected PRESET_OR_YAML (see genarena presets) or --resume")
+    if args.nproc is not None and args.nproc < 1:
+        raise UserError(f"--nproc: expected a positive number of processes, got {args.nproc}")
+    if args.nproc is not None and args.nproc > 1:
+        return _launch_ranks(args)
     if args.resume:
-        if args.config and "=" in args.config:
-            args.overrides, args.config = [args.config, *args.overrides], None
-        if args.config:
-            raise UserError("train --resume RUN_DIR takes no preset (the run's config.yaml is "
-                            "used); steps=N extends it")
         run = train(resume=args.resume, quiet=args.quiet, overrides=args.overrides)
     else:
-        if not args.config:
-            raise UserError("train: expected PRESET_OR_YAML (see genarena presets) or --resume")
         run = train(args.config, out=args.out, quiet=args.quiet, overrides=args.overrides)
+    if run is None:                          # a rank other than 0 of --nproc / torchrun
+        return 0
     if not args.quiet:
         rows, cols = comparison_rows([run.path])
         print(format_table(rows, cols))
     print(run.path)
     return 0
+
+
+def _launch_ranks(args: argparse.Namespace) -> int:
+    """train --nproc N: check the run can be split, then run N ranks of it on this machine."""
+    from genarena.api import check_data_parallel
+    from genarena.config import load_config, parse_override
+    from genarena.distributed import launch, requested_size
+    from genarena.run import RunDir
+    if requested_size() > 1:
+        raise UserError("--nproc: this process is already one of several ranks (torchrun); "
+                        "give the process count to the launcher only")
+    if args.resume:
+        cfg = RunDir.existing(args.resume).read_config()
+    else:
+        cfg = load_config(args.config, dict(parse_override(o) for o in args.overrides))
+    check_data_parallel(cfg, args.nproc)
+    argv = ["train", *([args.config] if args.config else []), *args.overrides,
+            *(["--out", args.out] if args.out else []),
+            *(["--resume", args.resume] if args.resume else []),
+            *(["--quiet"] if args.quiet else [])]
+    return launch(argv, args.nproc)
 
 
 def _opened(args: argparse.Namespace) -> Any:
@@ -216,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run, or extend a "
                    "finished one with steps=N")
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.add_argument("--nproc", type=int, default=None, metavar="N",
+                   help="train one model on N processes of this machine (data parallel: gloo "
+                   "on the CPU, NCCL on GPUs; pair and mspg trainers)")
     t.set_defaults(func=cmd_train)
 
     c = add("config", help="print the resolved configuration (what config.yaml holds)")

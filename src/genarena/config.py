@@ -258,6 +258,9 @@ class BackendConfig:
     threads: int = _opt(0, lo=0, doc="torch threads (0: leave torch's default, i.e. "
                                      "OMP_NUM_THREADS when set, else one per core)")
     address: str = _opt("", doc="Ray cluster address (coevolution on Ray)")
+    gpus_per_actor: float = _opt(0.0, lo=0.0, doc="GPUs each Ray actor asks for (fractions share "
+                                                  "a GPU: 0.25 puts four actors on one); its "
+                                                  "cells train there. 0: actors on the CPU")
 
 
 @dataclass

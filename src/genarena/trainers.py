@@ -29,21 +29,24 @@ ADVERSARIAL_SECTIONS = COMMON_SECTIONS + ("loss", "controller")
 @dataclass(frozen=True)
 class TrainerSpec:
     """A trainer kind: `build` makes the trainer object; `load_model` rebuilds its final model;
-    `sections` are the config sections it reads."""
+    `sections` are the config sections it reads; `data_parallel`: it trains one model on several
+    processes (`--nproc`, genarena.distributed)."""
     build: Callable[[Config, Dataset, torch.device], Any]
     load_model: Callable[[Config, Dataset, dict[str, Any], torch.device], Generative]
     sections: tuple[str, ...]
+    data_parallel: bool = False
 
 
 TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
-    "pair": TrainerSpec(PairTrainer, load_generator, ADVERSARIAL_SECTIONS),
+    "pair": TrainerSpec(PairTrainer, load_generator, ADVERSARIAL_SECTIONS, data_parallel=True),
     "vae": TrainerSpec(VAETrainer, load_vae, COMMON_SECTIONS + ("loss",)),
     "diffusion": TrainerSpec(DiffusionTrainer, load_diffusion,
                              COMMON_SECTIONS + ("diffusion", "guidance")),
     "coevolution": TrainerSpec(CoevolutionTrainer, load_mixture,
                                ADVERSARIAL_SECTIONS + ("coevolution",)),
     "egan": TrainerSpec(EGANTrainer, load_generator, ADVERSARIAL_SECTIONS + ("egan",)),
-    "mspg": TrainerSpec(MSPGTrainer, load_generator, ADVERSARIAL_SECTIONS + ("mspg",)),
+    "mspg": TrainerSpec(MSPGTrainer, load_generator, ADVERSARIAL_SECTIONS + ("mspg",),
+                        data_parallel=True),
 })
 
 

@@ -232,8 +232,9 @@ def sharpness_table(root: Path, seed: int, quick: bool) -> tuple[list[str], dict
     points, _ = dataset.sampler(500 if quick else 4000, torch.Generator().manual_seed(3))
     curve, _ = dataset.sampler(2000 if quick else 100_000, torch.Generator().manual_seed(4))
 
-    def exact(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return parzen_score(x, points, float(sde.marginal(t[:1])[1])).float()
+    def exact(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:      # the oracle on the CPU
+        sigma = float(sde.marginal(t[:1])[1])
+        return parzen_score(x.cpu(), points, sigma).float().to(x.device)
 
     n, nfe = (100, 20) if quick else (1000, 500)
     rows: dict[str, dict[str, float]] = {}
@@ -241,7 +242,8 @@ def sharpness_table(root: Path, seed: int, quick: bool) -> tuple[list[str], dict
         rows[name] = {}
         for label, score in (("learned", score_fn(model.net, sde)), ("exact", exact)):
             with torch.no_grad():
-                x = sample(name, sde, score, (n, 2), nfe, torch.Generator().manual_seed(0))
+                x = sample(name, sde, score, (n, 2), nfe, torch.Generator().manual_seed(0),
+                           device=model.device).cpu()
             d = torch.cdist(x.double(), curve.double()).min(1).values
             rows[name][f"{label}_median"] = float(d.median())
             rows[name][f"{label}_p90"] = float(d.quantile(0.9))

@@ -56,11 +56,13 @@ def grid_of(cfg: Config) -> Grid:
 
 
 class CellContext:
-    """What all cells in one process share: the config, the data, net builders and the scorer."""
+    """What all cells in one process share: the config, the data, net builders, the scorer and
+    the device cells train on (states stay on the CPU: they cross processes and checkpoints)."""
 
     def __init__(self, cfg: Config, dataset: Dataset | None = None,
-                 scorer: TrainingDistance | None = None) -> None:
+                 scorer: TrainingDistance | None = None, device: torch.device | str = "cpu") -> None:
         self.cfg = cfg
+        self.device = torch.device(device)
         self.dataset = dataset if dataset is not None else build_dataset(cfg.data)
         self.grid = grid_of(cfg)
         self._scorer = scorer
@@ -93,7 +95,8 @@ class CellContext:
     @functools.cached_property
     def _templates(self) -> tuple[nn.Module, nn.Module]:
         with torch.random.fork_rng(devices=[]):
-            return self.new_pair()
+            g, d = self.new_pair()
+        return g.to(self.device), d.to(self.device)
 
     def make_opt(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
         return make_optimizer(self.cfg.optim, net.parameters(), lr)
@@ -102,7 +105,7 @@ class CellContext:
         """A sampling-only view of a generator individual (no net is built)."""
         m = self.cfg.model
         view = NetView(self._templates[0], state["net"], training=False)
-        return LatentGenerator(view, m.z_dim, m.z_dist, torch.device("cpu"))  # type: ignore[arg-type]
+        return LatentGenerator(view, m.z_dim, m.z_dist, self.device)  # type: ignore[arg-type]
 
     def judged_g(self, state: IndividualState) -> Judged:
         """A generator individual for fitness evaluation only (no net or optimizer built)."""
@@ -136,7 +139,12 @@ class CellContext:
 
 def _latent(ctx: CellContext, n: int, rng: torch.Generator) -> Tensor:
     m = ctx.cfg.model
-    return sample_latent(n, m.z_dim, m.z_dist, rng)
+    return sample_latent(n, m.z_dim, m.z_dist, rng, ctx.device)
+
+
+def _real(ctx: CellContext, stream) -> Tensor:
+    """The stream's next batch on the cells' device."""
+    return stream.next()[0].to(ctx.device, non_blocking=True)
 
 
 @torch.no_grad()
@@ -168,7 +176,7 @@ def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream, r
     sums = {"loss_d": 0.0, "loss_g": 0.0, "d_acc_real": 0.0, "d_acc_fake": 0.0}
     for _ in range(cfg.coevolution.batches_per_gen):
         for _ in range(d_steps):
-            real, _ = stream.next()
+            real = _real(ctx, stream)
             for d in d_sel:
                 g = g_sel[int(torch.randint(len(g_sel), (), generator=rng))]
                 with torch.no_grad():
@@ -208,7 +216,7 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     # 1. fitness of the whole neighbourhood, all G vs all D (views: only trainees are built)
     g_pool = [ctx.judged_g(s) for s in g_pool_states]
     d_pool = [ctx.judged_d(s) for s in d_pool_states]
-    real, _ = stream.next()
+    real = _real(ctx, stream)
     score_fitness(g_pool, d_pool, real, _latent(ctx, len(real), rng), ctx)
     # 2. tournament selection; winners are fresh copies (a winner picked twice trains twice)
     g_win = tournament([m.fitness for m in g_pool], c.population, c.tournament_size, rng)
@@ -231,7 +239,7 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     own = states[cell]
     g_cand: list[Judged | Member] = [*g_sel, *(ctx.judged_g(s) for s in own["g"])]
     d_cand: list[Judged | Member] = [*d_sel, *(ctx.judged_d(s) for s in own["d"])]
-    real, _ = stream.next()
+    real = _real(ctx, stream)
     z = _latent(ctx, len(real), rng)
     score_fitness(g_cand, d_pool, real, z, ctx, sides="g")
     score_fitness(g_pool, d_cand, real, z, ctx, sides="d")

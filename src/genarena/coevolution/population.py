@@ -28,9 +28,9 @@ class Member:
     fitness: float = float("inf")        # a loss: lower is fitter
 
     def state(self) -> IndividualState:
-        """Plain-data copy (tensors cloned) for exchange and checkpoints."""
-        return {"net": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
-                "opt": _clone(self.opt.state_dict()), "lr": self.lr, "fitness": self.fitness}
+        """Plain-data copy on the CPU (tensors copied) for exchange and checkpoints."""
+        return {"net": _on_cpu(self.net.state_dict()), "opt": _on_cpu(self.opt.state_dict()),
+                "lr": self.lr, "fitness": self.fitness}
 
 
 class NetView:
@@ -40,8 +40,9 @@ class NetView:
 
     def __init__(self, template: nn.Module, tensors: dict[str, Tensor], training: bool = True) -> None:
         buffers = {name for name, _ in template.named_buffers()}
+        device = next(template.parameters()).device          # the state's CPU tensors go there
         self.template, self.training = template, training
-        self.tensors = {k: v.clone() if k in buffers else v for k, v in tensors.items()}
+        self.tensors = {k: v.to(device, copy=k in buffers) for k, v in tensors.items()}
 
     def train(self, mode: bool = True) -> "NetView":
         self.training = mode
@@ -74,6 +75,12 @@ def judged(state: IndividualState, template: nn.Module) -> Judged:
 def _clone(obj: Any) -> Any:
     """Plain data with every tensor copied."""
     return map_leaves(obj, lambda v: v.detach().clone() if isinstance(v, torch.Tensor) else v)
+
+
+def _on_cpu(obj: Any) -> Any:
+    """Plain data with every tensor copied to the CPU (a copy on the CPU too)."""
+    return map_leaves(obj, lambda v: v.detach().to("cpu", copy=True)
+                      if isinstance(v, torch.Tensor) else v)
 
 
 def materialise(state: IndividualState, make_net: Callable[[], nn.Module],

@@ -42,7 +42,7 @@ class CoevolutionTrainer:
 
     def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
         self.cfg = cfg
-        self.ctx = CellContext(cfg, dataset)
+        self.ctx = CellContext(cfg, dataset, device=device)
         self.ctx.scorer                      # build (and cache) the scorer before any worker does
         self.states = {c: self.ctx.initial_state(c) for c in range(self.ctx.grid.size)}
         self.controller = build_grid_controller(cfg.controller, self.ctx.grid.size, cfg.seed)
@@ -139,7 +139,7 @@ class CoevolutionTrainer:
 def load_mixture(cfg: Config, dataset: Dataset, state: dict[str, Any],
                  device: torch.device) -> MixtureGenerator:
     """The best neighbourhood mixture of a coevolution checkpoint."""
-    ctx = CellContext(cfg, dataset)
+    ctx = CellContext(cfg, dataset, device=device)
     states = {int(c): s for c, s in state["states"].items()}
     return mixture_of(ctx, states, best_cell(states))
 

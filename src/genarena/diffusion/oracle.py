@@ -41,15 +41,17 @@ def moons_posterior_errors(generative, dataset, sigma: float = 7.5, oracle_point
     sde = generative.sde
     if not hasattr(sde, "t_of_sigma"):
         raise ValueError("the posterior-score error is defined for the VE SDE")
+    device = generative.device                          # the nets' device; the oracle's is the CPU
     grid = moons_grid()
-    t = torch.full((len(grid),), sde.t_of_sigma(sigma))
+    on_device = grid.to(device)
+    t = torch.full((len(grid),), sde.t_of_sigma(sigma), device=device)
     x, y = dataset.sampler(2 * oracle_points, torch.Generator().manual_seed(seed))
     out: dict[str, float] = {}
     with torch.no_grad():
-        prior = score_fn(generative.net, sde)(grid, t)
+        prior = score_fn(generative.net, sde)(on_device, t)
     for c in range(dataset.num_classes):
-        est = prior + scale * log_likelihood_grad(generative.classifier, grid, t,
-                                          torch.full((len(grid),), c, dtype=torch.long))
-        out[f"class_{c}"] = posterior_score_error(est, parzen_score(grid, x[y == c], sigma))
+        label = torch.full((len(grid),), c, dtype=torch.long, device=device)
+        est = prior + scale * log_likelihood_grad(generative.classifier, on_device, t, label)
+        out[f"class_{c}"] = posterior_score_error(est.cpu(), parzen_score(grid, x[y == c], sigma))
     out["mean"] = sum(out.values()) / dataset.num_classes
     return out

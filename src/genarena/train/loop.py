@@ -19,6 +19,7 @@ from torch import Tensor
 from genarena.catalogue import progress_keys
 from genarena.config import Config, to_dict
 from genarena.data.base import Dataset
+from genarena.distributed import SINGLE, World
 from genarena.errors import DivergenceError
 from genarena.metrics import evaluate
 from genarena.progress import Progress
@@ -59,9 +60,10 @@ def updates_of(trainer: Trainer) -> dict[str, int]:
 
 
 class Interrupted(Exception):
-    """SIGINT/SIGTERM arrived: the loop stopped at a step boundary and saved a checkpoint."""
+    """SIGINT/SIGTERM arrived: the loop stopped at a step boundary and saved a checkpoint (rank 0
+    of several saved it; the other ranks have no run directory)."""
 
-    def __init__(self, run: RunDir, step: int, signum: int) -> None:
+    def __init__(self, run: RunDir | None, step: int, signum: int) -> None:
         super().__init__(f"interrupted at step {step}; checkpoint saved")
         self.run, self.step, self.signum = run, step, signum
 
@@ -121,10 +123,11 @@ def eval_seed(cfg: Config) -> int:
 
 
 class _Loop:
-    """The state of one call to `fit` (kept small: counters the checkpoint must carry)."""
+    """The state of one call to `fit` (kept small: counters the checkpoint must carry). `run` is
+    None on ranks other than 0, which train alongside it and write nothing."""
 
-    def __init__(self, trainer: Trainer, cfg: Config, run: RunDir) -> None:
-        self.trainer, self.cfg, self.run = trainer, cfg, run
+    def __init__(self, trainer: Trainer, cfg: Config, run: RunDir | None, world: World) -> None:
+        self.trainer, self.cfg, self.run, self.world = trainer, cfg, run, world
         self.meter = Meter()
         self.retries = 0
         self.elapsed = 0.0
@@ -162,23 +165,28 @@ def _finite(stats: dict[str, float]) -> bool:
     return all(math.isfinite(v) for v in stats.values())
 
 
-def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: Progress,
+def fit(trainer: Trainer, cfg: Config, run: RunDir | None, dataset: Dataset, progress: Progress,
         sample_fn: Callable[[int], Tensor], resume_state: dict[str, Any] | None = None,
         save_samples: Callable[[Tensor, str], None] | None = None,
         label_fn: Callable[[int, int], Tensor] | None = None,
-        on_log: Callable[[dict[str, Any], Tensor | None], None] | None = None) -> dict[str, Any]:
+        on_log: Callable[[dict[str, Any], Tensor | None], None] | None = None,
+        world: World = SINGLE) -> dict[str, Any]:
     """Train until the trainer's total, writing metrics, checkpoints and samples; return the summary.
 
     `on_log(row, samples)` sees every metrics row as it is written, with the evaluated samples for
     an evaluation row. SIGINT/SIGTERM stop the loop after the current step with a checkpoint
-    (raises Interrupted)."""
-    loop = _Loop(trainer, cfg, run)
+    (raises Interrupted). A rank other than 0 of a data-parallel `world` passes run=None: it
+    trains in step with rank 0, which alone writes and evaluates, and gets an empty summary."""
+    loop = _Loop(trainer, cfg, run, world)
     if resume_state is not None:
         loop.restore(resume_state)
-        run.truncate_metrics(trainer.step)
+        if run is not None:
+            run.truncate_metrics(trainer.step)
     with StopRequest() as stop:
         _train(loop, progress, sample_fn, dataset, save_samples, stop, on_log)
     progress.close()
+    if run is None:
+        return {}
     train_seconds = loop.seconds()
     started = time.perf_counter()
     progress.note(evaluation_cost(cfg))
@@ -199,7 +207,8 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir, dataset: Dataset, progress: 
 def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor], dataset: Dataset,
            save_samples: Callable[[Tensor, str], None] | None, stop: StopRequest,
            on_log: Callable[[dict[str, Any], Tensor | None], None] | None) -> None:
-    """The phases of the loop, step after step: train, log, evaluate, picture, checkpoint."""
+    """The phases of the loop, step after step: train, log, evaluate, picture, checkpoint (the
+    writing phases on rank 0 only; every rank keeps the state a rollback returns to)."""
     trainer, cfg, run = loop.trainer, loop.cfg, loop.run
     last_good = copy.deepcopy(loop.snapshot())
     progress.update(trainer.step)
@@ -212,35 +221,54 @@ def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor], 
             continue
         loop.meter.add(stats)
         step = trainer.step
-        if due(before, step, cfg.log.interval) or step == total:
-            row = {"step": step, **loop.meter.mean(), **trainer.knob_log(),
-                   "elapsed": round(loop.seconds(), 3)}
-            run.append_metrics(row)
-            loop.meter.reset()
-            progress.update(step, {k: row[k] for k in SHOWN_ON_PROGRESS if k in row}, log=True)
-            if on_log:
-                on_log(row, None)
-        else:
-            progress.update(step)
-        with loop.off_the_clock():
-            samples = drawn_once(sample_fn, cfg.eval.n_samples)
-            if due(before, step, cfg.eval.interval) and step < total:
-                progress.note(f"evaluating at step {step} (eval.interval)")
-                row = {"step": step, "elapsed": round(loop.seconds(), 3),
-                       "eval": evaluate(samples, dataset, cfg.eval, eval_seed(cfg))}
-                run.append_metrics(row)
-                if on_log:
-                    on_log(row, samples(cfg.eval.n_samples))
-            if save_samples and due(before, step, cfg.log.sample_interval):
-                save_samples(samples(cfg.eval.n_samples), f"step-{step:08d}")
-        if due(before, step, cfg.log.checkpoint_interval) or step == total or stop.signum:
+        stopping = loop.world.any(bool(stop.signum))      # every rank stops at the same step
+        if run is not None:
+            _log_phase(loop, run, progress, before, on_log)
+            with loop.off_the_clock():
+                _picture_phase(loop, run, progress, before, sample_fn, dataset, save_samples,
+                               on_log)
+        if due(before, step, cfg.log.checkpoint_interval) or step == total or stopping:
             state = loop.snapshot()
-            snap = due(before, step, cfg.log.snapshot_interval)
-            run.save_checkpoint(state, snapshot=snap)
+            if run is not None:
+                run.save_checkpoint(state, snapshot=due(before, step, cfg.log.snapshot_interval))
             last_good = copy.deepcopy(state)
-            if stop.signum and step < total:
+            if stopping and step < total:
                 progress.close()
-                raise Interrupted(run, step, stop.signum)
+                raise Interrupted(run, step, stop.signum or signal.SIGTERM)
+
+
+def _log_phase(loop: _Loop, run: RunDir, progress: Progress, before: int,
+               on_log: Callable[[dict[str, Any], Tensor | None], None] | None) -> None:
+    """At each log interval (and the last step): the mean statistics as a metrics row."""
+    trainer, step = loop.trainer, loop.trainer.step
+    if not (due(before, step, loop.cfg.log.interval) or step == trainer.total_steps):
+        progress.update(step)
+        return
+    row = {"step": step, **loop.meter.mean(), **trainer.knob_log(),
+           "elapsed": round(loop.seconds(), 3)}
+    run.append_metrics(row)
+    loop.meter.reset()
+    progress.update(step, {k: row[k] for k in SHOWN_ON_PROGRESS if k in row}, log=True)
+    if on_log:
+        on_log(row, None)
+
+
+def _picture_phase(loop: _Loop, run: RunDir, progress: Progress, before: int,
+                   sample_fn: Callable[[int], Tensor], dataset: Dataset,
+                   save_samples: Callable[[Tensor, str], None] | None,
+                   on_log: Callable[[dict[str, Any], Tensor | None], None] | None) -> None:
+    """At the eval and sample intervals: evaluation rows and sample pictures (one draw)."""
+    cfg, step = loop.cfg, loop.trainer.step
+    samples = drawn_once(sample_fn, cfg.eval.n_samples)
+    if due(before, step, cfg.eval.interval) and step < loop.trainer.total_steps:
+        progress.note(f"evaluating at step {step} (eval.interval)")
+        row = {"step": step, "elapsed": round(loop.seconds(), 3),
+               "eval": evaluate(samples, dataset, cfg.eval, eval_seed(cfg))}
+        run.append_metrics(row)
+        if on_log:
+            on_log(row, samples(cfg.eval.n_samples))
+    if save_samples and due(before, step, cfg.log.sample_interval):
+        save_samples(samples(cfg.eval.n_samples), f"step-{step:08d}")
 
 
 def _roll_back(loop: _Loop, last_good: dict[str, Any], stats: dict[str, float]) -> dict[str, Any]:
@@ -256,6 +284,8 @@ def _roll_back(loop: _Loop, last_good: dict[str, Any], stats: dict[str, float]) 
     loop.restore(copy.deepcopy(last_good))
     loop.retries, loop.elapsed = retries, seconds
     loop.trainer.back_off(0.5 ** (retries - good_retries))
+    if loop.run is None:
+        return last_good
     loop.run.truncate_metrics(loop.trainer.step)
     loop.run.append_metrics({"step": loop.trainer.step, "event": "diverged", "non_finite": bad,
                              "retry": retries, **loop.trainer.knob_log()})

@@ -54,6 +54,9 @@ class MSPGTrainer(PairTrainer):
         self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=cfg.trainer.d_steps,
                            weights={"aux": m.aux_weight, "fm": m.fm_weight, "con": m.con_weight})
 
+    def trained_nets(self) -> list[nn.Module]:
+        return [self.g, self.d_side]
+
     def _feature_dim(self) -> int:
         with torch.no_grad():
             x, _ = self.dataset.reference(2, self.cfg.seed)

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from genarena.config import Config
 from genarena.control import Controller, Knobs, build_controller
 from genarena.data.base import Dataset
+from genarena.distributed import SINGLE, World
 from genarena.losses import get_loss
 from genarena.metrics.proxy import TrainingDistance
 from genarena.nets import build_gan
@@ -45,17 +46,33 @@ class PairTrainer:
         self.control_meter = Meter()
         self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
+        self.world = SINGLE
         self.step = 0
         self.total_steps = cfg.steps
+
+    def data_parallel(self, world: World) -> None:
+        """Train as one rank of `world`: this rank's slice of every global batch, gradients
+        averaged over the ranks (genarena.distributed)."""
+        self.world = world
+        for net in self.trained_nets():
+            if self.device.type == "cuda":
+                nn.SyncBatchNorm.convert_sync_batchnorm(net)   # batch statistics of the global batch
+            world.broadcast(net)
+            world.average_gradients(net)
+
+    def trained_nets(self) -> list[nn.Module]:
+        """The nets an optimizer updates (MSPG-SEN adds its auxiliary discriminator)."""
+        return [self.g, self.d]
 
     # phases -------------------------------------------------------------------------------------
     def _latent(self) -> Tensor:
         m = self.cfg.model
-        return sample_latent(self.cfg.data.batch_size, m.z_dim, m.z_dist, self.noise, self.device)
+        z = sample_latent(self.cfg.data.batch_size, m.z_dim, m.z_dist, self.noise, self.device)
+        return self.world.shard(z)
 
     def _real(self) -> Tensor:
         x, _ = self.stream.next()
-        return x.to(self.device, non_blocking=True)
+        return self.world.shard(x).to(self.device, non_blocking=True)
 
     def d_phase(self) -> dict[str, float]:
         """One D update on a fresh real batch and a batch of (detached) fakes."""
@@ -102,6 +119,7 @@ class PairTrainer:
         if self.ema is not None:
             self.ema.update(self.g)
         self.step += 1
+        stats = self.world.mean(stats)         # every rank's controller decides on the same numbers
         stats.update(self.control_phase(stats))
         return stats
 

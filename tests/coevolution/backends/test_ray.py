@@ -91,3 +91,13 @@ def test_a_run_that_fails_mid_generation_leaves_no_actor_behind(local_ray, tmp_p
         time.sleep(0.2)
     assert _cell_workers() == []
     assert local_ray.is_initialized()       # the fixture's Ray is not this run's to stop
+
+
+def test_a_grid_on_cuda_needs_actors_that_ask_for_gpus():
+    from genarena.coevolution.backends.ray import RayBackend
+    from genarena.coevolution.cell import CellContext
+    from genarena.errors import UserError
+    cfg = load_config("ring8-mustangs", {**SMALL, "backend.name": "ray"})
+    ctx = CellContext(cfg, build_dataset(cfg.data), device="cuda")   # no GPU is touched
+    with pytest.raises(UserError, match="backend.gpus_per_actor"):
+        RayBackend(cfg, ctx)

@@ -37,12 +37,12 @@ RESTARTS = 3                   # times a generation is retried after a worker di
 def serve(conn: Connection) -> None:
     """A worker's life: build the context from the first message, then answer (cells,
     generation, states) requests until the driver closes the connection."""
-    config, scorer = pickle.loads(conn.recv_bytes())
+    config, scorer, device = pickle.loads(conn.recv_bytes())
     torch.set_num_threads(1)
     cfg = from_dict(config)
     dataset = build_dataset(cfg.data)
     ctx = CellContext(cfg, dataset, TrainingDistance.from_reference(scorer, dataset,
-                                                                    cfg.eval.cache_dir))
+                                                                    cfg.eval.cache_dir), device)
     while True:
         try:
             request = conn.recv_bytes()
@@ -85,7 +85,7 @@ class ProcessBackend:
         self.grid = ctx.grid
         workers = min(cfg.backend.workers or cores(), self.grid.size)
         self.assignment = [list(range(self.grid.size))[i::workers] for i in range(workers)]
-        self.setup = pickle.dumps((to_dict(cfg), ctx.scorer.reference()),
+        self.setup = pickle.dumps((to_dict(cfg), ctx.scorer.reference(), str(ctx.device)),
                                   protocol=pickle.HIGHEST_PROTOCOL)
         self.workers = [_Worker(self.setup) for _ in range(workers)]
 

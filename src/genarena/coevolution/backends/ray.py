@@ -27,6 +27,7 @@ from genarena.checkpoint import map_leaves
 from genarena.cluster import import_ray, start_ray
 from genarena.config import Config, from_dict, to_dict
 from genarena.data.base import Dataset
+from genarena.errors import UserError
 from genarena.metrics.proxy import TrainingDistance
 
 
@@ -59,15 +60,17 @@ _ARRAYS = ("train_x", "train_y", "test_x", "test_y")
 
 class CellWorker:
     """The actor body: a CellContext built once from the driver's dataset (shared through the
-    object store) and its scorer's reference statistics, then generations of its cells."""
+    object store) and its scorer's reference statistics, then generations of its cells (on the
+    GPU Ray gave the actor, when it asked for one)."""
 
     def __init__(self, config: dict[str, Any], threads: int, dataset: Dataset,
-                 scorer: dict[str, Any]) -> None:
+                 scorer: dict[str, Any], device: str = "cpu") -> None:
         torch.set_num_threads(threads)
         cfg = from_dict(config)
         data = dataset_from_wire(dataset)
         self.ctx = CellContext(cfg, data, TrainingDistance.from_reference(scorer, data,
-                                                                          cfg.eval.cache_dir))
+                                                                          cfg.eval.cache_dir),
+                               device)
 
     def evolve(self, cells: list[int], generation: int, states: dict[int, Any]) -> dict[int, Any]:
         """The cells' states after `generation`, in and out in wire form."""
@@ -87,6 +90,11 @@ class RayBackend:
     """Spreads the grid's cells over `backend.workers` actors (default: one per CPU)."""
 
     def __init__(self, cfg: Config, ctx: CellContext) -> None:
+        gpus = cfg.backend.gpus_per_actor
+        if ctx.device.type == "cuda" and not gpus:
+            raise UserError("config key 'backend.gpus_per_actor': the grid trains on "
+                            f"{ctx.device}, but Ray actors see a GPU only when they ask for one "
+                            "(e.g. backend.gpus_per_actor=0.5: two actors per GPU)")
         # start_ray first: it imports Ray with the switches that keep a local Ray on loopback,
         # which an earlier plain import would have read without them
         self.owns_ray = start_ray(cfg.backend.address, cfg.backend.workers or None)
@@ -95,11 +103,14 @@ class RayBackend:
         grid = ctx.grid
         cpus = int(ray.cluster_resources().get("CPU", 1))
         workers = min(cfg.backend.workers or cpus, grid.size)
-        remote = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(CellWorker)
+        # Ray makes an actor's GPU(s) its only visible ones, so "cuda" is the actor's own GPU
+        device = "cuda" if gpus else "cpu"
+        remote = ray.remote(num_cpus=1, num_gpus=gpus, max_restarts=-1,
+                            max_task_retries=-1)(CellWorker)
         # held for the backend's life: a restarted actor is created again from these arguments
         self.dataset_ref = ray.put(dataset_to_wire(ctx.dataset))
         scorer = ctx.scorer.reference()
-        self.actors = [remote.remote(to_dict(cfg), 1, self.dataset_ref, scorer)
+        self.actors = [remote.remote(to_dict(cfg), 1, self.dataset_ref, scorer, device)
                        for _ in range(workers)]
         self.assignment = [list(range(grid.size))[i::workers] for i in range(workers)]
 

@@ -1,0 +1,74 @@
+"""One model on several processes (`genarena train --nproc N`): the ranks' steps are the step of
+one process on the same global batch, rank 0 alone writes the run, and a checkpoint of N ranks
+resumes on any number of processes."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from genarena.distributed import SINGLE, World
+
+RUN = ["steps=20", "log.interval=1", "log.checkpoint_interval=10", "eval.n_samples=300",
+       "data.batch_size=256"]
+
+
+def _train(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "genarena", "train", *args, "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _losses(run_dir) -> dict[int, tuple[float, float]]:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: (r["loss_g"], r["loss_d"]) for r in rows if "loss_g" in r}
+
+
+def test_a_world_of_one_changes_nothing():
+    x = torch.arange(12.0).reshape(6, 2)
+    assert SINGLE.shard(x) is x
+    assert SINGLE.mean({"a": 1.5}) == {"a": 1.5}
+    assert SINGLE.any(True) and not SINGLE.any(False)
+
+
+def test_ranks_take_contiguous_equal_slices_of_the_global_batch():
+    x = torch.arange(12.0).reshape(6, 2)
+    parts = [World(rank=r, size=3).shard(x) for r in range(3)]
+    assert torch.equal(torch.cat(parts), x) and all(len(p) == 2 for p in parts)
+
+
+def test_two_gloo_ranks_train_as_one_process_and_resume_in_one(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out, extra in ((one, []), (two, ["--nproc", "2"])):
+        proc = _train("ring8-nsgan", *RUN, "--out", str(out), *extra)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    # only rank 0 wrote: one run directory, one summary, naming both processes
+    assert json.loads((two / "summary.json").read_text())["processes"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "two"]
+    single, ranks = _losses(one), _losses(two)
+    assert sorted(ranks) == list(range(1, 21))
+    for step in range(1, 21):            # mean over two half batches = mean over the batch
+        assert ranks[step] == pytest.approx(single[step], rel=1e-4, abs=1e-5), step
+    # the 2-process checkpoint continues in one process, as the 1-process run does
+    for out in (one, two):
+        proc = _train("--resume", str(out), "steps=30")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    single, resumed = _losses(one), _losses(two)
+    assert sorted(resumed) == list(range(1, 31))
+    for step in range(21, 31):
+        assert resumed[step] == pytest.approx(single[step], rel=1e-3, abs=1e-4), step
+    assert json.loads((two / "summary.json").read_text())["processes"] == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ring8-mustangs", "--nproc", "2"], "--nproc: trainer 'coevolution' trains in one process"),
+    (["ring8-nsgan", "data.batch_size=255", "--nproc", "2"],
+     "config key 'data.batch_size': 255 does not split evenly over --nproc 2"),
+    (["ring8-nsgan", "--nproc", "0"], "--nproc: expected a positive number"),
+])
+def test_a_run_that_cannot_be_split_is_refused_before_any_rank_starts(tmp_path, args, message):
+    proc = _train(*args, "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    assert not (tmp_path / "r").exists()
