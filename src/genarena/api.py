@@ -26,6 +26,7 @@ from genarena.trainers import TRAINERS, config_yaml, get_trainer
 from genarena.generative import label_sampler_fn, sampler_fn
 from genarena.report.tensorboard import TensorBoard
 from genarena.train.loop import Interrupted, eval_seed, fit
+from genarena.train.precision import switches
 
 
 log = logging.getLogger(__name__)
@@ -232,12 +233,17 @@ def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | N
                world: World = SINGLE) -> Run | None:
     """Build, create the run directory (only once the input is accepted), fit, summarise."""
     # Everything that can reject the input runs before a run directory is created.
+    spec = get_trainer(cfg.trainer.name)
+    if cfg.trainer.amp != "none" and not spec.mixed_precision:
+        able = " and ".join(name for name, s in TRAINERS.items() if s.mixed_precision)
+        raise UserError(f"config key 'trainer.amp': the {cfg.trainer.name} trainer trains in "
+                        f"fp32; mixed precision is for the {able} trainers")
     dataset = build_dataset(cfg.data)
     log.debug("data %s: %s, sample shape %s", dataset.name, dataset.description,
               dataset.sample_shape)
     log.debug("trainer %s on %s with %d torch threads", cfg.trainer.name, device,
               torch.get_num_threads())
-    with closing(get_trainer(cfg.trainer.name).build(cfg, dataset, device)) as trainer:
+    with closing(spec.build(cfg, dataset, device)) as trainer, switches(cfg.trainer):
         # closing: workers (Ray actors) never outlive the run, whatever happens
         if world.distributed:
             trainer.data_parallel(world)

@@ -95,6 +95,14 @@ class TrainerConfig:
     ema_half_life: float = _opt(0.0, lo=0, doc="EMA of G, half-life in images (0: off)")
     grad_clip: float = _opt(0.0, lo=0, doc="clip gradient norms to this (0: off)")
     max_retries: int = _opt(3, lo=0, doc="divergence guard: rollbacks before giving up")
+    amp: str = _opt("none", choices=("none", "bf16", "fp16"),
+                    doc="mixed precision of the G/D forwards (pair and mspg trainers): autocast "
+                        "to bf16 or fp16 (with loss scaling); losses, R1/GP and metrics in fp32")
+    tf32: bool = _opt(False, doc="CUDA: TF32 matrix products and convolutions (Ampere and later)")
+    cudnn_benchmark: bool = _opt(False, doc="CUDA: let cuDNN time its kernels and keep the fastest "
+                                            "(fixed input shapes)")
+    deterministic: bool = _opt(False, doc="deterministic algorithms only (an op without one "
+                                          "stops the run naming it); slower on CUDA")
 
 
 @dataclass

@@ -30,15 +30,17 @@ ADVERSARIAL_SECTIONS = COMMON_SECTIONS + ("loss", "controller")
 class TrainerSpec:
     """A trainer kind: `build` makes the trainer object; `load_model` rebuilds its final model;
     `sections` are the config sections it reads; `data_parallel`: it trains one model on several
-    processes (`--nproc`, genarena.distributed)."""
+    processes (`--nproc`, genarena.distributed); `mixed_precision`: it honours trainer.amp."""
     build: Callable[[Config, Dataset, torch.device], Any]
     load_model: Callable[[Config, Dataset, dict[str, Any], torch.device], Generative]
     sections: tuple[str, ...]
     data_parallel: bool = False
+    mixed_precision: bool = False
 
 
 TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
-    "pair": TrainerSpec(PairTrainer, load_generator, ADVERSARIAL_SECTIONS, data_parallel=True),
+    "pair": TrainerSpec(PairTrainer, load_generator, ADVERSARIAL_SECTIONS, data_parallel=True,
+                        mixed_precision=True),
     "vae": TrainerSpec(VAETrainer, load_vae, COMMON_SECTIONS + ("loss",)),
     "diffusion": TrainerSpec(DiffusionTrainer, load_diffusion,
                              COMMON_SECTIONS + ("diffusion", "guidance")),
@@ -46,7 +48,7 @@ TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
                                ADVERSARIAL_SECTIONS + ("coevolution",)),
     "egan": TrainerSpec(EGANTrainer, load_generator, ADVERSARIAL_SECTIONS + ("egan",)),
     "mspg": TrainerSpec(MSPGTrainer, load_generator, ADVERSARIAL_SECTIONS + ("mspg",),
-                        data_parallel=True),
+                        data_parallel=True, mixed_precision=True),
 })
 
 

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU, cores, threads and library versions, so results can be read against their machine."""
+    """CPU, cores, threads, GPUs and library versions, so results can be read against their
+    machine."""
     cpu = platform.processor()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -36,6 +37,8 @@ def machine_info() -> dict[str, Any]:
         else os.cpu_count(), "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
         "platform": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        # the GPUs torch sees: device=auto (the presets' default) trains on the first
+        "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
     }
 
 
@@ -90,7 +93,8 @@ def write_results(out: Path, name: str, result: dict[str, Any], title: str,
     m = result["machine"]
     lines = [f"# {title}", "", f"Command: `{result['command']}`", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} "
-             f"({m['torch_threads']} threads), Python {m['python']}, {m['date']}.", "",
+             f"({m['torch_threads']} threads), Python {m['python']}, "
+             f"{'GPUs: ' + ', '.join(m['gpus']) if m.get('gpus') else 'no GPU'}, {m['date']}.", "",
              *table, "", *notes, ""]
     atomic_write_text(md, "\n".join(lines))
     return [js, md]

@@ -19,6 +19,7 @@ from genarena.config import Config
 from genarena.losses import AdversarialLoss, clip_weights, get_loss, gradient_penalty, r1_penalty
 from genarena.losses.regularizers import Critic, Sample
 from genarena.train.optim import optimizer_step
+from genarena.train.precision import FULL, Precision
 
 ExtraTerms = Callable[[], tuple[Tensor, dict[str, float]]]
 
@@ -59,43 +60,58 @@ def discriminator_step(rules: DiscriminatorRules, opt: torch.optim.Optimizer, mo
                        critic: Critic, real: Sample, fake: Sample,
                        noise: torch.Generator | None = None,
                        outputs: tuple[Tensor, Tensor] | None = None,
-                       extra: ExtraTerms | None = None) -> dict[str, float]:
+                       extra: ExtraTerms | None = None,
+                       precision: Precision = FULL) -> dict[str, float]:
     """One update of D (every parameter of `module`) against detached fakes.
 
     `critic` maps samples to D's raw outputs (packing happens inside it); `outputs` may give
     critic(real), critic(fake) when the caller already has them; `extra` adds loss terms (with
-    their statistics) before the step. Returns loss_d, the D accuracies, and gp when applied."""
-    out_real, out_fake = outputs if outputs is not None else (critic(real), critic(fake))
+    their statistics) before the step. The forwards run at `precision`, the loss on D's outputs
+    in fp32 and the gradient penalty at full precision. Returns loss_d, the D accuracies, and gp
+    when applied."""
+    with precision.autocast():
+        out_real, out_fake = outputs if outputs is not None else (critic(real), critic(fake))
+        out_real, out_fake = out_real.float(), out_fake.float()
+        extra_terms = extra() if extra is not None else None
     loss = rules.loss.d_loss(out_real, out_fake)
     stats = {"loss_d": loss.item(), **rules.loss.d_accuracy(out_real, out_fake)}
     if rules.gp_weight > 0:
-        gp = gradient_penalty(critic, real, fake, noise, rules.pack)
+        gp = gradient_penalty(critic, _fp32(real), _fp32(fake), noise, rules.pack)
         loss = loss + rules.gp_weight * gp
         stats["gp"] = gp.item()
-    if extra is not None:
-        more, more_stats = extra()
-        loss = loss + more
+    if extra_terms is not None:
+        more, more_stats = extra_terms
+        loss = loss + more.float()
         stats.update(more_stats)
-    optimizer_step(opt, loss, module, rules.grad_clip)
+    optimizer_step(opt, loss, module, rules.grad_clip, precision.scaler)
     if rules.clip > 0:
         clip_weights(module, rules.clip)
     return stats
 
 
 def generator_step(opt: torch.optim.Optimizer, g: nn.Module, loss_fn: Callable[[], Tensor],
-                   frozen_modules: tuple[nn.Module, ...], grad_clip: float = 0.0) -> Tensor:
-    """One update of G on `loss_fn()` (G's loss through the discriminators), which are frozen
-    for the update; returns the loss."""
+                   frozen_modules: tuple[nn.Module, ...], grad_clip: float = 0.0,
+                   precision: Precision = FULL) -> Tensor:
+    """One update of G on `loss_fn()` (G's loss through the discriminators, its forwards at
+    `precision`), with the discriminators frozen for the update; returns the loss."""
     with frozen(*frozen_modules):
-        loss = loss_fn()
-        optimizer_step(opt, loss, g, grad_clip)
+        with precision.autocast():
+            loss = loss_fn().float()
+        optimizer_step(opt, loss, g, grad_clip, precision.scaler)
     return loss
 
 
+def _fp32(x: Sample) -> Sample:
+    """Samples in fp32 (a mixed-precision G's fakes) for the double-backward penalties."""
+    return [t.float() for t in x] if isinstance(x, list) else x.float()
+
+
 def r1_step(rules: DiscriminatorRules, opt: torch.optim.Optimizer, module: nn.Module,
-            critic: Critic, real: Sample, gamma: float, interval: int) -> dict[str, float]:
+            critic: Critic, real: Sample, gamma: float, interval: int,
+            precision: Precision = FULL) -> dict[str, float]:
     """Lazy R1: γ/2·E‖∇D(x)‖² on reals (per decision of a packing D), scaled by the interval
-    at which it is applied (StyleGAN2)."""
-    penalty = r1_penalty(critic, real, rules.pack)
-    optimizer_step(opt, penalty * (gamma / 2 * interval), module, rules.grad_clip)
+    at which it is applied (StyleGAN2); at full precision, through `precision`'s loss scaler."""
+    penalty = r1_penalty(critic, _fp32(real), rules.pack)
+    optimizer_step(opt, penalty * (gamma / 2 * interval), module, rules.grad_clip,
+                   precision.scaler)
     return {"r1": penalty.item()}

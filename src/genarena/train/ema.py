@@ -16,7 +16,10 @@ class EMA:
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        for p_ema, p in zip(self.model.parameters(), model.parameters()):
-            p_ema.lerp_(p, 1.0 - self.beta)
-        for b_ema, b in zip(self.model.buffers(), model.buffers()):
-            b_ema.copy_(b)
+        """One step toward `model`: a few fused kernels for all tensors (one per tensor on a GPU
+        was a launch each)."""
+        torch._foreach_lerp_(list(self.model.parameters()), list(model.parameters()),
+                             1.0 - self.beta)
+        buffers = list(self.model.buffers())
+        if buffers:
+            torch._foreach_copy_(buffers, list(model.buffers()))

@@ -85,10 +85,11 @@ class MSPGTrainer(PairTrainer):
         the loss's clipping and gradient penalty apply here as in the pair trainer (the penalty on
         D's input at every scale; clipping also bounds D_aux, which trains with D's loss)."""
         real = self._real_input(self._real())
-        with torch.no_grad():
+        with torch.no_grad(), self.precision.autocast():
             fake = self._fake(self._latent())
-        f_real, f_fake = self.d.features(real), self.d.features(fake)
-        outputs = (self.d.classify(f_real), self.d.classify(f_fake))
+        with self.precision.autocast():
+            f_real, f_fake = self.d.features(real), self.d.features(fake)
+            outputs = (self.d.classify(f_real), self.d.classify(f_fake))
 
         def aux_terms() -> tuple[Tensor, dict[str, float]]:
             if self.aux is None or self.knobs.weights["aux"] <= 0:
@@ -99,7 +100,8 @@ class MSPGTrainer(PairTrainer):
             return self.knobs.weights["aux"] * aux_loss, {
                 "loss_aux_d": aux_loss.item(), "aux_acc": (acc["d_acc_real"] + acc["d_acc_fake"]) / 2}
         stats = discriminator_step(self.rules, self.opt_d, self.d_side, self.d, real, fake,
-                                   self.noise, outputs=outputs, extra=aux_terms)
+                                   self.noise, outputs=outputs, extra=aux_terms,
+                                   precision=self.precision)
         stats["grad_norm_d"] = grad_norm(self.d)
         return stats
 
@@ -130,7 +132,7 @@ class MSPGTrainer(PairTrainer):
             seen.update(fake=f_fake[-1].detach(), real=f_real[-1])
             return loss
         loss = generator_step(self.opt_g, self.g, loss_fn, (self.d_side,),
-                              self.cfg.trainer.grad_clip)
+                              self.cfg.trainer.grad_clip, self.precision)
         stats.update({"loss_g": loss.item(), "grad_norm_g": grad_norm(self.g),
                       "diversity": diversity(seen["fake"], seen["real"])})
         return stats

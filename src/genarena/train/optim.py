@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from types import MappingProxyType
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 from torch import nn
@@ -43,10 +43,20 @@ def lr_factor(decay: str, step: int, total: int) -> float:
 
 
 def optimizer_step(opt: torch.optim.Optimizer, loss: torch.Tensor, module: nn.Module,
-                   grad_clip: float = 0.0) -> None:
-    """Zero the gradients, back-propagate `loss`, clip `module`'s gradient norm if asked, step."""
+                   grad_clip: float = 0.0, scaler: Any = None) -> None:
+    """Zero the gradients, back-propagate `loss`, clip `module`'s gradient norm if asked, step.
+    With an fp16 gradient `scaler` the loss is scaled, the gradients unscaled before clipping,
+    and a step whose gradients overflowed is skipped (torch.amp.GradScaler)."""
     opt.zero_grad(set_to_none=True)
-    loss.backward()
+    if scaler is None:
+        loss.backward()
+        if grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
+        opt.step()
+        return
+    scaler.scale(loss).backward()
     if grad_clip > 0:
+        scaler.unscale_(opt)
         torch.nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
-    opt.step()
+    scaler.step(opt)
+    scaler.update()

@@ -24,6 +24,7 @@ from genarena.train.generative import LatentGenerator
 from genarena.train.meter import Meter
 from genarena.train.noise import sample_latent
 from genarena.train.optim import make_optimizer, set_lr
+from genarena.train.precision import precision_for
 
 
 class PairTrainer:
@@ -46,6 +47,7 @@ class PairTrainer:
         self.control_meter = Meter()
         self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
+        self.precision = precision_for(cfg.trainer.amp, device)
         self.world = SINGLE
         self.step = 0
         self.total_steps = cfg.steps
@@ -77,9 +79,10 @@ class PairTrainer:
     def d_phase(self) -> dict[str, float]:
         """One D update on a fresh real batch and a batch of (detached) fakes."""
         real = self._real()
-        with torch.no_grad():
+        with torch.no_grad(), self.precision.autocast():
             fake = self.g(self._latent())
-        return discriminator_step(self.rules, self.opt_d, self.d, self.d, real, fake, self.noise)
+        return discriminator_step(self.rules, self.opt_d, self.d, self.d, real, fake, self.noise,
+                                  precision=self.precision)
 
     def d_regularization_phase(self) -> dict[str, float]:
         """Lazy R1: every r1_interval steps, γ/2·‖∇D(x)‖² scaled by the interval (StyleGAN2)."""
@@ -87,13 +90,13 @@ class PairTrainer:
         if c.r1_gamma <= 0 or self.step % c.r1_interval:
             return {}
         return r1_step(self.rules, self.opt_d, self.d, self.d, self._real(), c.r1_gamma,
-                       c.r1_interval)
+                       c.r1_interval, self.precision)
 
     def g_phase(self) -> dict[str, float]:
         """One G update through a frozen D."""
         loss = generator_step(self.opt_g, self.g,
                               lambda: self.loss.g_loss(self.d(self.g(self._latent()))),
-                              (self.d,), self.cfg.trainer.grad_clip)
+                              (self.d,), self.cfg.trainer.grad_clip, self.precision)
         return {"loss_g": loss.item()}
 
     def control_phase(self, stats: dict[str, float]) -> dict[str, float]:
@@ -166,6 +169,7 @@ class PairTrainer:
             "knobs": self.knobs.state_dict(), "controller": self.controller.state_dict(),
             "control_meter": self.control_meter.state_dict(),
             "stream": self.stream.state_dict(), "noise": self.noise.get_state(),
+            "precision": self.precision.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -181,6 +185,7 @@ class PairTrainer:
         self.control_meter.load_state_dict(state["control_meter"])
         self.stream.load_state_dict(state["stream"])
         self.noise.set_state(state["noise"])
+        self.precision.load_state_dict(state.get("precision"))
         self.apply_knobs()
 
 
