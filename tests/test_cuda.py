@@ -38,3 +38,36 @@ def test_a_trainer_runs_resumes_samples_and_evaluates_on_cuda(preset, tmp_path):
     assert any(isinstance(v, float) and math.isfinite(v) for v in metrics.values()), metrics
     on_cpu = genarena.load_run(run.path, device="cpu")
     assert on_cpu.sample(50, seed=1).device.type == "cpu"
+
+
+def test_the_two_moons_oracle_reads_a_model_trained_on_cuda(tmp_path):
+    """The DLSM bench's posterior-score error: the oracle on the CPU, the nets on the GPU."""
+    from genarena.diffusion.oracle import moons_posterior_errors
+    run = genarena.train("moons-dlsm-total", out=tmp_path / "r",
+                         overrides={**SMOKE["moons-dlsm-total"], "device": "cuda",
+                                    "eval.n_samples": 200})
+    errors = moons_posterior_errors(run.model(), run.dataset, oracle_points=200)
+    assert all(math.isfinite(v) for v in errors.values()), errors
+
+
+def test_two_gpus_train_one_model_with_nccl(tmp_path):
+    import subprocess
+    import sys
+
+    import torch
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs two CUDA devices")
+    proc = subprocess.run([sys.executable, "-m", "genarena", "train", "ring8-nsgan", "steps=20",
+                           "device=cuda", "eval.n_samples=200", "--nproc", "2", "--out",
+                           str(tmp_path / "r"), "--quiet"], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "r" / "summary.json").exists()
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_mixed_precision_trains_on_cuda(tmp_path, amp):
+    run = genarena.train("mnist5k-hinge", out=tmp_path / "r",
+                         overrides={**SMOKE["mnist5k-hinge"], "device": "cuda", "trainer.amp": amp,
+                                    "trainer.cudnn_benchmark": True, "eval.n_samples": 200})
+    assert math.isfinite(run.summary["metrics"]["fid"])
