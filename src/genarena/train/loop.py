@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Protocol
 from torch import Tensor
 
 from genarena.catalogue import progress_keys
+from genarena.checkpoint import map_leaves
 from genarena.config import Config, to_dict
 from genarena.data.base import Dataset
 from genarena.distributed import SINGLE, World
@@ -161,6 +162,13 @@ class _Loop:
         self.elapsed, self.started = float(state["elapsed"]), time.perf_counter()
 
 
+def kept_on_cpu(state: Any) -> Any:
+    """A copy of a snapshot that the divergence guard can return to, with its tensors on the CPU
+    (on a GPU, a second full copy of the models and optimizers beside them would halve what fits)."""
+    return map_leaves(state, lambda v: v.detach().to("cpu", copy=True) if isinstance(v, Tensor)
+                      else copy.deepcopy(v))
+
+
 def _finite(stats: dict[str, float]) -> bool:
     return all(math.isfinite(v) for v in stats.values())
 
@@ -210,7 +218,7 @@ def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor], 
     """The phases of the loop, step after step: train, log, evaluate, picture, checkpoint (the
     writing phases on rank 0 only; every rank keeps the state a rollback returns to)."""
     trainer, cfg, run = loop.trainer, loop.cfg, loop.run
-    last_good = copy.deepcopy(loop.snapshot())
+    last_good = kept_on_cpu(loop.snapshot())
     progress.update(trainer.step)
     total = trainer.total_steps
     while trainer.step < total:
@@ -231,7 +239,7 @@ def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor], 
             state = loop.snapshot()
             if run is not None:
                 run.save_checkpoint(state, snapshot=due(before, step, cfg.log.snapshot_interval))
-            last_good = copy.deepcopy(state)
+            last_good = kept_on_cpu(state)
             if stopping and step < total:
                 progress.close()
                 raise Interrupted(run, step, stop.signum or signal.SIGTERM)
@@ -281,7 +289,7 @@ def _roll_back(loop: _Loop, last_good: dict[str, Any], stats: dict[str, float]) 
             f"{loop.retries} rollbacks with halved learning rates; lower optim.lr_g/lr_d "
             f"or raise trainer.max_retries")
     good_retries, seconds = int(last_good["retries"]), loop.seconds()
-    loop.restore(copy.deepcopy(last_good))
+    loop.restore(kept_on_cpu(last_good))
     loop.retries, loop.elapsed = retries, seconds
     loop.trainer.back_off(0.5 ** (retries - good_retries))
     if loop.run is None:
