@@ -51,11 +51,12 @@ def test_progress_shows_losses_and_accuracies():
 
 
 def test_mean_sd_is_written_one_way():
-    assert mean_sd([1.0, 3.0], 1) == "2.0 ± 1.4"
-    assert mean_sd([0.2, 0.4]) == "0.300 ± 0.141"            # decimals by the mean's size
-    assert mean_sd([150.0, 160.0]) == "155 ± 7"
+    # mean ± sd [95% bootstrap interval of the mean]: two seeds resample to means 1, 2 or 3
+    assert mean_sd([1.0, 3.0], 1) == "2.0 ± 1.4 [1.0, 3.0]"
+    assert mean_sd([0.2, 0.4]) == "0.300 ± 0.141 [0.200, 0.400]"     # decimals by the mean's size
+    assert mean_sd([150.0, 160.0]) == "155 ± 7 [150, 160]"
     assert mean_sd([2.5]) == "2.50"                           # one seed: no sd to show
-    assert mean_sd([1.0, math.nan, 3.0], 1) == "2.0 ± 1.4 (2 of 3 seeds)"
+    assert mean_sd([1.0, math.nan, 3.0], 1) == "2.0 ± 1.4 [1.0, 3.0] (2 of 3 seeds)"
     assert mean_sd([None, math.nan]) == "n/a" and mean_sd([]) == "n/a"
 
 

@@ -107,15 +107,20 @@ def decimals_for(value: float) -> int:
 
 
 def mean_sd(values: Sequence[float], decimals: int | None = None) -> str:
-    """mean ± sd of the defined values (NaN and None are undefined: counted, not averaged);
-    one value is written alone (it has no sd); none is "n/a". Decimals follow the mean's size
-    unless given. Every table of runs over seeds writes its cells with this."""
+    """mean ± sd [95% bootstrap interval of the mean] of the defined values (NaN and None are
+    undefined: counted, not averaged); one value is written alone (it has no sd); none is "n/a".
+    Decimals follow the mean's size unless given. Every table of runs over seeds writes its cells
+    with this (genarena.report.stats says how the interval is made)."""
+    from genarena.report.stats import bootstrap_interval
     defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
     if not defined:
         return "n/a"
     mean = statistics.fmean(defined)
     d = decimals_for(mean) if decimals is None else decimals
-    text = f"{mean:.{d}f}" if len(defined) == 1 else \
-        f"{mean:.{d}f} ± {statistics.stdev(defined):.{d}f}"
+    if len(defined) == 1:
+        text = f"{mean:.{d}f}"
+    else:
+        lo, hi = bootstrap_interval(defined)
+        text = f"{mean:.{d}f} ± {statistics.stdev(defined):.{d}f} [{lo:.{d}f}, {hi:.{d}f}]"
     missing = len(values) - len(defined)
     return text if not missing else f"{text} ({len(defined)} of {len(values)} seeds)"

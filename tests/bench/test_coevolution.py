@@ -35,6 +35,6 @@ def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
 
 def test_undefined_values_are_counted_not_averaged():
     nan = float("nan")
-    assert mean_sd([1.0, 3.0], 1) == "2.0 ± 1.4"
-    assert mean_sd([1.0, nan, 3.0], 1) == "2.0 ± 1.4 (2 of 3 seeds)"
+    assert mean_sd([1.0, 3.0], 1) == "2.0 ± 1.4 [1.0, 3.0]"
+    assert mean_sd([1.0, nan, 3.0], 1) == "2.0 ± 1.4 [1.0, 3.0] (2 of 3 seeds)"
     assert mean_sd([nan], 1) == "n/a"

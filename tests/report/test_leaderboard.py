@@ -19,7 +19,8 @@ def _entries():
 def test_seeds_are_aggregated_and_rows_ranked_by_the_boards_keys():
     rows = leaderboard.aggregate(_entries())
     a = next(r for r in rows if r.method == "A")
-    assert a.seeds == [0, 1] and a.mean("modes_captured") == 7.0 and a.cell("reverse_kl") == "0.300 ± 0.141"
+    assert a.seeds == [0, 1] and a.mean("modes_captured") == 7.0 and a.cell("reverse_kl") == \
+        "0.300 ± 0.141 [0.200, 0.400]"
     ring = [r for r in rows if r.dataset == "ring8"]
     assert leaderboard.rank_keys(ring) == [("modes_captured", "max"), ("reverse_kl", "min")]
     # A, B, C tie on 7 modes: reverse KL breaks the tie
@@ -32,9 +33,19 @@ def test_published_rows_are_shown_but_not_ranked():
     rows = leaderboard.aggregate(_entries())
     rows.append(leaderboard.published_row("PacGAN4", "ring8", "published", modes_captured=7.8))
     md = "\n".join(leaderboard.markdown(rows))
-    assert "| 1 | C | 1 |" in md and "|  | PacGAN4 | published | 7.80 |" in md
+    assert "| 1= | C | 1 |" in md and "|  | PacGAN4 | published | 7.80 |" in md   # 7 modes each
     assert [r.method for r in leaderboard.ranked([r for r in rows if r.dataset == "ring8"])][-1] \
         == "PacGAN4"
+
+
+def test_rows_whose_intervals_overlap_are_marked_tied():
+    entries = [Entry(m, "ring8", s, {"modes_captured": v}, 1.0) for m, values in
+               (("top", (8.0, 8.0, 8.0)), ("near", (7.0, 8.0, 8.0)), ("low", (2.0, 3.0, 2.0)))
+               for s, v in enumerate(values)]
+    order = leaderboard.ranked(leaderboard.aggregate(entries))
+    assert [r.method for r in order] == ["top", "near", "low"]
+    # top's interval [8, 8] lies inside near's [7.33.., 8]: a tie; low is clearly below
+    assert leaderboard.rank_labels(order, leaderboard.rank_keys(order)) == ["1=", "1=", "3"]
 
 
 def test_page_is_self_contained_with_a_chart_per_board(tmp_path):

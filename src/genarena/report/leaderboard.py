@@ -1,6 +1,7 @@
-"""Leaderboards: runs grouped by (data set, method), seeds aggregated (mean ± sd), ranked, beside
-published rows; written as markdown and as a self-contained HTML page with bar charts and each
-method's samples. `genarena compare --html` and `genarena bench modes` both write one."""
+"""Leaderboards: runs grouped by (data set, method), seeds aggregated (mean ± sd and a 95%
+bootstrap interval), ranked by mean with overlapping intervals marked as ties, beside published
+rows; written as markdown and as a self-contained HTML page with bar charts (interval whiskers)
+and each method's samples. `genarena compare --html` and `genarena bench modes` both write one."""
 from __future__ import annotations
 
 import html
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from genarena.catalogue import RANKING, better, mean_sd
+from genarena.report.stats import Estimate, estimate
 from genarena.checkpoint import atomic_write_text
 from genarena.report.html import STYLE, embedded_img
 from genarena.report.plots import bars_png
@@ -49,8 +51,12 @@ class Row:
         return statistics.fmean(vals) if vals else None
 
     def cell(self, key: str) -> str:
-        """mean ± sd over seeds, both to the decimals the mean's size calls for."""
+        """mean ± sd [interval] over seeds, to the decimals the mean's size calls for."""
         return mean_sd(self.values.get(key, []))
+
+    def estimate(self, key: str) -> Estimate | None:
+        vals = [v for v in self.values.get(key, []) if not math.isnan(v)]
+        return estimate(vals) if vals else None
 
 
 def aggregate(entries: Sequence[Entry]) -> list[Row]:
@@ -89,6 +95,26 @@ def ranked(rows: Sequence[Row]) -> list[Row]:
     return measured + [r for r in rows if r.published]
 
 
+def rank_labels(order: Sequence[Row], keys: Sequence[tuple[str, str]]) -> list[str]:
+    """Ranks of rows in ranked order; a row whose interval on the first ranking key overlaps the
+    interval of the row that opened its group shares that row's rank, marked "=" (a tie: the
+    seeds cannot order them). Published rows get no rank."""
+    labels, opener, tied = [], None, set()
+    measured = [r for r in order if not r.published]
+    first = keys[0][0] if keys else None
+    for i, r in enumerate(measured):
+        e = r.estimate(first) if first else None
+        o = opener[1] if opener else None
+        if opener is not None and e is not None and o is not None and e.overlaps(o):
+            labels.append(labels[opener[0]].rstrip("="))
+            tied |= {opener[0], i}
+        else:
+            labels.append(str(i + 1))
+            opener = (i, e)
+    labels = [f"{label}=" if i in tied else label for i, label in enumerate(labels)]
+    return labels + [""] * (len(order) - len(measured))
+
+
 def columns(rows: Sequence[Row]) -> list[str]:
     return [k for k in SHOWN if any(r.values.get(k) for r in rows)]
 
@@ -107,11 +133,13 @@ def markdown(rows: Sequence[Row]) -> list[str]:
         cols = columns(group)
         keys = ", ".join(f"{k} ({'higher' if d == 'max' else 'lower'} is better)"
                          for k, d in rank_keys(group))
-        lines += [f"### {dataset}", "", f"Ranked by {keys}.", "",
+        lines += [f"### {dataset}", "", f"Ranked by the mean of {keys}; cells are mean ± sd "
+                  "[95% bootstrap interval] over seeds; \"=\" marks ranks whose intervals on the "
+                  "first key overlap (tied).", "",
                   "| rank | method | seeds | " + " | ".join(cols) + " | train s |",
                   "|---|---|---|" + "---|" * len(cols) + "---|"]
-        for i, r in enumerate(ranked(group), 1):
-            rank = "" if r.published else str(i)
+        order = ranked(group)
+        for r, rank in zip(order, rank_labels(order, rank_keys(group))):
             seeds = r.published if r.published else str(len(r.seeds))
             secs = f"{statistics.fmean(r.seconds):.0f}" if r.seconds else "–"
             lines.append(f"| {rank} | {r.method} | {seeds} | " +
@@ -132,8 +160,8 @@ def page(title: str, rows: Sequence[Row], preamble: Sequence[str] = (),
         head = "".join(f"<th>{html.escape(c)}</th>" for c in ["rank", "method", "seeds", *cols,
                                                               "train s"])
         body = []
-        for i, r in enumerate(order, 1):
-            cells = ["" if r.published else str(i), r.method,
+        for r, rank in zip(order, rank_labels(order, keys)):
+            cells = [rank, r.method,
                      r.published or str(len(r.seeds)), *(r.cell(c) for c in cols),
                      f"{statistics.fmean(r.seconds):.0f}" if r.seconds else "–"]
             cls = ' class="published"' if r.published else ""
@@ -142,8 +170,8 @@ def page(title: str, rows: Sequence[Row], preamble: Sequence[str] = (),
         parts.append(f"<table><tr>{head}</tr>{''.join(body)}</table>")
         if keys:
             k = keys[0][0]
-            series = [(r.method, r.mean(k) or 0.0, r.values.get(k, [])) for r in order
-                      if r.mean(k) is not None]
+            series = [(r.method, r.mean(k) or 0.0, r.values.get(k, []),
+                       _interval(r.estimate(k))) for r in order if r.mean(k) is not None]
             png = bars_png(series, k, f"{dataset}: {k}")
             parts.append(embedded_img(png, f"{dataset} {k}"))
         thumbs = [(r.method, r.thumbnail) for r in order if r.thumbnail]
@@ -166,6 +194,10 @@ def write(out: Path, name: str, title: str, rows: Sequence[Row], preamble: Seque
     atomic_write_text(out / f"{name}.md", "\n".join(md))
     atomic_write_text(out / f"{name}.html", page(title, rows, preamble, notes))
     return [out / f"{name}.md", out / f"{name}.html"]
+
+
+def _interval(e: Estimate | None) -> tuple[float, float] | None:
+    return (e.lo, e.hi) if e is not None and e.n > 1 else None
 
 
 SEED_SUFFIX = re.compile(r"-s\d+$")

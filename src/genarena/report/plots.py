@@ -103,15 +103,20 @@ def lines_png(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, yla
     return _png(fig)
 
 
-def bars_png(series: Sequence[tuple[str, float, Sequence[float]]], ylabel: str,
-             title: str = "") -> bytes:
-    """Horizontal bars (name, mean, per-seed values): each seed a dot on its method's bar."""
+def bars_png(series: Sequence[tuple], ylabel: str, title: str = "") -> bytes:
+    """Horizontal bars (name, mean, per-seed values[, (lo, hi) interval or None]): each seed a
+    dot on its method's bar, the interval of the mean a whisker."""
     fig, ax = _subplots((6.5, 0.45 * len(series) + 1.2))
     names = [s[0] for s in series]
     ys = list(range(len(series)))[::-1]
     ax.barh(ys, [s[1] for s in series], color="#7aa6d6")
-    for y, (_, _, values) in zip(ys, series):
+    for y, (_, mean, values, *rest) in zip(ys, series):
         ax.plot(list(values), [y] * len(values), "k.", ms=4)
+        interval = rest[0] if rest else None
+        if interval is not None:
+            lo, hi = interval
+            ax.errorbar([mean], [y], xerr=[[mean - lo], [hi - mean]], fmt="none", ecolor="#333",
+                        capsize=3, lw=1)
     ax.set_yticks(ys, names, fontsize=8)
     ax.set_xlabel(ylabel)
     ax.set_title(title, fontsize=10)

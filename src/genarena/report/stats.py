@@ -1,0 +1,132 @@
+"""The statistics every bench table and claim check uses: mean, sd and a 95% bootstrap interval
+over seeds, and verdicts on claims (holds / refuted / not separable), never yes/no on means.
+
+Intervals are percentile bootstraps of the mean: 10 000 resamples from a fixed seed, so a table
+rebuilt from the same runs prints the same interval. A claim "A beats B" compares runs paired by
+seed when both sides ran the same seeds: the bootstrap interval of the mean paired difference,
+beside an exact sign-flip permutation p-value (one-sided, in the claim's direction). The claim
+holds when the interval lies wholly on its side of zero, is refuted when it lies wholly on the
+other side, and is not separable otherwise. With few seeds a percentile bootstrap is narrower
+than it should be (3 seeds give 10 distinct resamples); the permutation p-value says how much
+the seeds can show at all: with n paired seeds it cannot go below 1/2^n.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+RESAMPLES = 10_000
+LEVEL = 0.95
+VERDICTS = ("holds", "refuted", "not separable")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure over seeds: mean, sample sd, the 95% bootstrap interval of the mean, n."""
+    mean: float
+    sd: float
+    lo: float
+    hi: float
+    n: int
+
+    def overlaps(self, other: "Estimate") -> bool:
+        """Whether the two intervals share a point (the leaderboard calls such rows tied)."""
+        return self.lo <= other.hi and other.lo <= self.hi
+
+    def as_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "sd": self.sd, "ci_lo": self.lo, "ci_hi": self.hi, "n": self.n}
+
+
+def bootstrap_interval(values: Sequence[float], seed: int = 0, resamples: int = RESAMPLES,
+                       level: float = LEVEL) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of `values` (one value: that value twice)."""
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) == 0:
+        raise ValueError("no values to bootstrap")
+    if len(x) == 1:
+        return float(x[0]), float(x[0])
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(1)
+    tail = (1 - level) / 2
+    lo, hi = np.quantile(means, [tail, 1 - tail])
+    return float(lo), float(hi)
+
+
+def estimate(values: Sequence[float], seed: int = 0) -> Estimate:
+    """Mean, sd (0 for one value) and the bootstrap interval of `values`."""
+    vals = [float(v) for v in values]
+    lo, hi = bootstrap_interval(vals, seed)
+    sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+    return Estimate(statistics.fmean(vals), sd, lo, hi, len(vals))
+
+
+def sign_flip_p(differences: Sequence[float]) -> float:
+    """Exact one-sided p-value that the mean difference is > 0 under the null of symmetric
+    differences around 0 (every sign pattern, for up to 16 pairs; beyond, 2^16 random ones)."""
+    d = np.asarray(differences, dtype=np.float64)
+    observed = d.mean()
+    if len(d) <= 16:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    else:
+        signs = np.random.default_rng(0).choice((1.0, -1.0), size=(1 << 16, len(d)))
+    flipped = (signs * np.abs(d)).mean(1)
+    return float((flipped >= observed - 1e-12 * max(1.0, abs(observed))).mean())
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claim "a is better than b" checked on paired (or, failing that, unpaired) seeds."""
+    verdict: str
+    difference: Estimate          # of (a − b) signed so that positive favours the claim
+    p_value: float | None         # exact sign-flip p (paired only)
+    paired: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {"verdict": self.verdict, "difference": self.difference.as_dict(),
+                "p_value": self.p_value, "paired": self.paired}
+
+
+def check_claim(a: dict[int, float], b: dict[int, float], higher_is_better: bool,
+                seed: int = 0) -> Verdict:
+    """Whether method a beats method b on a metric, from {seed: value} of each.
+
+    Seeds both sides ran are paired (differences per seed); with fewer than two shared seeds the
+    difference of independent bootstrap means is used instead."""
+    sign = 1.0 if higher_is_better else -1.0
+    shared = sorted(set(a) & set(b))
+    if len(shared) >= 2:
+        diffs = [sign * (a[s] - b[s]) for s in shared]
+        diff, p = estimate(diffs, seed), sign_flip_p(diffs)
+        paired = True
+    else:
+        if not a or not b:
+            raise ValueError("a claim needs values on both sides")
+        rng = np.random.default_rng(seed)
+        xa, xb = np.asarray(list(a.values())), np.asarray(list(b.values()))
+        da = xa[rng.integers(0, len(xa), size=(RESAMPLES, len(xa)))].mean(1)
+        db = xb[rng.integers(0, len(xb), size=(RESAMPLES, len(xb)))].mean(1)
+        d = sign * (da - db)
+        lo, hi = np.quantile(d, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
+        mean = sign * (statistics.fmean(xa) - statistics.fmean(xb))
+        diff = Estimate(mean, math.nan, float(lo), float(hi), min(len(xa), len(xb)))
+        p, paired = None, False
+    if diff.lo > 0:
+        verdict = "holds"
+    elif diff.hi < 0:
+        verdict = "refuted"
+    else:
+        verdict = "not separable"
+    return Verdict(verdict, diff, p, paired)
+
+
+def format_estimate(e: Estimate, digits: int = 3) -> str:
+    """"mean ± sd [lo, hi]" to `digits` significant figures (a table cell)."""
+    f = lambda v: f"{v:.{digits}g}"                                   # noqa: E731
+    if e.n == 1:
+        return f"{f(e.mean)} (1 seed)"
+    return f"{f(e.mean)} ± {f(e.sd)} [{f(e.lo)}, {f(e.hi)}]"
