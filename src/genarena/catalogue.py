@@ -14,6 +14,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from genarena.stats import bootstrap_interval
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -110,8 +112,7 @@ def mean_sd(values: Sequence[float], decimals: int | None = None) -> str:
     """mean ± sd [95% bootstrap interval of the mean] of the defined values (NaN and None are
     undefined: counted, not averaged); one value is written alone (it has no sd); none is "n/a".
     Decimals follow the mean's size unless given. Every table of runs over seeds writes its cells
-    with this (genarena.report.stats says how the interval is made)."""
-    from genarena.report.stats import bootstrap_interval
+    with this (genarena.stats says how the interval is made)."""
     defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
     if not defined:
         return "n/a"

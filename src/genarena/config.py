@@ -58,6 +58,11 @@ class ModelConfig:
     g_output: str = _opt("auto", choices=("auto", "identity", "tanh"),
                          doc="auto: tanh for data scaled to [-1,1], identity otherwise")
     pack: int = _opt(1, lo=1, doc="PacGAN: D judges packs of this many samples")
+    d_maxout: int = _opt(0, lo=0, doc="MLP D: maxout hidden units of this many pieces instead of "
+                                      "the activation (PacGAN's toy D: 5); 0: off")
+    init: str = _opt("default", choices=("default", "normal"),
+                     doc="weights: PyTorch's default, or N(0, 0.02²) with zero biases (ALI, "
+                         "DCGAN and PacGAN's toy nets)")
     width: int = _opt(64, lo=1, doc="conv nets: channels of the widest-resolution stage")
     d_norm: str = _opt("batch", choices=("batch", "layer", "none"),
                        doc="conv D normalisation (WGAN-GP wants layer or none)")
@@ -126,7 +131,11 @@ class GuidanceConfig:
     classifier: str = _opt("none", choices=("none", "ce", "dlsm", "total"))
     scale: float = _opt(1.0, lo=0, doc="α in s(x) + α∇log p(y|x); 10 is the 'scaling' baseline")
     ce_weight: float = _opt(1.0, lo=0, doc="λ of total = dlsm + λ·ce (1 images, 0.125 toy)")
-    weight_power: float = _opt(1.0, lo=0, doc="w in the DLSM weighting σ^{2w}")
+    weight_power: float = _opt(1.0, lo=0, doc="w in the DLSM weighting σ^{2w} (the dlsm-toy "
+                                               "code: 2, σ⁴)")
+    dlsm_reduction: str = _opt("sum", choices=("sum", "half-mean"),
+                               doc="the DLSM residual's squares summed over dimensions, or ½·mean "
+                                   "over them as the dlsm-toy code (with weight_power=2)")
     classifier_steps: int = _opt(0, lo=0, doc="classifier updates after the score net's steps")
     lr_decay: str = _opt("none", choices=("none", "cosine"),
                          doc="the classifier's lr over its steps: constant, or cosine to 0")
@@ -162,6 +171,15 @@ class CoevolutionConfig:
                               doc="mixture score: auto = FID on classifier features for labelled "
                                   "images, sliced Wasserstein otherwise")
     score_samples: int = _opt(1000, lo=2, doc="samples per mixture score")
+    fitness_samples: int = _opt(0, lo=0, doc="real samples (and latents) a generation's fitness "
+                                             "is judged on, the same ones before selection and "
+                                             "for replacement (Lipizzaner's configs: 1000); 0: "
+                                             "one training batch for each")
+    d_every: int = _opt(1, lo=1, doc="train D on every n-th batch only (the GECCO'19 configs: "
+                                     "2, D every other batch)")
+    selection: bool = _opt(True, doc="tournament selection and replacement; off (the GECCO'19 "
+                                     "configs): each cell's own G and D train against random "
+                                     "neighbourhood opponents and are kept")
 
 
 @dataclass

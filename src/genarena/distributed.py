@@ -19,6 +19,7 @@ differentiates twice for R1 and the gradient penalty, which DDP's reducer does n
 """
 from __future__ import annotations
 
+import datetime
 import os
 import signal
 import socket
@@ -127,8 +128,9 @@ def joined(device: torch.device) -> Iterator[World]:
                   str(device))
     created = not dist.is_initialized()
     if created:
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
-                                rank=world.rank, world_size=size)
+        # the other ranks wait in their next collective while rank 0 evaluates at eval.interval
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", rank=world.rank,
+                                world_size=size, timeout=datetime.timedelta(hours=2))
     try:
         yield world
     finally:

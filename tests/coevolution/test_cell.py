@@ -102,11 +102,11 @@ def test_knobs_scale_the_training_rates_but_not_the_inherited_ones(ctx, states, 
     seen = {}
     real_train = cell_module._train
 
-    def spy(g_sel, d_sel, ctx_, stream, rng, d_steps=1):
+    def spy(g_sel, d_sel, ctx_, stream, rng, d_steps=1, *opponents):
         seen["lr_g"] = [m.opt.param_groups[0]["lr"] / m.lr for m in g_sel]
         seen["lr_d"] = [m.opt.param_groups[0]["lr"] / m.lr for m in d_sel]
         seen["d_steps"] = d_steps
-        return real_train(g_sel, d_sel, ctx_, stream, rng, d_steps)
+        return real_train(g_sel, d_sel, ctx_, stream, rng, d_steps, *opponents)
 
     monkeypatch.setattr(cell_module, "_train", spy)
     knobbed = copy.deepcopy(states)
@@ -140,3 +140,54 @@ def test_fitness_is_each_sides_mean_loss_over_the_other_side(ctx):
         d.fitness = None
     score_fitness(gs, ds, torch.zeros(4, 2), torch.zeros(4, 2), ctx, sides="g")
     assert ds[0].fitness is None                   # only the named side is judged
+
+
+# --- the published protocol's options (SPEC 12: coevolution.fitness_samples, d_every, selection)
+def _recorded(monkeypatch, name):
+    """Calls of cell.<name> during a generation, recorded with their arguments."""
+    from genarena.coevolution import cell
+    calls, original = [], getattr(cell, name)
+
+    def record(*args, **kwargs):
+        calls.append((args, kwargs))
+        return original(*args, **kwargs)
+    monkeypatch.setattr(cell, name, record)
+    return calls
+
+
+def test_fitness_samples_judge_both_tables_on_the_same_draw(monkeypatch):
+    ctx = _context(**{"coevolution.fitness_samples": 120})
+    states = {c: ctx.initial_state(c) for c in range(4)}
+    calls = _recorded(monkeypatch, "score_fitness")
+    evolve_cell(ctx, 1, 0, states)
+    reals = [args[2] for args, _ in calls]
+    assert [len(r) for r in reals] == [120, 120, 120]          # before selection, then G and D
+    assert all(torch.equal(r, reals[0]) for r in reals)
+    calls.clear()
+    evolve_cell(_context(), 1, 0, states)                       # default: a batch each time
+    assert [len(args[2]) for args, _ in calls] == [32, 32, 32]
+    assert not torch.equal(calls[0][0][2], calls[1][0][2])
+
+
+def test_d_every_trains_d_on_every_nth_batch_only(monkeypatch):
+    ctx = _context(**{"coevolution.d_every": 2, "coevolution.batches_per_gen": 6})
+    states = {c: ctx.initial_state(c) for c in range(4)}
+    d_calls = _recorded(monkeypatch, "discriminator_step")
+    g_calls = _recorded(monkeypatch, "generator_step")
+    evolve_cell(ctx, 0, 0, states)
+    assert (len(d_calls), len(g_calls)) == (3, 6)               # batches 0, 2, 4 for D
+
+
+def test_without_selection_the_cells_own_individuals_train_and_are_kept(monkeypatch):
+    from genarena.coevolution import cell
+    ctx = _context(**{"coevolution.selection": False})
+    states = {c: ctx.initial_state(c) for c in range(4)}
+    monkeypatch.setattr(cell, "tournament", lambda *a, **k: pytest.fail("no selection"))
+    built = _recorded(monkeypatch, "materialise")
+    out = evolve_cell(ctx, 2, 0, states)
+    own = states[2]
+    # exactly the cell's own G and D were brought to life (to train), nobody else's
+    assert [args[0] for args, _ in built] == [own["g"][0], own["d"][0]]
+    assert out["stats"]["replaced_g"] == 1.0
+    w = lambda s: s["g"][0]["net"]["net.0.weight"]             # noqa: E731
+    assert not torch.equal(w(out), w(own))                      # trained, and kept

@@ -128,3 +128,27 @@ def test_score_fn_divides_by_the_noise_scale():
     net = lambda x, t: torch.ones_like(x)  # noqa: E731
     t = torch.tensor([1.0])
     assert torch.allclose(score_fn(net, sde)(torch.zeros(1, 2), t), torch.full((1, 2), -0.1))
+
+
+def test_dlsm_reductions_are_the_sum_and_the_papers_half_mean_of_the_same_squares():
+    """dlsm-toy's ½·mean over the 2 dimensions is a quarter of the sum over them; w = 2 weights
+    each sample's squares by σ⁴ where w = 1 weights them by σ²."""
+    sde = VESDE(0.01, 10.0)
+    x0, y = torch.randn(64, 2), torch.randint(2, (64,))
+    clf = ExactNoisyClassifier(sde, 0.8)
+    kw = dict(classifier=clf, score=mixture_score(sde), sde=sde, x0=x0, y=y)
+    summed, _ = classifier_loss("dlsm", rng=torch.Generator().manual_seed(0), **kw)
+    half, _ = classifier_loss("dlsm", rng=torch.Generator().manual_seed(0), reduction="half-mean",
+                              **kw)
+    assert half.item() == pytest.approx(summed.item() / 4, rel=1e-6)
+    # by hand: the residual of one draw, then the σ⁴-weighted half-mean
+    rng = torch.Generator().manual_seed(0)
+    t = sde.sample_t(64, rng)
+    z = torch.randn(x0.shape, generator=rng)
+    xt, s = sde.perturb(x0, t, z)
+    grad = log_likelihood_grad(clf, xt, t, y)
+    residual = (grad + mixture_score(sde)(xt, t) + z / s) * s ** 2
+    expected = (0.5 * residual.pow(2).mean(1)).mean()
+    paper, _ = classifier_loss("dlsm", rng=torch.Generator().manual_seed(0), weight_power=2.0,
+                               reduction="half-mean", **kw)
+    assert paper.item() == pytest.approx(expected.item(), rel=1e-5)

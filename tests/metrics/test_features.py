@@ -71,3 +71,16 @@ def test_stacked_probabilities_are_a_distribution_over_1000_modes(mnist_features
     p = fx.probs(fx.logits(x))
     assert p.shape == (8, 1000) and torch.allclose(p.sum(1), torch.ones(8, dtype=p.dtype))
     assert torch.equal(p.argmax(1), fx.labels(fx.logits(x)))
+
+
+def test_prdc_compares_equal_numbers_of_real_and_fake_samples(mnist, feature_cache, monkeypatch):
+    """More fakes than reals inflates coverage; PRDC gets as many fakes as there are reals."""
+    import genarena.metrics.images as images
+    sizes = []
+    real_prdc = images.prdc
+    monkeypatch.setattr(images, "prdc", lambda r, f, k: sizes.append((len(r), len(f))) or
+                        real_prdc(r, f, k=k))
+    n_test = len(mnist.test_x)
+    fake = torch.cat([mnist.test_x, mnist.test_x])            # twice as many fakes as reals
+    m = image_metrics(fake, mnist, EvalConfig(cache_dir=feature_cache), seed=0)
+    assert sizes == [(n_test, n_test)] and m["prdc_samples"] == n_test

@@ -1,8 +1,10 @@
 """Shapes, output ranges and gradients of the MLP nets, with and without PacGAN packing."""
 import pytest
 import torch
+from torch import nn
 
 from genarena.config import ModelConfig
+from genarena.errors import UserError
 from genarena.nets import build_gan
 from genarena.nets.layers import pack
 from genarena.nets.mlp import MLPDiscriminator, MLPGenerator
@@ -53,3 +55,33 @@ def test_auto_output_activation_follows_data_range():
     g_toy, _ = build_gan(ModelConfig(), (4,), value_range=None)
     assert isinstance(g_img.net[-1], torch.nn.Tanh)
     assert isinstance(g_toy.net[-1], torch.nn.Identity)
+
+
+def test_maxout_takes_the_largest_of_each_units_pieces():
+    from genarena.nets.layers import Maxout
+    x = torch.tensor([[1.0, 5.0, 2.0, -1.0, -3.0, -2.0]])          # 2 units of 3 pieces
+    assert torch.equal(Maxout(3)(x), torch.tensor([[5.0, -1.0]]))
+
+
+def test_the_pacgan_toy_d_has_maxout_units_and_normal_weights():
+    from genarena.config import load_config
+    from genarena.nets import build_gan
+    from genarena.nets.layers import Maxout
+    cfg = load_config("ring8-paper-pacgan2").model
+    torch.manual_seed(0)
+    g, d = build_gan(cfg, (2,), None)
+    linears = [m for m in d.net if isinstance(m, nn.Linear)]
+    assert [m.out_features for m in linears] == [1000, 1000, 1000, 1]   # 200 units × 5 pieces
+    assert linears[0].in_features == 4 and sum(isinstance(m, Maxout) for m in d.net) == 3
+    assert d(torch.randn(6, 2)).shape == (3, 1)
+    weights = torch.cat([m.weight.flatten() for m in g.modules() if isinstance(m, nn.Linear)])
+    assert abs(weights.std().item() - 0.02) < 0.002
+    assert all(m.bias.abs().sum() == 0 for m in g.modules() if isinstance(m, nn.Linear))
+
+
+def test_maxout_is_refused_outside_the_mlp_d():
+    from genarena.config import load_config
+    from genarena.nets import build_gan
+    cfg = load_config("mnist5k-nsgan", {"model.d_maxout": 5}).model
+    with pytest.raises(UserError, match="model.d_maxout"):
+        build_gan(cfg, (1, 28, 28), (-1.0, 1.0))

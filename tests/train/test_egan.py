@@ -1,6 +1,7 @@
 """E-GAN: children by mutation, selection by fitness, state that resumes."""
 import copy
 
+import pytest
 import torch
 
 import genarena
@@ -24,14 +25,19 @@ def test_a_step_makes_one_child_per_mutation_and_keeps_the_fittest(monkeypatch):
     children = []                          # (fitness, generator weights) of every child scored
     scored = t.fitness
 
-    def recording():
-        quality, diversity = scored()
+    batches = []                           # what each child was judged on
+
+    def recording(real, z):
+        quality, diversity = scored(real, z)
         children.append((quality + t.cfg.egan.diversity_weight * diversity,
                          copy.deepcopy(t.g.state_dict())))
+        batches.append((real, z))
         return quality, diversity
     monkeypatch.setattr(t, "fitness", recording)
     stats = t.train_step()
     assert len(children) == 3 and t.generator_updates_per_step == 3
+    # every child on the same real batch and latents (the reference code's protocol)
+    assert all(r is batches[0][0] and z is batches[0][1] for r, z in batches)
     fittest = max(range(3), key=lambda i: children[i][0])
     assert [stats[f"chosen_{m}"] for m in ("bce", "lip-heu", "lip-mse")] == \
         [1.0 if i == fittest else 0.0 for i in range(3)]
@@ -60,10 +66,11 @@ def test_the_parent_optimizer_state_is_not_changed_by_its_children():
 
 def test_fitness_prefers_a_generator_that_fools_the_discriminator():
     t = _trainer()
-    q_before, _ = t.fitness()
+    real, z = t._real(), t._latent()
+    q_before, _ = t.fitness(real, z)
     with torch.no_grad():                 # make D call everything real
         t.d.net[-1].bias.fill_(50.0)
-    q_after, _ = t.fitness()
+    q_after, _ = t.fitness(real, z)
     assert q_after > 0.99 > q_before
 
 
@@ -85,3 +92,21 @@ def test_state_round_trip_continues_exactly():
         b.train_step()
     assert all(torch.equal(x, y) for x, y in zip(a.g.state_dict().values(),
                                                   b.g.state_dict().values()))
+
+
+def test_diversity_is_minus_the_log_of_ds_squared_gradient_norm():
+    t = _trainer()
+    real, z = t._real(), t._latent()
+    quality, diversity = t.fitness(real, z)
+    fake = t.g(z).detach()
+    loss = torch.nn.functional.softplus(-t.d(real)).mean() + torch.nn.functional.softplus(t.d(fake)).mean()
+    grads = torch.autograd.grad(loss, list(t.d.parameters()))
+    squared = sum(g.pow(2).sum() for g in grads)
+    assert diversity == pytest.approx(-torch.log(squared).item(), rel=1e-5)
+    assert quality == pytest.approx(torch.sigmoid(t.d(fake)).mean().item(), rel=1e-6)
+
+
+def test_the_toy_presets_use_the_references_diversity_weight():
+    assert load_config("ring8-egan").egan.diversity_weight == 1.0
+    assert load_config("grid25-egan").egan.diversity_weight == 1.0
+    assert load_config("mnist5k-egan").egan.diversity_weight == 0.001

@@ -26,7 +26,7 @@ from genarena.control.multiagent import CellReport, cell_knobs
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
 from genarena.losses import AdversarialLoss, get_loss
-from genarena.metrics.proxy import TrainingDistance
+from genarena.metrics.proxy import TrainingDistance, training_sample
 from genarena.nets import build_gan
 from genarena.train.generative import LatentGenerator
 from genarena.train.noise import sample_latent
@@ -166,39 +166,60 @@ def score_fitness(gs: Sequence[Judged | Member], ds: Sequence[Judged | Member], 
             d.fitness = statistics.fmean(float(ctx.d_loss.d_loss(out_real, o)) for o in row)
 
 
+Opponent = Member | Judged
+
+
 def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream, rng: torch.Generator,
-           d_steps: int = 1) -> dict[str, float]:
-    """batches_per_gen rounds: `d_steps` batches where each D trains against a random selected
-    G, then each G against a random selected D with its loss (drawn per batch for Mustangs)."""
-    cfg, clip = ctx.cfg, ctx.cfg.trainer.grad_clip
+           d_steps: int = 1, judges: Sequence[Opponent] | None = None,
+           fakers: Sequence[Opponent] | None = None) -> dict[str, float]:
+    """batches_per_gen rounds: on every `d_every`-th batch, `d_steps` batches where each D trains
+    against a random G of `fakers`, then each G against a random D of `judges` with its loss
+    (drawn per batch for Mustangs). By default the opponents are the other selected trainees."""
+    cfg, c, clip = ctx.cfg, ctx.cfg.coevolution, ctx.cfg.trainer.grad_clip
+    judges, fakers = judges or d_sel, fakers or g_sel
     rules = DiscriminatorRules.from_config(cfg, ctx.d_loss)
     n, draws = cfg.data.batch_size, [0] * len(ctx.g_losses)
     sums = {"loss_d": 0.0, "loss_g": 0.0, "d_acc_real": 0.0, "d_acc_fake": 0.0}
-    for _ in range(cfg.coevolution.batches_per_gen):
-        for _ in range(d_steps):
-            real = _real(ctx, stream)
-            for d in d_sel:
-                g = g_sel[int(torch.randint(len(g_sel), (), generator=rng))]
-                with torch.no_grad():
-                    fake = g.net(_latent(ctx, n, rng))
-                d_stats = discriminator_step(rules, d.opt, d.net, d.net, real, fake)
-                share = 1.0 / (len(d_sel) * d_steps)
-                for key in ("loss_d", "d_acc_real", "d_acc_fake"):
-                    sums[key] += d_stats[key] * share
+    d_batches = 0
+    for b in range(c.batches_per_gen):
+        if b % c.d_every == 0:
+            d_batches += 1
+            for _ in range(d_steps):
+                real = _real(ctx, stream)
+                for d in d_sel:
+                    g = fakers[int(torch.randint(len(fakers), (), generator=rng))]
+                    with torch.no_grad():
+                        fake = g.net(_latent(ctx, n, rng))
+                    d_stats = discriminator_step(rules, d.opt, d.net, d.net, real, fake)
+                    share = 1.0 / (len(d_sel) * d_steps)
+                    for key in ("loss_d", "d_acc_real", "d_acc_fake"):
+                        sums[key] += d_stats[key] * share
         for g in g_sel:
-            d = d_sel[int(torch.randint(len(d_sel), (), generator=rng))]
+            d = judges[int(torch.randint(len(judges), (), generator=rng))]
             k = int(torch.randint(len(ctx.g_losses), (), generator=rng)) if len(ctx.g_losses) > 1 else 0
             draws[k] += 1
             g_loss = ctx.g_losses[k].g_loss
             loss = generator_step(g.opt, g.net, lambda: g_loss(d.net(g.net(_latent(ctx, n, rng)))),
                                   (d.net,), clip)
             sums["loss_g"] += loss.item() / len(g_sel)
-    batches = cfg.coevolution.batches_per_gen
-    stats = {k: v / batches for k, v in sums.items()}
+    stats = {k: v / (c.batches_per_gen if k == "loss_g" else d_batches) for k, v in sums.items()}
     if len(ctx.g_losses) > 1:
         total = sum(draws)
         stats.update({f"draw_{l.name}": c / total for l, c in zip(ctx.g_losses, draws)})
     return stats
+
+
+def _fitness_batch(ctx: CellContext, stream, rng: torch.Generator, cell: int, generation: int
+                   ) -> tuple[Tensor, Tensor]:
+    """Reals and latents a fitness table is judged on: the next training batch, or, with
+    coevolution.fitness_samples, that many training samples drawn for this (cell, generation)."""
+    n = ctx.cfg.coevolution.fitness_samples
+    if n:
+        real = training_sample(ctx.dataset, n, derive_seed(ctx.cfg.seed, cell, generation, 2))
+        real = real.to(ctx.device)
+    else:
+        real = _real(ctx, stream)
+    return real, _latent(ctx, len(real), rng)
 
 
 def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[int, CellState]
@@ -216,31 +237,48 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     # 1. fitness of the whole neighbourhood, all G vs all D (views: only trainees are built)
     g_pool = [ctx.judged_g(s) for s in g_pool_states]
     d_pool = [ctx.judged_d(s) for s in d_pool_states]
-    real = _real(ctx, stream)
-    score_fitness(g_pool, d_pool, real, _latent(ctx, len(real), rng), ctx)
-    # 2. tournament selection; winners are fresh copies (a winner picked twice trains twice)
-    g_win = tournament([m.fitness for m in g_pool], c.population, c.tournament_size, rng)
-    d_win = tournament([m.fitness for m in d_pool], c.population, c.tournament_size, rng)
-    g_sel = [live_g(g_pool_states[i]) for i in g_win]
-    d_sel = [live_d(d_pool_states[i]) for i in d_win]
+    real, z = _fitness_batch(ctx, stream, rng, cell, generation)
+    score_fitness(g_pool, d_pool, real, z, ctx)
+    own = states[cell]
+    if c.selection:
+        # 2. tournament selection; winners are fresh copies (a winner picked twice trains twice)
+        g_win = tournament([m.fitness for m in g_pool], c.population, c.tournament_size, rng)
+        d_win = tournament([m.fitness for m in d_pool], c.population, c.tournament_size, rng)
+        g_sel = [live_g(g_pool_states[i]) for i in g_win]
+        d_sel = [live_d(d_pool_states[i]) for i in d_win]
+        judges: list[Opponent] | None = None
+        fakers: list[Opponent] | None = None
+    else:
+        # 2'. no selection (the GECCO'19 configs): the cell's own individuals train, each batch
+        #     against a random individual of the neighbourhood (this cell's own as they train)
+        g_sel = [live_g(s) for s in own["g"]]
+        d_sel = [live_d(s) for s in own["d"]]
+        hood_of = [h for h in hood for _ in states[h]["d"]]
+        judges = [m for h, m in zip(hood_of, d_pool) if h != cell] + list(d_sel)
+        hood_of = [h for h in hood for _ in states[h]["g"]]
+        fakers = [m for h, m in zip(hood_of, g_pool) if h != cell] + list(g_sel)
     # 3. learning-rate mutation; a grid controller's knobs then scale the rates this cell
     #    trains with (the individuals keep and pass on their evolved rates)
-    knobs = cell_knobs(states[cell])
+    knobs = cell_knobs(own)
     for members, lr0, factor in ((g_sel, cfg.optim.lr_g, knobs.lr_g),
                                  (d_sel, cfg.optim.lr_d, knobs.lr_d)):
         for m in members:
             mutate_lr(m, lr0, c.mutation_probability, c.mutation_scale, c.lr_min, rng)
             set_lr(m.opt, m.lr * factor)
     # 4. training
-    stats = _train(g_sel, d_sel, ctx, stream, rng, knobs.d_steps)
-    # 5. replacement: the fittest of trained and current local individuals, judged on a new batch
-    #    against the neighbourhood's individuals as they were before training (as Lipizzaner
-    #    does; judging by the trained opponents would favour whoever they did not train against)
-    own = states[cell]
-    g_cand: list[Judged | Member] = [*g_sel, *(ctx.judged_g(s) for s in own["g"])]
-    d_cand: list[Judged | Member] = [*d_sel, *(ctx.judged_d(s) for s in own["d"])]
-    real = _real(ctx, stream)
-    z = _latent(ctx, len(real), rng)
+    stats = _train(g_sel, d_sel, ctx, stream, rng, knobs.d_steps, judges, fakers)
+    # 5. replacement: the fittest of trained and current local individuals, judged against the
+    #    neighbourhood's individuals as they were before training (as Lipizzaner does; judging
+    #    by the trained opponents would favour whoever they did not train against), on a new
+    #    batch or on the generation's fitness samples. Without selection the trained are kept.
+    if not c.fitness_samples:
+        real = _real(ctx, stream)
+        z = _latent(ctx, len(real), rng)
+    if c.selection:
+        g_cand: list[Judged | Member] = [*g_sel, *(ctx.judged_g(s) for s in own["g"])]
+        d_cand: list[Judged | Member] = [*d_sel, *(ctx.judged_d(s) for s in own["d"])]
+    else:
+        g_cand, d_cand = list(g_sel), list(d_sel)
     score_fitness(g_cand, d_pool, real, z, ctx, sides="g")
     score_fitness(g_pool, d_cand, real, z, ctx, sides="d")
     new_g = survivors(g_cand, c.population)

@@ -7,7 +7,7 @@ optimizer. Operators take an explicit generator, never global random state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -54,6 +54,11 @@ class NetView:
     def __call__(self, x: Tensor) -> Tensor:
         self.template.train(self.training)
         return functional_call(self.template, self.tensors, (x,))
+
+    def parameters(self) -> Iterator[nn.Parameter]:
+        """None: a view's tensors take no gradient (it judges or fakes for a trainee; freezing
+        it for a G step is a no-op)."""
+        return iter(())
 
 
 @dataclass

@@ -31,8 +31,11 @@ def log_likelihood_grad(classifier: nn.Module, x: Tensor, t: Tensor, y: Tensor,
 
 def classifier_loss(kind: str, classifier: nn.Module, score: ScoreFn, sde: SDE, x0: Tensor,
                     y: Tensor, rng: torch.Generator, ce_weight: float = 1.0,
-                    weight_power: float = 1.0) -> tuple[Tensor, dict[str, float]]:
-    """(loss, statistics) of one batch for kind ce | dlsm | total."""
+                    weight_power: float = 1.0, reduction: str = "sum"
+                    ) -> tuple[Tensor, dict[str, float]]:
+    """(loss, statistics) of one batch for kind ce | dlsm | total. The DLSM term is
+    E‖σ^w(∇log p(y|x̃) + s(x̃) + z/σ)‖² with the squares summed over dimensions (`sum`), or
+    ½·their mean (`half-mean`: the dlsm-toy code, which also takes w = 2)."""
     if kind not in CLASSIFIER_LOSSES:
         raise ValueError(f"unknown classifier loss {kind!r} (known: {', '.join(CLASSIFIER_LOSSES)})")
     t = sde.sample_t(len(x0), rng).to(x0.device)
@@ -49,7 +52,8 @@ def classifier_loss(kind: str, classifier: nn.Module, score: ScoreFn, sde: SDE, 
         with torch.no_grad():
             prior_score = score(xt, t)
         residual = (grad + prior_score + z / s) * s ** weight_power
-        dlsm = residual.pow(2).flatten(1).sum(1).mean()
+        squares = residual.pow(2).flatten(1)
+        dlsm = (squares.sum(1) if reduction == "sum" else 0.5 * squares.mean(1)).mean()
         loss = loss + dlsm
         stats["dlsm"] = dlsm.item()
     stats["loss_clf"] = loss.item()

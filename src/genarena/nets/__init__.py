@@ -12,6 +12,7 @@ from genarena.data.base import Dataset
 from genarena.errors import UserError
 from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP, SigmaBranchClassifier
 from genarena.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from genarena.nets.layers import normal_init
 from genarena.nets.mlp import MLPDiscriminator, MLPGenerator
 from genarena.nets.mspg import MSPGDiscriminator, MSPGGenerator
 from genarena.nets.score import ScoreMLP, UNet
@@ -52,7 +53,7 @@ def _mspg(cfg: ModelConfig, shape: Sequence[int], out: str) -> tuple[nn.Module, 
 
 def _mlp(cfg: ModelConfig, shape: Sequence[int], out: str) -> tuple[nn.Module, nn.Module]:
     return (MLPGenerator(cfg.z_dim, cfg.g_hidden, shape, cfg.activation, out),
-            MLPDiscriminator(shape, cfg.d_hidden, cfg.activation, cfg.pack))
+            MLPDiscriminator(shape, cfg.d_hidden, cfg.activation, cfg.pack, cfg.d_maxout))
 
 
 # model.arch -> (G, D) builder, for the adversarial trainers
@@ -65,7 +66,14 @@ def build_gan(cfg: ModelConfig, sample_shape: Sequence[int],
     """(G, D) for data of `sample_shape`, as the config's architecture says."""
     if cfg.arch not in GAN_ARCHS:
         raise UserError(f"config key 'model.arch': '{cfg.arch}' is not available for GAN training")
-    return GAN_ARCHS[cfg.arch](cfg, sample_shape, output_activation(cfg, value_range))
+    if cfg.d_maxout and cfg.arch != "mlp":
+        raise UserError(f"config key 'model.d_maxout': maxout units are for the MLP D "
+                        f"(model.arch=mlp), not {cfg.arch}")
+    g, d = GAN_ARCHS[cfg.arch](cfg, sample_shape, output_activation(cfg, value_range))
+    if cfg.init == "normal":
+        normal_init(g)
+        normal_init(d)
+    return g, d
 
 
 def build_vae(cfg: ModelConfig, dataset: Dataset) -> VAE:

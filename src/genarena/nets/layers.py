@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import torch
 from torch import Tensor, nn
 
 from genarena.errors import UserError
@@ -25,12 +26,36 @@ def activation(name: str) -> nn.Module:
                         f"{', '.join(_ACTIVATIONS)})") from None
 
 
-def dense_stack(widths: Sequence[int], act: str) -> list[nn.Module]:
-    """Linear layers between consecutive widths, each followed by the activation `act`."""
+class Maxout(nn.Module):
+    """(B, units·pieces) -> (B, units): each unit the largest of its `pieces` linear pieces
+    (Goodfellow et al. 2013), pieces contiguous per unit."""
+
+    def __init__(self, pieces: int) -> None:
+        super().__init__()
+        self.pieces = pieces
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.view(x.shape[0], -1, self.pieces).amax(-1)
+
+
+def dense_stack(widths: Sequence[int], act: str, maxout: int = 0) -> list[nn.Module]:
+    """Linear layers between consecutive widths, each followed by the activation `act`, or, with
+    `maxout` pieces, by a maxout over that many linear pieces per unit."""
     layers: list[nn.Module] = []
     for a, b in zip(widths[:-1], widths[1:]):
-        layers += [nn.Linear(a, b), activation(act)]
+        layers += ([nn.Linear(a, b * maxout), Maxout(maxout)] if maxout
+                   else [nn.Linear(a, b), activation(act)])
     return layers
+
+
+@torch.no_grad()
+def normal_init(module: nn.Module, std: float = 0.02) -> None:
+    """Every linear and conv weight N(0, std²), biases 0 (model.init=normal)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            m.weight.normal_(0.0, std)
+            if m.bias is not None:
+                m.bias.zero_()
 
 
 def pack(x: Tensor, m: int) -> Tensor:

@@ -29,11 +29,12 @@ class MLPDiscriminator(nn.Module):
     """samples (B, *in_shape) -> raw logits (B/pack, 1); packs `pack` samples per decision."""
 
     def __init__(self, in_shape: Sequence[int], hidden: Sequence[int], act: str = "relu",
-                 pack: int = 1) -> None:
+                 pack: int = 1, maxout: int = 0) -> None:
         super().__init__()
         self.pack = pack
         in_dim = math.prod(in_shape) * pack
-        self.net = nn.Sequential(*dense_stack([in_dim, *hidden], act), nn.Linear(hidden[-1], 1))
+        self.net = nn.Sequential(*dense_stack([in_dim, *hidden], act, maxout),
+                                 nn.Linear(hidden[-1], 1))
 
     def features(self, x: Tensor) -> list[Tensor]:
         """Hidden activations (feature matching and the MSPG diversity heads read them)."""

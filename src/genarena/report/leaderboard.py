@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from genarena.catalogue import RANKING, better, mean_sd
-from genarena.report.stats import Estimate, estimate
+from genarena.stats import Estimate, estimate
 from genarena.checkpoint import atomic_write_text
 from genarena.report.html import STYLE, embedded_img
 from genarena.report.plots import bars_png

@@ -111,7 +111,8 @@ class DiffusionTrainer:
             set_lr(self.opt_clf, self.knobs.lr_d * decay)
             loss, stats = classifier_loss(g.classifier, self.classifier,
                                           score_fn(self.score_net, self.sde), self.sde, x, y,
-                                          self.noise, g.ce_weight, g.weight_power)
+                                          self.noise, g.ce_weight, g.weight_power,
+                                          g.dlsm_reduction)
             self._update(self.opt_clf, loss, self.classifier)
         self.step += 1
         return stats

@@ -3,8 +3,10 @@
 A step is the pair trainer's D phase, then the evolution phase: from each parent, one child per
 mutation (one G update with that loss: minimax, heuristic, least-squares), each scored by
 fitness = quality + γ·diversity, with quality = E[sigmoid D(G(z))] and diversity =
-−log ‖∇_D L_D‖ (a child that leaves D's gradient small keeps the game stable); the fittest
-`egan.parents` children (with their optimizer states) become the next parents.
+−log ‖∇_D L_D‖² (a child that leaves D's gradient small keeps the game stable), every child on
+the same real batch and latents (as the reference code does, so children differ only by
+their update); the fittest `egan.parents` children (with their optimizer states) become the
+next parents. The reference's γ (β there) is 1 on the toy sets and 0.001 on images (SPEC 12).
 """
 from __future__ import annotations
 
@@ -31,22 +33,22 @@ class EGANTrainer(PairTrainer):
                         for _ in range(cfg.egan.parents)]
         self.generator_updates_per_step = len(self.mutations) * cfg.egan.parents
 
-    def fitness(self) -> tuple[float, float]:
-        """(quality, diversity) of the current G against the current D on fresh batches."""
-        real, z = self._real(), self._latent()
+    def fitness(self, real: torch.Tensor, z: torch.Tensor) -> tuple[float, float]:
+        """(quality, diversity) of the current G against the current D on this batch."""
         fake = self.g(z).detach()
         out_fake = self.d(fake)
         quality = torch.sigmoid(out_fake.detach()).mean()
         d_loss = F.softplus(-self.d(real)).mean() + F.softplus(out_fake).mean()
         grads = torch.autograd.grad(d_loss, [p for p in self.d.parameters() if p.requires_grad])
         norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))
-        return quality.item(), -torch.log(norm + 1e-12).item()
+        return quality.item(), -torch.log(norm.pow(2) + 1e-12).item()
 
     def g_phase(self) -> dict[str, float]:
         """Children by every mutation of every parent; the fittest become the parents."""
         gamma = self.cfg.egan.diversity_weight
         children: list[tuple[float, int, dict, dict]] = []
         losses = []
+        real, z = self._real(), self._latent()          # every child is judged on these
         for parent_g, parent_opt in self.parents:
             for k, mutation in enumerate(self.mutations):
                 self.g.load_state_dict(parent_g)
@@ -57,7 +59,7 @@ class EGANTrainer(PairTrainer):
                                       lambda: mutation.g_loss(self.d(self.g(self._latent()))),
                                       (self.d,), self.cfg.trainer.grad_clip)
                 losses.append(loss.item())
-                quality, diversity = self.fitness()
+                quality, diversity = self.fitness(real, z)
                 children.append((quality + gamma * diversity, k,
                                  copy.deepcopy(self.g.state_dict()),
                                  copy.deepcopy(self.opt_g.state_dict())))

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from genarena.report.stats import (bootstrap_interval, check_claim, estimate, format_estimate,
+from genarena.stats import (bootstrap_interval, check_claim, estimate, format_estimate,
                                    sign_flip_p)
 
 
