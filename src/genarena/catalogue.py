@@ -39,8 +39,9 @@ METRICS: dict[str, Measure] = {name: Measure(name, better) for name, better in (
     ("fid_inception", _DOWN), ("inception_score", _UP), ("tvd", _DOWN), ("classes_covered", _UP),
     ("precision", _UP), ("recall", _UP), ("density", _UP), ("coverage", _UP), ("cas", _UP),
     ("classwise_precision", _UP), ("classwise_recall", _UP), ("classwise_density", _UP),
-    ("classwise_coverage", _UP), ("classwise_fid", _DOWN), ("n_samples", ""),
-    ("reference_samples", ""), ("features", ""), ("features_test_accuracy", _UP))}
+    ("classwise_coverage", _UP), ("classwise_fid", _DOWN), ("classwise_samples", ""),
+    ("n_samples", ""), ("reference_samples", ""), ("prdc_samples", ""), ("features", ""),
+    ("features_test_accuracy", _UP))}
 
 STATS: dict[str, Measure] = {m.name: m for m in [
     *_stats("losses", "loss_d", "loss_g", "gp", "r1", "loss_vae", "recon", "kl", "loss_dsm",
