@@ -1,6 +1,7 @@
 """Atomic files and safe checkpoints: temp file, fsync, rename; `weights_only=True` loading."""
 from __future__ import annotations
 
+import copy
 import io
 import os
 import pickle
@@ -22,6 +23,13 @@ def map_leaves(obj: Any, fn: Callable[[Any], Any]) -> Any:
     if isinstance(obj, (list, tuple)):
         return type(obj)(map_leaves(v, fn) for v in obj)
     return fn(obj)
+
+
+def cpu_copy(obj: Any) -> Any:
+    """A copy of plain data with every tensor copied to the CPU (copied on the CPU too): what
+    crosses processes and checkpoints, and what the divergence guard keeps beside a GPU model."""
+    return map_leaves(obj, lambda v: v.detach().to("cpu", copy=True) if isinstance(v, torch.Tensor)
+                      else copy.deepcopy(v))
 
 
 def leaves(obj: Any) -> Iterator[Any]:

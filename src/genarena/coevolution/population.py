@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from genarena.checkpoint import map_leaves
+from genarena.checkpoint import cpu_copy, map_leaves
 from genarena.train.optim import set_lr
 
 IndividualState = dict[str, Any]
@@ -29,7 +29,7 @@ class Member:
 
     def state(self) -> IndividualState:
         """Plain-data copy on the CPU (tensors copied) for exchange and checkpoints."""
-        return {"net": _on_cpu(self.net.state_dict()), "opt": _on_cpu(self.opt.state_dict()),
+        return {"net": cpu_copy(self.net.state_dict()), "opt": cpu_copy(self.opt.state_dict()),
                 "lr": self.lr, "fitness": self.fitness}
 
 
@@ -81,11 +81,6 @@ def _clone(obj: Any) -> Any:
     """Plain data with every tensor copied."""
     return map_leaves(obj, lambda v: v.detach().clone() if isinstance(v, torch.Tensor) else v)
 
-
-def _on_cpu(obj: Any) -> Any:
-    """Plain data with every tensor copied to the CPU (a copy on the CPU too)."""
-    return map_leaves(obj, lambda v: v.detach().to("cpu", copy=True)
-                      if isinstance(v, torch.Tensor) else v)
 
 
 def materialise(state: IndividualState, make_net: Callable[[], nn.Module],

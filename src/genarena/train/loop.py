@@ -6,7 +6,6 @@ workers; the caller closes every trainer it built, whatever happens); this modul
 """
 from __future__ import annotations
 
-import copy
 import math
 import signal
 import threading
@@ -17,7 +16,7 @@ from typing import Any, Callable, Iterator, Protocol
 from torch import Tensor
 
 from genarena.catalogue import progress_keys
-from genarena.checkpoint import map_leaves
+from genarena.checkpoint import cpu_copy
 from genarena.config import Config, to_dict
 from genarena.data.base import Dataset
 from genarena.distributed import SINGLE, World
@@ -162,13 +161,6 @@ class _Loop:
         self.elapsed, self.started = float(state["elapsed"]), time.perf_counter()
 
 
-def kept_on_cpu(state: Any) -> Any:
-    """A copy of a snapshot that the divergence guard can return to, with its tensors on the CPU
-    (on a GPU, a second full copy of the models and optimizers beside them would halve what fits)."""
-    return map_leaves(state, lambda v: v.detach().to("cpu", copy=True) if isinstance(v, Tensor)
-                      else copy.deepcopy(v))
-
-
 def _finite(stats: dict[str, float]) -> bool:
     return all(math.isfinite(v) for v in stats.values())
 
@@ -218,7 +210,8 @@ def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor], 
     """The phases of the loop, step after step: train, log, evaluate, picture, checkpoint (the
     writing phases on rank 0 only; every rank keeps the state a rollback returns to)."""
     trainer, cfg, run = loop.trainer, loop.cfg, loop.run
-    last_good = kept_on_cpu(loop.snapshot())
+    # kept on the CPU: beside a GPU model a second full copy would halve what fits
+    last_good = cpu_copy(loop.snapshot())
     progress.update(trainer.step)
     total = trainer.total_steps
     while trainer.step < total:
@@ -239,7 +232,7 @@ def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor], 
             state = loop.snapshot()
             if run is not None:
                 run.save_checkpoint(state, snapshot=due(before, step, cfg.log.snapshot_interval))
-            last_good = kept_on_cpu(state)
+            last_good = cpu_copy(state)
             if stopping and step < total:
                 progress.close()
                 raise Interrupted(run, step, stop.signum or signal.SIGTERM)
@@ -289,7 +282,7 @@ def _roll_back(loop: _Loop, last_good: dict[str, Any], stats: dict[str, float]) 
             f"{loop.retries} rollbacks with halved learning rates; lower optim.lr_g/lr_d "
             f"or raise trainer.max_retries")
     good_retries, seconds = int(last_good["retries"]), loop.seconds()
-    loop.restore(kept_on_cpu(last_good))
+    loop.restore(cpu_copy(last_good))
     loop.retries, loop.elapsed = retries, seconds
     loop.trainer.back_off(0.5 ** (retries - good_retries))
     if loop.run is None:
