@@ -195,9 +195,9 @@ def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
     with joined(resolve_device(device_name)) as world:
         if run is not None and given:
             cfg = _extend(run, cfg, given, int(state["step"]) if state else 0, world.is_main)
-        check_data_parallel(cfg, world.size)
+        check_trainer_support(cfg, world.size)
         configure_threads(cfg.backend.threads or _rank_threads(world))
-        device = torch.device(world.device) if world.distributed else resolve_device(device_name)
+        device = torch.device(world.device)         # a rank's own GPU under plain `cuda`
         # The run seeds torch's global generator for what draws from it (weight initialisation);
         # the caller's generator state is restored afterwards, so train() leaves it as it found it.
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -205,11 +205,17 @@ def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
             return _train_run(config, cfg, out, run, state, device, quiet, world)
 
 
-def check_data_parallel(cfg: Config, nproc: int) -> None:
-    """Whether this run can train on `nproc` processes: its trainer can, and they split the batch."""
+def check_trainer_support(cfg: Config, nproc: int) -> None:
+    """Whether the run's trainer supports what the run asks of it: mixed precision, and `nproc`
+    processes (which must also split the batch). Checked before any run directory or rank."""
+    spec = get_trainer(cfg.trainer.name)
+    if cfg.trainer.amp != "none" and not spec.mixed_precision:
+        able = " and ".join(name for name, s in TRAINERS.items() if s.mixed_precision)
+        raise UserError(f"config key 'trainer.amp': the {cfg.trainer.name} trainer trains in "
+                        f"fp32; mixed precision is for the {able} trainers")
     if nproc <= 1:
         return
-    if not get_trainer(cfg.trainer.name).data_parallel:
+    if not spec.data_parallel:
         able = [name for name, spec in TRAINERS.items() if spec.data_parallel]
         raise UserError(f"--nproc: trainer '{cfg.trainer.name}' trains in one process (a "
                         f"coevolution grid spreads its cells with backend.name); --nproc trains "
@@ -234,10 +240,6 @@ def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | N
     """Build, create the run directory (only once the input is accepted), fit, summarise."""
     # Everything that can reject the input runs before a run directory is created.
     spec = get_trainer(cfg.trainer.name)
-    if cfg.trainer.amp != "none" and not spec.mixed_precision:
-        able = " and ".join(name for name, s in TRAINERS.items() if s.mixed_precision)
-        raise UserError(f"config key 'trainer.amp': the {cfg.trainer.name} trainer trains in "
-                        f"fp32; mixed precision is for the {able} trainers")
     dataset = build_dataset(cfg.data)
     log.debug("data %s: %s, sample shape %s", dataset.name, dataset.description,
               dataset.sample_shape)

@@ -50,7 +50,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def _launch_ranks(args: argparse.Namespace) -> int:
     """train --nproc N: check the run can be split, then run N ranks of it on this machine."""
-    from genarena.api import check_data_parallel
+    from genarena.api import check_trainer_support
     from genarena.config import load_config, parse_override
     from genarena.distributed import launch, requested_size
     from genarena.run import RunDir
@@ -61,7 +61,7 @@ def _launch_ranks(args: argparse.Namespace) -> int:
         cfg = RunDir.existing(args.resume).read_config()
     else:
         cfg = load_config(args.config, dict(parse_override(o) for o in args.overrides))
-    check_data_parallel(cfg, args.nproc)
+    check_trainer_support(cfg, args.nproc)
     argv = ["train", *([args.config] if args.config else []), *args.overrides,
             *(["--out", args.out] if args.out else []),
             *(["--resume", args.resume] if args.resume else []),

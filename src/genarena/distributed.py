@@ -116,7 +116,7 @@ def joined(device: torch.device) -> Iterator[World]:
     `cuda` trains on the GPU of its local rank (world.device)."""
     size = requested_size()
     if size <= 1:
-        yield SINGLE
+        yield World(device=str(device))
         return
     env = os.environ
     local_rank = int(env.get("LOCAL_RANK", env["RANK"]))
