@@ -38,23 +38,26 @@ class Estimate:
         """Whether the two intervals share a point (the leaderboard calls such rows tied)."""
         return self.lo <= other.hi and other.lo <= self.hi
 
-    def as_dict(self) -> dict[str, float]:
-        return {"mean": self.mean, "sd": self.sd, "ci_lo": self.lo, "ci_hi": self.hi, "n": self.n}
+
+def _resampled_means(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The means of RESAMPLES bootstrap resamples of x."""
+    return x[rng.integers(0, len(x), size=(RESAMPLES, len(x)))].mean(1)
 
 
-def bootstrap_interval(values: Sequence[float], seed: int = 0, resamples: int = RESAMPLES,
-                       level: float = LEVEL) -> tuple[float, float]:
+def _percentiles(means: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    tail = (1 - level) / 2
+    lo, hi = np.quantile(means, [tail, 1 - tail])
+    return float(lo), float(hi)
+
+
+def bootstrap_interval(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of `values` (one value: that value twice)."""
     x = np.asarray(values, dtype=np.float64)
     if len(x) == 0:
         raise ValueError("no values to bootstrap")
     if len(x) == 1:
         return float(x[0]), float(x[0])
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(resamples, len(x)))].mean(1)
-    tail = (1 - level) / 2
-    lo, hi = np.quantile(means, [tail, 1 - tail])
-    return float(lo), float(hi)
+    return _percentiles(_resampled_means(x, np.random.default_rng(seed)))
 
 
 def estimate(values: Sequence[float], seed: int = 0) -> Estimate:
@@ -86,10 +89,6 @@ class Verdict:
     p_value: float | None         # exact sign-flip p (paired only)
     paired: bool
 
-    def as_dict(self) -> dict[str, object]:
-        return {"verdict": self.verdict, "difference": self.difference.as_dict(),
-                "p_value": self.p_value, "paired": self.paired}
-
 
 def check_claim(a: dict[int, float], b: dict[int, float], higher_is_better: bool,
                 seed: int = 0) -> Verdict:
@@ -108,12 +107,9 @@ def check_claim(a: dict[int, float], b: dict[int, float], higher_is_better: bool
             raise ValueError("a claim needs values on both sides")
         rng = np.random.default_rng(seed)
         xa, xb = np.asarray(list(a.values())), np.asarray(list(b.values()))
-        da = xa[rng.integers(0, len(xa), size=(RESAMPLES, len(xa)))].mean(1)
-        db = xb[rng.integers(0, len(xb), size=(RESAMPLES, len(xb)))].mean(1)
-        d = sign * (da - db)
-        lo, hi = np.quantile(d, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
+        lo, hi = _percentiles(sign * (_resampled_means(xa, rng) - _resampled_means(xb, rng)))
         mean = sign * (statistics.fmean(xa) - statistics.fmean(xb))
-        diff = Estimate(mean, math.nan, float(lo), float(hi), min(len(xa), len(xb)))
+        diff = Estimate(mean, math.nan, lo, hi, min(len(xa), len(xb)))
         p, paired = None, False
     if diff.lo > 0:
         verdict = "holds"

@@ -253,10 +253,13 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
         #     against a random individual of the neighbourhood (this cell's own as they train)
         g_sel = [live_g(s) for s in own["g"]]
         d_sel = [live_d(s) for s in own["d"]]
-        hood_of = [h for h in hood for _ in states[h]["d"]]
-        judges = [m for h, m in zip(hood_of, d_pool) if h != cell] + list(d_sel)
-        hood_of = [h for h in hood for _ in states[h]["g"]]
-        fakers = [m for h, m in zip(hood_of, g_pool) if h != cell] + list(g_sel)
+
+        def others(pool: list[Judged], side: str) -> list[Opponent]:
+            """The pool's individuals that other cells of the neighbourhood hold."""
+            owners = [h for h in hood for _ in states[h][side]]
+            return [m for h, m in zip(owners, pool) if h != cell]
+        judges = others(d_pool, "d") + list(d_sel)
+        fakers = others(g_pool, "g") + list(g_sel)
     # 3. learning-rate mutation; a grid controller's knobs then scale the rates this cell
     #    trains with (the individuals keep and pass on their evolved rates)
     knobs = cell_knobs(own)
