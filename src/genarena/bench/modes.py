@@ -28,7 +28,8 @@ STACKED_METHODS = (("DCGAN (NS-GAN)", "stacked-mnist5k-gan", {}),
                    ("MSPG-SEN", "stacked-mnist5k-mspg", {}),
                    ("MSPG-SEN + DQN", "stacked-mnist5k-mspg-dqn", {}))
 STACKED_BUDGET = {"steps": 1000, "data.batch_size": 32, "eval.interval": 0}
-TOY_EVAL = {"eval.n_samples": 2500, "eval.interval": 0}
+# ten evaluations over training: the convergence curve of every run (the protocol, docs/arena.md)
+TOY_EVAL = {"eval.n_samples": 2500, "eval.interval": TOY_BUDGET // 10}
 # SPEC 7.1: PacGAN (Lin et al. 2018) Table 1 and VEEGAN, as the spec quotes them
 PUBLISHED = (
     ("GAN (PacGAN Table 1)", "ring8", {"modes_captured": 6.3, "reverse_kl": 0.45}),
