@@ -50,3 +50,9 @@ def test_unpaired_seeds_compare_independent_means():
     v = check_claim({0: 5.0, 1: 6.0}, {7: 1.0, 8: 2.0}, higher_is_better=True)
     assert not v.paired and v.p_value is None and v.verdict == "holds"
     assert v.difference.mean == 4.0 and math.isnan(v.difference.sd)
+
+
+def test_one_seed_on_a_side_is_never_a_verdict():
+    # a point "interval" from one value would call any difference a win
+    assert check_claim({0: 9.0}, {1: 1.0}, higher_is_better=True).verdict == "not separable"
+    assert check_claim({0: 9.0, 1: 9.5}, {1: 1.0}, higher_is_better=True).verdict == "not separable"

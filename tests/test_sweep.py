@@ -64,6 +64,21 @@ def test_bad_input_is_one_error_line(tmp_path, cli):
         parse_seeds("3-1")
 
 
+def test_a_larger_budget_extends_finished_runs_and_a_smaller_one_is_refused(tmp_path, cli):
+    out = tmp_path / "sw"
+    assert cli("sweep", "ring8-nsgan", *RUN, "steps=150", "--workers", "1", "--out", out)[0] == 0
+    short_final = _metrics(out / "ring8-nsgan-s0")
+    code, _, err = cli("sweep", "ring8-nsgan", *RUN, "--workers", "1", "--out", out)   # 300
+    assert code == 0, err
+    assert_user_error(cli("sweep", "ring8-nsgan", *RUN, "steps=100", "--out", out), "300 steps")
+    # the run continued from its 150-step checkpoint: the same as 300 steps straight
+    assert _metrics(out / "ring8-nsgan-s0") == _straight(tmp_path, 0).summary["metrics"]
+    rows = [json.loads(line) for line in (out / "ring8-nsgan-s0" / "metrics.jsonl").open()]
+    extended = [r for r in rows if r.get("event") == "extended"]
+    assert len(extended) == 1 and extended[0]["step"] == 150
+    assert extended[0]["eval"] == short_final      # the short run's final point stays on the curve
+
+
 def _sweep_process(out, steps):
     args = [a if not a.startswith("steps=") else f"steps={steps}" for a in RUN]
     return subprocess.Popen([sys.executable, "-m", "genarena", "sweep", "ring8-nsgan", *args,

@@ -155,8 +155,11 @@ def _extend(run: RunDir, cfg: Config, overrides: Mapping[str, Any], at_step: int
                         "the score net, so its score net cannot be extended; start a new run with "
                         "guidance.score_run")
     if record:
+        # a finished run's final evaluation lives in summary.json, which the extended run will
+        # rewrite: it stays on the convergence curve as this row's evaluation
+        final = run.read_summary().get("metrics") if run.summary_file.exists() else None
         run.append_metrics({"step": at_step, "event": "extended", "from_steps": cfg.steps,
-                            "to_steps": new.steps})
+                            "to_steps": new.steps, **({"eval": final} if final else {})})
         run.write_config(config_yaml(new))
     return new
 

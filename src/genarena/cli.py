@@ -156,8 +156,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from genarena.bench import (PARALLEL, QUICK_OUT, RESULTS_OUT, SEEDED, SUITES, Launch,
-                                run_suites, suite_table)
+    from genarena.bench import (EVIDENCE, PARALLEL, QUICK_OUT, RESULTS_OUT, SEEDED, SUITES,
+                                Launch, run_suites, suite_table)
+    from genarena.bench.evidence import check_budget, estimate_minutes
     if not args.suites:
         print("genarena bench SUITE [SUITE ...]: runs the named suites; each writes "
               f"{RESULTS_OUT}/SUITE.{{json,md}}\n")
@@ -174,8 +175,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise UserError(f"bench: {flag} applies to the suites {', '.join(PARALLEL)}")
     if args.workers is not None and args.workers < 0:
         raise UserError(f"--workers: expected 0 (in this process) or more, got {args.workers}")
+    for flag, value in (("--budget", args.budget), ("--estimate", args.estimate)):
+        if value and not set(args.suites) <= set(EVIDENCE):
+            raise UserError(f"bench: {flag} applies to the suites {', '.join(EVIDENCE)}")
+    studies = [s.removeprefix("evidence-") for s in args.suites if s in EVIDENCE]
+    if args.budget is not None:
+        for study in studies:
+            check_budget(study, args.budget)
+    if args.estimate:
+        for study in studies:
+            print("\n".join(estimate_minutes(study, args.budget, args.workers or 2)))
+        return 0
     for path in run_suites(args.suites, out, quick=args.quick, seeds=args.seeds,
-                           launch=Launch(args.workers, args.address)):
+                           launch=Launch(args.workers, args.address), budget=args.budget):
         print(path)
     return 0
 
@@ -309,8 +321,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--address", default="", metavar="local|auto|HOST:PORT",
                    help="train those runs as Ray tasks (as `genarena sweep --address`)")
     b.add_argument("--seeds", type=int, default=None, metavar="N",
-                   help="modes: seeds 0..N-1 (default 5; finished runs are reused, so a larger "
-                        "N adds seeds)")
+                   help="modes and evidence-*: seeds 0..N-1 (default: 5 for modes, the "
+                        "study's for evidence; finished runs are reused, so a larger N adds "
+                        "seeds)")
+    b.add_argument("--budget", type=float, default=None, metavar="F",
+                   help="evidence-*: train F × the published budget (default: the study's; a "
+                        "larger F extends the finished runs)")
+    b.add_argument("--estimate", action="store_true",
+                   help="evidence-*: time a short run of every method and print what the "
+                        "study would cost, without running it")
     b.set_defaults(func=cmd_bench)
 
     ps = add("presets", help="list presets, or show one")

@@ -95,7 +95,8 @@ def check_claim(a: dict[int, float], b: dict[int, float], higher_is_better: bool
     """Whether method a beats method b on a metric, from {seed: value} of each.
 
     Seeds both sides ran are paired (differences per seed); with fewer than two shared seeds the
-    difference of independent bootstrap means is used instead."""
+    difference of independent bootstrap means is used instead, and a side with one value is
+    not separable from anything."""
     sign = 1.0 if higher_is_better else -1.0
     shared = sorted(set(a) & set(b))
     if len(shared) >= 2:
@@ -111,7 +112,9 @@ def check_claim(a: dict[int, float], b: dict[int, float], higher_is_better: bool
         mean = sign * (statistics.fmean(xa) - statistics.fmean(xb))
         diff = Estimate(mean, math.nan, lo, hi, min(len(xa), len(xb)))
         p, paired = None, False
-    if diff.lo > 0:
+    if not paired and diff.n < 2:
+        verdict = "not separable"         # one seed on a side: no spread, nothing to test
+    elif diff.lo > 0:
         verdict = "holds"
     elif diff.hi < 0:
         verdict = "refuted"

@@ -12,6 +12,7 @@ starting it again continues where it stopped.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import os
@@ -95,14 +96,27 @@ def plan(preset: str, overrides: list[str], seeds: list[int], vary: list[tuple[s
 
 
 def run_state(job: Job, replace: bool = False) -> str:
-    """done | resume | fresh, from what the job's directory holds: the one rule by which sweeps,
-    benches and the quickstart reuse finished runs and resume interrupted ones. A run of another
-    configuration there is an error, or (`replace`, for benches whose budgets changed) removed;
-    what a run killed before its first checkpoint left is removed for a fresh start."""
+    """done | resume | extend | fresh, from what the job's directory holds: the one rule by which
+    sweeps, benches and the quickstart reuse finished runs and resume interrupted ones. A run of
+    the same configuration with a smaller `steps` is extended (`train --resume RUN steps=N`: a
+    larger budget continues the curve instead of starting over); one with a larger `steps` is an
+    error (a smaller budget never throws training away). A run of another configuration there
+    is an error, or (`replace`, for benches whose budgets changed) removed; what a run killed
+    before its first checkpoint left is removed for a fresh start."""
     run = RunDir(job.path)
     if not run.config_file.exists():
         return "fresh"
-    if run.read_config() != load_config(job.preset, job.overrides):
+    stored, wanted = run.read_config(), load_config(job.preset, job.overrides)
+    if stored != wanted and dataclasses.replace(stored, steps=wanted.steps) == wanted:
+        if wanted.steps < stored.steps:
+            raise UserError(f"sweep: '{job.path}' holds a longer run ({stored.steps} steps) than "
+                            f"asked ({wanted.steps}); ask for at least its budget, or use "
+                            "another folder")
+        if run.summary_file.exists() or run.last_checkpoint.exists():
+            return "extend"
+        run.discard()
+        return "fresh"
+    if stored != wanted:
         if not replace:
             raise UserError(f"sweep: '{job.path}' holds a run of another configuration "
                             "(use another --out)")
@@ -128,8 +142,10 @@ def _progress(running: list[Job]) -> str:
 
 def _command(job: Job, fresh: bool) -> list[str]:
     """The `genarena` command line of a job: a fresh run, or a resumed one."""
+    # resumed with the job's budget: an interrupted run continues, a shorter one is extended
     args = (["train", job.preset, *(f"{k}={v}" for k, v in job.overrides.items()), "--out",
-             str(job.path)] if fresh else ["train", "--resume", str(job.path)])
+             str(job.path)] if fresh else
+            ["train", "--resume", str(job.path), f"steps={load_config(job.preset, job.overrides).steps}"])
     return [*args, "--quiet"]
 
 

@@ -1,11 +1,13 @@
 """Benchmark suites of `genarena bench` (SPEC 8); results go to benchmarks/results/ as JSON + md."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Callable
 
-from genarena.bench import coevolution, dfac, diffusion, images, modes, mspg, scale, throughput
+from genarena.bench import (coevolution, dfac, diffusion, evidence, images, modes, mspg, scale,
+                            throughput)
 from genarena.bench.common import Launch
 
 SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
@@ -17,13 +19,15 @@ SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
     "dfac": dfac.run,
     "modes": modes.run,
     "scale": scale.run,
+    **{f"evidence-{name}": partial(evidence.run, study=name) for name in evidence.STUDIES},
 })
 
 
-SEEDED = ("modes",)          # suites whose seeds the command line may set
+EVIDENCE = tuple(f"evidence-{name}" for name in evidence.STUDIES)   # --budget, --estimate
+SEEDED = ("modes", *EVIDENCE)          # suites whose seeds the command line may set
 # suites whose training runs go through the run scheduler (--workers, --address); the others
 # time code in this process and run alone
-PARALLEL = ("images", "diffusion", "coevolution", "mspg", "modes")
+PARALLEL = ("images", "diffusion", "coevolution", "mspg", "modes", *EVIDENCE)
 RESULTS_OUT = "benchmarks/results"    # where full suites write (the committed results)
 QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says otherwise
 
@@ -31,7 +35,9 @@ QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says o
 # default 5 seeds), so that `genarena bench` can say what a suite costs before it starts.
 MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coevolution": 90,
                             "mspg": 60, "dfac": 5, "modes": 250,
-                            "scale": 35})
+                            "scale": 35, "evidence-pacgan": 120, "evidence-stacked": 75,
+                            "evidence-mustangs": 90, "evidence-mspg": 60,
+                            "evidence-controllers": 45})
 ABOUT = MappingProxyType({
     "throughput": "pair-trainer steps/s against a hand-written loop of the same nets",
     "images": "FID and the image metrics against training time on MNIST-5k",
@@ -41,25 +47,28 @@ ABOUT = MappingProxyType({
     "dfac": "IQL/VDN/QMIX/DIQL/DDN/DMIX on the stochastic two-step matrix game",
     "modes": "the arena: every method on ring8, grid25, stacked-mnist5k; leaderboard",
     "scale": "sweep runs/hour by workers; coevolution overhead by grid and backend; Ray memory",
+    **{f"evidence-{name}": f"#17 evidence: {study.title}"
+       for name, study in evidence.STUDIES.items()},
 })
 
 
 def suite_table() -> str:
     """The suites, their estimated full durations and what each measures."""
-    lines = [f"{'suite':<12} {'about':>8}  what"]
+    lines = [f"{'suite':<20} {'about':>8}  what"]
     for name in SUITES:
         minutes = MINUTES[name]
         when = f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes} min"
-        lines.append(f"{name:<12} {when:>8}  {ABOUT[name]}")
+        lines.append(f"{name:<20} {when:>8}  {ABOUT[name]}")
     lines.append("\n--quick runs a smoke version of a suite in minutes (results in "
                  f"{QUICK_OUT}/ unless --out is given).")
     return "\n".join(lines)
 
 
 def run_suites(names: list[str], out: Path, quick: bool = False, seeds: int | None = None,
-               launch: Launch = Launch()) -> list[Path]:
+               launch: Launch = Launch(), budget: float | None = None) -> list[Path]:
     """Run the named suites, returning the result files written (`seeds`: for the SEEDED
-    suites; `launch`: how the PARALLEL suites spread their training runs)."""
+    suites; `launch`: how the PARALLEL suites spread their training runs; `budget`: the
+    fraction of the published budget the EVIDENCE suites train)."""
     written: list[Path] = []
     for name in names:
         options: dict[str, object] = {}
@@ -67,5 +76,7 @@ def run_suites(names: list[str], out: Path, quick: bool = False, seeds: int | No
             options["launch"] = launch
         if name in SEEDED and seeds is not None:
             options["seeds"] = list(range(seeds))
+        if name in EVIDENCE and budget is not None:
+            options["budget"] = budget
         written += SUITES[name](out, quick, **options)
     return written

@@ -131,9 +131,10 @@ def train_or_reuse(preset: str, out: Path, overrides: dict[str, Any]) -> Any:
     if state == "done":
         log.info("bench: reusing the finished run %s", out)
         return Run(out)
-    if state == "resume":
-        log.info("bench: resuming %s", out)
-        return train(resume=out, quiet=True)
+    if state in ("resume", "extend"):
+        log.info("bench: %s %s", "resuming" if state == "resume" else "extending", out)
+        return train(resume=out, quiet=True, overrides={"steps": overrides.get("steps")}
+                     if "steps" in overrides else {})
     log.info("bench: training %s into %s", preset, out)
     started = time.perf_counter()
     run = train(preset, out=out, quiet=True, overrides=overrides)

@@ -103,6 +103,32 @@ def lines_png(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, yla
     return _png(fig)
 
 
+def bands_png(series: dict[str, Sequence[tuple[float, float, float, float]]], xlabel: str,
+              ylabel: str, title: str = "", references: dict[str, float] | None = None,
+              log_y: bool = False) -> bytes:
+    """Named curves of (x, mean, lo, hi): each mean a line, its interval a shaded band; each
+    reference (a published endpoint) a dashed horizontal line in the colour of the same name."""
+    fig, ax = _subplots((6.5, 4))
+    colours: dict[str, Any] = {}
+    for name, pts in series.items():
+        line, = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=2.5, lw=1.2,
+                        label=name)
+        ax.fill_between([p[0] for p in pts], [p[2] for p in pts], [p[3] for p in pts],
+                        color=line.get_color(), alpha=0.18, lw=0)
+        colours[name] = line.get_color()
+    for name, value in (references or {}).items():
+        ax.axhline(value, ls="--", lw=1, color=colours.get(name, "#555"),
+                   label=f"{name}: published")
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
 def bars_png(series: Sequence[tuple], ylabel: str, title: str = "") -> bytes:
     """Horizontal bars (name, mean, per-seed values[, (lo, hi) interval or None]): each seed a
     dot on its method's bar, the interval of the mean a whisker."""

@@ -1,0 +1,461 @@
+"""`genarena bench evidence-STUDY` (#17): the seed papers' claims under the protocol of
+docs/arena.md — the published presets at a stated fraction of the published budget (`--budget`),
+several seeds, every figure with its 95% bootstrap interval, each claim checked on seed-paired
+differences and reported as holds / refuted / not separable, and the convergence curve of every
+method (mean and band over seeds) beside the published endpoint.
+
+Each study writes evidence/STUDY.json and its curves; benchmarks/results/evidence.md is rebuilt
+from every study on record plus the reproductions other suites keep (DLSM two moons and digits
+from `bench diffusion`, the DFAC matrix game from `bench dfac`). Runs live in
+runs/bench/evidence/STUDY/: a larger budget extends them (the curve continues), a killed study
+resumes, a smaller budget is refused rather than throwing training away."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from genarena.bench.common import Launch, machine_info, train_all
+from genarena.catalogue import better
+from genarena.checkpoint import atomic_write_bytes, atomic_write_text
+from genarena.report.curves import band, run_curve
+from genarena.report.plots import bands_png
+from genarena.stats import check_claim, estimate, format_estimate
+
+RUNS_ROOT = Path("runs/bench/evidence")
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One method of a study: a preset and the overrides that make it (besides the budget)."""
+    label: str
+    preset: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    published: Mapping[str, float] = field(default_factory=dict)   # metric -> the paper's figure
+    group: str = ""               # arms of one group share a curve picture (a data set)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """"`better` beats `worse` on `metric`", as a paper states it (`source`: its words, figures)."""
+    better: str
+    worse: str
+    metric: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Study:
+    """Arms trained over seeds at `budget` × `reference_steps` generator updates, evaluated every
+    `eval_every` steps (fixed, so that a larger budget extends the same runs)."""
+    name: str
+    title: str
+    arms: tuple[Arm, ...]
+    metrics: tuple[str, ...]        # table columns; curves are drawn for each
+    claims: tuple[Claim, ...]
+    reference_steps: int
+    reference: str                  # what the reference budget is ("PacGAN's 400 000 updates")
+    budget: float                   # the default fraction of it
+    eval_every: int
+    seeds: int
+    protocol: str
+    quick: Mapping[str, Any]        # the overrides of a --quick smoke run
+    step_unit: int = 1              # steps come in multiples of this (a coevolution generation)
+    extra: tuple[str, ...] = ()     # figures computed after training (EXTRA_FIGURES)
+
+
+def _toy_arms(dataset: str) -> tuple[Arm, ...]:
+    published = {"ring8": {"GAN": {"modes_captured": 6.3, "reverse_kl": 0.45},
+                           "PacGAN4": {"modes_captured": 7.8, "reverse_kl": 0.07}},
+                 "grid25": {"GAN": {"modes_captured": 17.3, "reverse_kl": 0.70},
+                            "PacGAN4": {"modes_captured": 24.8, "reverse_kl": 0.04}}}[dataset]
+    return tuple(Arm(f"{dataset} {name}", f"{dataset}-paper-{suffix}",
+                     published=published.get(name, {}), group=dataset)
+                 for name, suffix in (("GAN", "gan"), ("PacGAN2", "pacgan2"),
+                                      ("PacGAN3", "pacgan3"), ("PacGAN4", "pacgan4")))
+
+
+def _pacgan_claims() -> tuple[Claim, ...]:
+    claims = []
+    for dataset in ("ring8", "grid25"):
+        for m in (2, 3, 4):
+            for metric in ("modes_captured", "reverse_kl"):
+                source = ("PacGAN Table 1: PacGAN4 7.8 vs GAN 6.3 modes (ring8), 24.8 vs 17.3 "
+                          "(grid25); reverse KL 0.07 vs 0.45, 0.04 vs 0.70" if m == 4 else
+                          "PacGAN Table 1: every packing degree beats GAN")
+                claims.append(Claim(f"{dataset} PacGAN{m}", f"{dataset} GAN", metric, source))
+    return tuple(claims)
+
+
+_MUSTANGS_FID = {"GAN-BCE": 457.7, "E-GAN": 466.1, "Lip-BCE": 49.0, "Lip-MSE": 371.6,
+                 "Lip-HEU": 52.5, "Mustangs": 42.2}
+_MUSTANGS_SOURCE = ("Mustangs (GECCO'19) Table: classifier-FID Mustangs 42.2, Lip-BCE 49.0, "
+                    "Lip-HEU 52.5, Lip-MSE 371.6, GAN-BCE 457.7, E-GAN 466.1")
+_MSPG_SOURCE = "MSPG-SEN (seed 000) and SPEC 4.7: each part helps; the balancer beats static and APFL"
+_GRID25_MSPG = {"data.batch_size": 256}
+
+STUDIES: dict[str, Study] = {s.name: s for s in (
+    Study("pacgan", "PacGAN Table 1: packing on the toy mixtures",
+          _toy_arms("ring8") + _toy_arms("grid25"),
+          ("modes_captured", "high_quality_fraction", "reverse_kl"), _pacgan_claims(),
+          400_000, "PacGAN's 400 000 updates", 0.025, 1000, 5,
+          "ring8/grid25-paper-{gan,pacgan2,3,4}: PacGAN's toy nets (maxout D), Adam 1e-4 "
+          "β1 0.8, batch 100 per packed sample, metrics on 2 500 samples",
+          {"steps": 4, "eval.interval": 2, "eval.n_samples": 300}),
+    Study("stacked", "PacGAN stacked MNIST: DCGAN against PacDCGAN2",
+          (Arm("DCGAN", "stacked-mnist5k-paper-dcgan",
+               published={"modes_captured": 99, "reverse_kl": 3.40}),
+           Arm("PacDCGAN2", "stacked-mnist5k-paper-pacdcgan2",
+               published={"modes_captured": 1000, "reverse_kl": 0.06})),
+          ("modes_captured", "reverse_kl", "fid"),
+          tuple(Claim("PacDCGAN2", "DCGAN", m, "PacGAN Table 3: PacDCGAN2 1 000 modes vs DCGAN "
+                      "99; reverse KL 0.06 vs 3.40") for m in ("modes_captured", "reverse_kl")),
+          100_000, "PacGAN's 100 000 updates", 0.05, 500, 3,
+          "stacked-mnist5k-paper-{dcgan,pacdcgan2}: DCGAN, z 100, Adam 2e-4 β1 0.5, batch 64 "
+          "per packed sample; 1 000 modes and reverse KL on 26 000 samples by the MNIST-5k LeNet",
+          {"steps": 2, "eval.interval": 1, "eval.n_samples": 300}),
+    Study("mustangs", "Mustangs / Lipizzaner on MNIST-5k",
+          tuple(Arm(name, f"mnist5k-paper-{suffix}", published={"fid_logits": _MUSTANGS_FID[name]})
+                for name, suffix in (("GAN-BCE", "gan-bce"), ("E-GAN", "egan"),
+                                     ("Lip-BCE", "lip-bce"), ("Lip-MSE", "lip-mse"),
+                                     ("Lip-HEU", "lip-heu"), ("Mustangs", "mustangs"))),
+          ("fid_logits", "fid", "classes_covered"),
+          tuple(Claim(a, b, m, _MUSTANGS_SOURCE) for m in ("fid_logits", "fid_logits_5000")
+                for a, b in (("Mustangs", "Lip-BCE"), ("Lip-BCE", "Lip-MSE"),
+                             ("Lip-HEU", "Lip-MSE"), ("Mustangs", "Lip-MSE"),
+                             ("Mustangs", "GAN-BCE"), ("Mustangs", "E-GAN"),
+                             ("Lip-BCE", "GAN-BCE"), ("Lip-BCE", "E-GAN"))),
+          60_000, "the GECCO'19 200 generations × 300 batches", 0.05, 300, 3,
+          "mnist5k-paper-*: 3×3 grid, D every other batch, fitness on 1 000 samples, selection "
+          "off, classifier-FID (LeNet logits) on 1 000 samples as the paper, and on 5 000",
+          {"steps": 4, "coevolution.batches_per_gen": 2, "coevolution.rows": 2,
+           "coevolution.cols": 2, "coevolution.fitness_samples": 100,
+           "coevolution.score_samples": 100, "backend.name": "sequential",
+           "eval.interval": 2, "eval.n_samples": 300},
+          step_unit=300, extra=("fid_logits_5000",)),
+    Study("mspg", "MSPG-SEN: the SPEC 4.7 ablation and the balancer (grid25)",
+          tuple(Arm(label, preset, {**_GRID25_MSPG, **over}) for label, preset, over in (
+              ("MSPG-SEN, static", "grid25-mspg", {}),
+              ("without D_aux", "grid25-mspg", {"mspg.aux_weight": 0.0}),
+              ("without feature matching", "grid25-mspg", {"mspg.fm_weight": 0.0}),
+              ("without contrastive", "grid25-mspg", {"mspg.con_weight": 0.0}),
+              ("with APFL", "grid25-mspg-apfl", {}), ("with DQN", "grid25-mspg-dqn", {}),
+              ("with IQN", "grid25-mspg-iqn", {}), ("plain GAN", "grid25-nsgan", {}))),
+          ("modes_captured", "high_quality_fraction", "reverse_kl"),
+          tuple(Claim(a, b, m, _MSPG_SOURCE) for m in ("modes_captured", "reverse_kl")
+                for a, b in (("MSPG-SEN, static", "without D_aux"),
+                             ("MSPG-SEN, static", "without feature matching"),
+                             ("MSPG-SEN, static", "without contrastive"),
+                             ("with APFL", "MSPG-SEN, static"), ("with DQN", "MSPG-SEN, static"),
+                             ("with DQN", "with APFL"), ("with IQN", "MSPG-SEN, static"),
+                             ("MSPG-SEN, static", "plain GAN"))),
+          2000, "genarena's arena budget of 2 000 updates (the paper states none)", 1.0, 200, 3,
+          "grid25-mspg* (MLP variant of the losses and controllers), batch 256; metrics on "
+          "2 500 samples", {"steps": 4, "eval.interval": 2, "eval.n_samples": 300}),
+    Study("controllers", "Grid controllers: per-cell DQN and the DFAC team against Mustangs",
+          (Arm("Mustangs", "grid25-mustangs-static"), Arm("per-cell DQN", "grid25-mustangs-dqn"),
+           Arm("DFAC team (DMIX)", "grid25-mustangs-dfac")),
+          ("modes_captured", "high_quality_fraction", "reverse_kl", "swd"),
+          tuple(Claim(a, "Mustangs", m, "SPEC 9 / 8.3: a controller helps the grid")
+                for a in ("per-cell DQN", "DFAC team (DMIX)") for m in ("modes_captured",
+                                                                        "reverse_kl")),
+          2000, "genarena's grid budget of 2 000 updates per generator (no paper)", 1.0, 200, 3,
+          "grid25-mustangs-{static,dqn,dfac}: 3×3 grid, 200 generations of 10 batches; the "
+          "controllers set learning-rate factors and D steps of every cell each generation",
+          {"steps": 20, "coevolution.rows": 2, "coevolution.cols": 2, "eval.interval": 10,
+           "eval.n_samples": 300, "coevolution.score_samples": 100, "controller.batch": 2,
+           "backend.name": "sequential"}),
+)}
+
+
+def steps_for(study: Study, budget: float) -> int:
+    """Generator updates of each run at `budget` × the reference, a whole number of
+    evaluation intervals (and of the study's step unit)."""
+    unit = math.lcm(study.eval_every, study.step_unit)
+    return max(unit, round(budget * study.reference_steps / unit) * unit)
+
+
+def overrides_for(study: Study, arm: Arm, seed: int, budget: float, quick: bool) -> dict[str, Any]:
+    """The run's overrides: the arm's, the budget (or the smoke budget) and the seed; the
+    checkpoint interval is the evaluation interval, so a killed run loses at most one."""
+    if quick:
+        return {**arm.overrides, **study.quick, "log.checkpoint_interval": 2, "seed": seed}
+    return {**arm.overrides, "steps": steps_for(study, budget), "eval.interval": study.eval_every,
+            "log.checkpoint_interval": study.eval_every, "seed": seed}
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
+def _fid_logits_5000(run: Any) -> float:
+    """Classifier-FID of the final model on 5 000 samples (the paper's is on 1 000), cached
+    in the run's folder beside its summary."""
+    cache = run.path / "evidence-fid-logits-5000.json"
+    if cache.exists() and json.loads(cache.read_text())["steps"] == run.config.steps:
+        return float(json.loads(cache.read_text())["fid_logits"])
+    value = float(run.evaluate(5000)["fid_logits"])
+    atomic_write_text(cache, json.dumps({"steps": run.config.steps, "fid_logits": value}) + "\n")
+    return value
+
+
+EXTRA_FIGURES = {"fid_logits_5000": _fid_logits_5000}
+
+
+def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | None = None,
+        seeds: list[int] | None = None, launch: Launch = Launch(),
+        runs_root: Path = RUNS_ROOT) -> list[Path]:
+    """Train (or reuse, resume, extend) every arm × seed of `study`, then write
+    evidence/STUDY.json, its curves, and evidence.md over every study on record."""
+    s = STUDIES[study]
+    budget = s.budget if budget is None else budget
+    seeds = seeds if seeds is not None else [0, 1] if quick else list(range(s.seeds))
+    root = runs_root / (f"{study}-quick" if quick else study)
+    plan = [(arm, seed) for arm in s.arms for seed in seeds]
+    runs = train_all([(arm.preset, root / f"{_slug(arm.label)}-s{seed}",
+                       overrides_for(s, arm, seed, budget, quick)) for arm, seed in plan], launch)
+    values: dict[str, dict[str, dict[int, float]]] = {a.label: {} for a in s.arms}
+    curves: dict[str, dict[str, list]] = {m: {} for m in s.metrics}
+    seconds: dict[str, list[float]] = {a.label: [] for a in s.arms}
+    for (arm, seed), r in zip(plan, runs):
+        metrics = r.summary["metrics"]
+        for m in s.metrics:
+            v = metrics.get(m)
+            if isinstance(v, (int, float)) and math.isfinite(v):
+                values[arm.label].setdefault(m, {})[seed] = float(v)
+            curves[m].setdefault(arm.label, []).append(run_curve(r.path, m))
+        for m in s.extra:
+            values[arm.label].setdefault(m, {})[seed] = EXTRA_FIGURES[m](r) if not quick else \
+                float(metrics.get("fid_logits", math.nan))
+        seconds[arm.label].append(r.summary["train_seconds"])
+    steps = runs[0].config.steps
+    folder = out / "evidence"
+    folder.mkdir(parents=True, exist_ok=True)
+    pictures: dict[str, str] = {}
+    for group in dict.fromkeys(a.group for a in s.arms):
+        arms = [a for a in s.arms if a.group == group]
+        for m in s.metrics:
+            bands = {a.label: band(curves[m][a.label]) for a in arms}
+            refs = {a.label: a.published[m] for a in arms if m in a.published}
+            png = bands_png({k: v for k, v in bands.items() if v}, "generator updates", m,
+                            f"{group or s.title}: {m} ({len(seeds)} seeds, mean, 95% band)", refs)
+            name = f"{study}-{group + '-' if group else ''}{m}.png"
+            atomic_write_bytes(folder / name, png)
+            pictures[f"{group} {m}".strip()] = name
+    verdicts = [_verdict(c, values) for c in s.claims]
+    record = {
+        "study": study, "title": s.title, "protocol": s.protocol, "seeds": seeds,
+        "budget": budget if not quick else None, "steps": steps,
+        "reference_steps": s.reference_steps, "reference": s.reference, "quick": quick,
+        "command": _command(study, budget, s, quick, seeds), "machine": machine_info(),
+        "arms": [{"label": a.label, "preset": a.preset, "overrides": dict(a.overrides),
+                  "published": dict(a.published), "train_seconds": seconds[a.label],
+                  "values": {m: {str(k): v for k, v in values[a.label].get(m, {}).items()}
+                             for m in (*s.metrics, *s.extra)}} for a in s.arms],
+        "curves": {m: {label: band(c) for label, c in curves[m].items()} for m in s.metrics},
+        "metrics": list(s.metrics), "pictures": pictures, "claims": verdicts,
+    }
+    js = folder / f"{study}.json"
+    atomic_write_text(js, json.dumps(record, indent=1, allow_nan=False, default=float) + "\n")
+    return [js, *(folder / p for p in pictures.values()), *write_report(out)]
+
+
+def _command(study: str, budget: float, s: Study, quick: bool, seeds: list[int]) -> str:
+    return (f"genarena bench evidence-{study}" + (" --quick" if quick else "")
+            + (f" --budget {budget:g}" if budget != s.budget and not quick else "")
+            + (f" --seeds {len(seeds)}" if len(seeds) != s.seeds and not quick else ""))
+
+
+def _verdict(claim: Claim, values: dict[str, dict[str, dict[int, float]]]) -> dict[str, Any]:
+    """The claim checked on the seeds both arms have a value for."""
+    a, b = values[claim.better].get(claim.metric, {}), values[claim.worse].get(claim.metric, {})
+    row: dict[str, Any] = {**asdict(claim), "better_value": _estimate(a),
+                           "worse_value": _estimate(b)}
+    if not a or not b:
+        return {**row, "verdict": "not separable", "difference": None, "p_value": None,
+                "paired": False}
+    v = check_claim(a, b, better(claim.metric.removesuffix("_5000")) == "higher")
+    return {**row, "verdict": v.verdict, "difference": asdict(v.difference),
+            "p_value": v.p_value, "paired": v.paired}
+
+
+def _estimate(values: dict[int, float]) -> dict[str, Any] | None:
+    return asdict(estimate(list(values.values()))) if values else None
+
+
+def write_report(out: Path) -> list[Path]:
+    """benchmarks/results/evidence.md: one row per claim of every study on record, then each
+    study's table and curves, then the reproductions other suites keep."""
+    folder = out / "evidence"
+    studies = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    order = list(STUDIES)
+    studies.sort(key=lambda r: order.index(r["study"]) if r["study"] in order else len(order))
+    lines = ["# Evidence: the seed papers' claims, under the protocol", "",
+             "Every figure is mean ± sd [95% bootstrap interval of the mean] over the seeds "
+             "listed; a claim is checked on seed-paired differences (bootstrap interval and an "
+             "exact sign-flip p-value) and reported as **holds** (the interval of the difference "
+             "lies on the claim's side of 0), **refuted** (on the other side) or **not "
+             "separable**. Budgets are stated as a fraction of the published one, with the "
+             "convergence curves that show whether a method had plateaued. How: docs/arena.md.",
+             "", "## Verdicts", "",
+             "| study | claim | metric | published | ours (better / worse) | difference [95%] | "
+             "p | verdict | budget |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in studies:
+        for c in r["claims"]:
+            diff = c["difference"]
+            lines.append(
+                f"| {r['study']} | {c['better']} beats {c['worse']} | {c['metric']} | "
+                f"{_published(r, c)} | {_cell(c['better_value'])} / {_cell(c['worse_value'])} | "
+                f"{_diff(diff)} | {_p(c['p_value'])} | "
+                f"**{c['verdict']}** | {_budget(r)} |")
+    lines += _kept_reproductions(out)
+    for r in studies:
+        lines += _study_section(r)
+    path = out / "evidence.md"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return [path]
+
+
+def _p(p: float | None) -> str:
+    return "–" if p is None else f"{p:.3g}"
+
+
+def _budget(r: dict[str, Any]) -> str:
+    if r.get("quick"):
+        return "smoke run"
+    return f"{r['steps']} updates = {r['steps'] / r['reference_steps']:.3g} × {r['reference']}"
+
+
+def _published(r: dict[str, Any], c: dict[str, Any]) -> str:
+    pub = {a["label"]: a["published"] for a in r["arms"]}
+    metric = c["metric"].removesuffix("_5000")
+    a, b = pub.get(c["better"], {}).get(metric), pub.get(c["worse"], {}).get(metric)
+    return f"{a:g} / {b:g}" if a is not None and b is not None else "–"
+
+
+def _cell(e: dict[str, Any] | None) -> str:
+    if e is None:
+        return "–"
+    return format_estimate(_as_estimate(e))
+
+
+def _diff(d: dict[str, Any] | None) -> str:
+    if d is None:
+        return "–"
+    return f"{d['mean']:.3g} [{d['lo']:.3g}, {d['hi']:.3g}]"
+
+
+def _as_estimate(e: dict[str, Any]) -> Any:
+    from genarena.stats import Estimate
+    return Estimate(**e)
+
+
+def _study_section(r: dict[str, Any]) -> list[str]:
+    metrics = list(r["metrics"])
+    extra = [m for m in r["arms"][0]["values"] if m not in metrics]
+    cols = metrics + extra
+    lines = ["", f"## {r['title']}", "", f"Command: `{r['command']}`. {r['protocol']}.", "",
+             f"Budget: {_budget(r)}; seeds {r['seeds']}; evaluated every "
+             f"{_eval_every(r)} updates (the curves). Machine: {r['machine']['cpu']}, "
+             f"{r['machine']['cores']} cores, {r['machine']['date']}.", "",
+             "| method | " + " | ".join(cols) + " | published | train s |",
+             "|---|" + "---|" * (len(cols) + 2)]
+    for a in r["arms"]:
+        cells = [_cell(_estimate({int(k): v for k, v in a["values"].get(m, {}).items()}))
+                 for m in cols]
+        pub = ", ".join(f"{k} {v:g}" for k, v in a["published"].items()) or "–"
+        secs = statistics.fmean(a["train_seconds"]) if a["train_seconds"] else math.nan
+        lines.append(f"| {a['label']} | " + " | ".join(cells) + f" | {pub} | {secs:.0f} |")
+    lines += [""] + [f"![{m}](evidence/{png})" for m, png in r["pictures"].items()]
+    lines += ["", "Has each method plateaued? Its curve's mean half-way through and at the end "
+              "(the change over the second half of training):", ""]
+    for m, per_arm in r["curves"].items():
+        parts = [f"{label} {pts[len(pts) // 2][1]:.3g} → {pts[-1][1]:.3g}"
+                 for label, pts in per_arm.items() if len(pts) > 1]
+        lines.append(f"- {m}: {'; '.join(parts)}.")
+    return lines
+
+
+def _eval_every(r: dict[str, Any]) -> str:
+    steps = [p[0] for pts in next(iter(r["curves"].values()), {}).values() for p in pts]
+    steps = sorted(set(steps))
+    return str(steps[1] - steps[0]) if len(steps) > 1 else "–"
+
+
+def _kept_reproductions(out: Path) -> list[str]:
+    """The DLSM and DFAC reproductions of `bench diffusion` / `bench dfac`, as verdict rows."""
+    lines = ["", "## Reproductions kept from other suites", ""]
+    diffusion, dfac = out / "diffusion.json", out / "dfac.json"
+    rows = ["| claim | published | ours | difference [95%] | p | verdict | source |",
+            "|---|---|---|---|---|---|---|"]
+    if diffusion.exists():
+        d = json.loads(diffusion.read_text())
+        raw = d["moons_paper_protocol"]["raw"]
+        seeds = d["moons_paper_protocol"]["seeds"]
+        total = dict(zip(seeds, raw["ours (total, α=1)"]["error"]))
+        ce = dict(zip(seeds, raw["base (CE, α=1)"]["error"]))
+        v = check_claim(total, ce, higher_is_better=False)
+        rows.append(f"| DLSM two moons: total beats CE on the guidance error | 0.066 / 0.198 | "
+                    f"{format_estimate(estimate(list(total.values())))} / "
+                    f"{format_estimate(estimate(list(ce.values())))} | {_diff(asdict(v.difference))}"
+                    f" | {v.p_value:.3g} | **{v.verdict}** | diffusion.md (moons-paper-*), seeds "
+                    f"{seeds} |")
+    if dfac.exists():
+        d = json.loads(dfac.read_text())
+        ret = {m: {r["seed"]: r["expected_return"] for r in d["raw"][m]} for m in d["raw"]}
+        for a, b, pub in (("dmix", "ddn", "8 / 7 (DMIX like QMIX, DDN like VDN)"),
+                          ("qmix", "vdn", "8 / 7 (QMIX paper)")):
+            v = check_claim(ret[a], ret[b], higher_is_better=True)
+            rows.append(f"| matrix game: {a.upper()} beats {b.upper()} on greedy return | {pub} | "
+                        f"{format_estimate(estimate(list(ret[a].values())))} / "
+                        f"{format_estimate(estimate(list(ret[b].values())))} | "
+                        f"{_diff(asdict(v.difference))} | {v.p_value:.3g} | **{v.verdict}** | "
+                        f"dfac.md, seeds {d['seeds']} |")
+    if len(rows) == 2:
+        return []
+    return lines + rows + ["", "Conditional digits (CAS, class-wise metrics) have one seed in "
+                           "diffusion.md: no verdict is drawn from them."]
+
+
+def estimate_minutes(study: str, budget: float | None = None, workers: int = 2,
+                     root: Path = Path("runs/bench/evidence-estimate")) -> list[str]:
+    """The study's cost, from a short timed run of each arm (one evaluation interval, then an
+    evaluation): minutes per run and for the whole study on `workers` parallel runs."""
+    s = STUDIES[study]
+    budget = s.budget if budget is None else budget
+    steps = steps_for(s, budget)
+    unit = math.lcm(s.eval_every, s.step_unit)
+    started = time.perf_counter()
+    runs = train_all([(arm.preset, root / study / _slug(arm.label),
+                       {**arm.overrides, "steps": unit, "eval.interval": 0, "seed": 999})
+                      for arm in s.arms], Launch(workers))
+    lines = [f"{study}: {steps} updates per run ({budget:g} × {s.reference}), "
+             f"{steps // s.eval_every} evaluations, {s.seeds} seeds"]
+    total = 0.0
+    for arm, r in zip(s.arms, runs):
+        summary = r.summary
+        per_run = (summary["train_seconds"] * steps / unit
+                   + summary["eval_seconds"] * steps / s.eval_every) / 60
+        total += per_run * s.seeds
+        lines.append(f"  {arm.label}: {per_run:.1f} min per run")
+    lines.append(f"  whole study on {workers} workers: about {total / workers:.0f} min "
+                 f"(timed {time.perf_counter() - started:.0f} s)")
+    return lines
+
+
+def check_budget(study: str, budget: float) -> None:
+    """A budget must be positive; one too small for ten curve points is refused."""
+    from genarena.errors import UserError
+    s = STUDIES[study]
+    if not budget > 0:
+        raise UserError(f"--budget: expected a positive fraction of the published budget, got {budget}")
+    points = steps_for(s, budget) // s.eval_every
+    if points < 10:
+        raise UserError(f"--budget: {budget:g} gives {points} evaluations in evidence-{study} "
+                        f"(the protocol asks for at least 10); use at least "
+                        f"{10 * s.eval_every / s.reference_steps:.3g}")

@@ -1,0 +1,44 @@
+"""Convergence curves: a metric at every evaluation of a run (metrics.jsonl's evaluation rows and
+the final one of summary.json), and their mean with a 95% bootstrap band over seeds, so that a
+table's endpoint can be read against whether the method had stopped improving."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+from genarena.run import RunDir
+from genarena.stats import estimate
+
+Point = tuple[int, float]
+
+
+def run_curve(path: str | Path, metric: str) -> list[Point]:
+    """(step, value) of `metric` at each evaluation of the run, the final one included, in step
+    order (an evaluation the metric was undefined at, e.g. the reverse KL of no mode, is left
+    out). Extended runs keep their earlier final evaluations on the curve."""
+    run = RunDir(Path(path))
+    points: dict[int, float] = {}
+    for row in run.read_metrics():
+        value = row.get("eval", {}).get(metric) if isinstance(row.get("eval"), dict) else None
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            points[int(row["step"])] = float(value)
+    if run.summary_file.exists():
+        summary = run.read_summary()
+        value = summary.get("metrics", {}).get(metric)
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            points[int(summary["steps"])] = float(value)
+    return sorted(points.items())
+
+
+def band(curves: Sequence[Sequence[Point]]) -> list[tuple[int, float, float, float]]:
+    """(step, mean, lo, hi) over the runs at every step all of them evaluated (the seeds of one
+    method share their evaluation steps; a step some seed lacks is left out)."""
+    if not curves:
+        return []
+    shared = set.intersection(*(set(s for s, _ in c) for c in curves))
+    out = []
+    for step in sorted(shared):
+        e = estimate([dict(c)[step] for c in curves])
+        out.append((step, e.mean, e.lo, e.hi))
+    return out

@@ -1,0 +1,77 @@
+"""The evidence suites (#17): budgets as fractions of the published ones, runs extended rather
+than retrained, every claim a verdict with its interval, curves per method, evidence.md."""
+import json
+
+import pytest
+
+from genarena.bench import evidence
+from genarena.errors import UserError
+from genarena.stats import VERDICTS
+
+
+def test_budgets_are_whole_evaluation_intervals_and_generations():
+    pacgan, mustangs = evidence.STUDIES["pacgan"], evidence.STUDIES["mustangs"]
+    assert evidence.steps_for(pacgan, 0.025) == 10_000                  # of PacGAN's 400 000
+    assert evidence.steps_for(mustangs, 0.05) == 3000                   # 10 generations of 300
+    assert evidence.steps_for(mustangs, 0.051) % 300 == 0
+    for study in evidence.STUDIES.values():       # every default budget draws >= 10 curve points
+        assert evidence.steps_for(study, study.budget) // study.eval_every >= 10, study.name
+        evidence.check_budget(study.name, study.budget)
+    with pytest.raises(UserError, match="--budget: 0.001 gives 1 evaluations"):
+        evidence.check_budget("pacgan", 0.001)
+    with pytest.raises(UserError, match="--budget"):
+        evidence.check_budget("pacgan", -1)
+
+
+def test_every_arm_is_a_preset_and_every_claim_names_arms():
+    from genarena.config import load_config
+    for study in evidence.STUDIES.values():
+        labels = {a.label for a in study.arms}
+        for arm in study.arms:
+            cfg = load_config(arm.preset, evidence.overrides_for(study, arm, 0, study.budget, False))
+            assert cfg.eval.interval == study.eval_every
+        for claim in study.claims:
+            assert {claim.better, claim.worse} <= labels and claim.metric.removesuffix("_5000") \
+                in (*study.metrics, "fid_logits")
+
+
+def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    paths = evidence.run(out, quick=True, study="pacgan", runs_root=runs,
+                         launch=evidence.Launch(workers=0))
+    record = json.loads((out / "evidence" / "pacgan.json").read_text())
+    assert record["seeds"] == [0, 1] and len(record["claims"]) == 12
+    assert all(c["verdict"] in VERDICTS for c in record["claims"])
+    paired = [c for c in record["claims"] if c["difference"] is not None]
+    assert paired and all(c["paired"] and c["p_value"] is not None for c in paired)
+    assert all(p.exists() for p in paths)
+    assert {p.name for p in paths} >= {"pacgan.json", "pacgan-ring8-modes_captured.png",
+                                       "evidence.md"}
+    for label, pts in record["curves"]["modes_captured"].items():
+        assert [p[0] for p in pts] == [2, 4], label          # every evaluation, then the final
+    md = (out / "evidence.md").read_text()
+    assert md.count("| pacgan | ") == 12 and "7.8 / 6.3" in md        # published beside ours
+    assert "smoke run" in md
+    stamp = (runs / "pacgan-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime
+    evidence.run(out, quick=True, study="pacgan", runs_root=runs, launch=evidence.Launch(workers=0))
+    assert (runs / "pacgan-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime == stamp
+
+
+def test_the_report_keeps_the_dlsm_and_dfac_reproductions(tmp_path):
+    import shutil
+    from pathlib import Path
+    results = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+    for name in ("diffusion.json", "dfac.json"):
+        shutil.copy(results / name, tmp_path / name)
+    (tmp_path / "evidence").mkdir()
+    md = evidence.write_report(tmp_path)[0].read_text()
+    assert "DLSM two moons: total beats CE" in md and "**holds**" in md
+    assert "matrix game: DMIX beats DDN" in md
+
+
+def test_budget_flags_are_checked_before_anything_trains(tmp_path, cli):
+    from helpers import assert_user_error
+    assert_user_error(cli("bench", "modes", "--budget", "0.1", "--out", tmp_path), "--budget")
+    assert_user_error(cli("bench", "evidence-stacked", "--budget", "0.001", "--out", tmp_path),
+                      "--budget: 0.001")
+    assert not list(tmp_path.iterdir())
