@@ -432,7 +432,7 @@ def estimate_minutes(study: str, budget: float | None = None, workers: int = 2,
     unit = math.lcm(s.eval_every, s.step_unit)
     started = time.perf_counter()
     runs = train_all([(arm.preset, root / study / _slug(arm.label),
-                       {**arm.overrides, "steps": unit, "eval.interval": 0, "seed": 999})
+                       {**arm.overrides, "steps": unit, "eval.interval": 0, "seed": 999})  # never a reported seed
                       for arm in s.arms], Launch(workers))
     lines = [f"{study}: {steps} updates per run ({budget:g} × {s.reference}), "
              f"{steps // s.eval_every} evaluations, {s.seeds} seeds"]

@@ -16,7 +16,8 @@ from genarena.catalogue import RANKING, better, mean_sd
 from genarena.stats import Estimate, estimate
 from genarena.checkpoint import atomic_write_text
 from genarena.report.html import STYLE, embedded_img
-from genarena.report.plots import bars_png
+from genarena.report.curves import band, run_curve
+from genarena.report.plots import bands_png, bars_png
 
 # Ranking keys in priority order, with the better direction: the first two a board has decide.
 RANK_KEYS = tuple((k, "max" if better(k) == "higher" else "min") for k in RANKING)
@@ -33,6 +34,7 @@ class Entry:
     metrics: dict[str, float]
     seconds: float
     thumbnail: bytes | None = None
+    path: Path | None = None          # the run directory, whose evaluations make the curve
 
 
 @dataclass
@@ -45,6 +47,14 @@ class Row:
     seconds: list[float] = field(default_factory=list)
     thumbnail: bytes | None = None
     published: str = ""
+    paths: list[Path] = field(default_factory=list)
+
+    def curve(self, key: str) -> list[tuple[int, float, float, float]]:
+        """The convergence curve of `key` over the seeds: (step, mean, lo, hi) at each
+        evaluation every seed made (empty for a published row or runs evaluated once)."""
+        curves = [run_curve(p, key) for p in self.paths]
+        pts = band([c for c in curves if c]) if curves and all(curves) else []
+        return pts if len(pts) > 1 else []
 
     def mean(self, key: str) -> float | None:
         vals = [v for v in self.values.get(key, []) if not math.isnan(v)]
@@ -70,6 +80,8 @@ def aggregate(entries: Sequence[Entry]) -> list[Row]:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 row.values.setdefault(k, []).append(float(v))
         row.thumbnail = row.thumbnail or e.thumbnail
+        if e.path is not None:
+            row.paths.append(e.path)
     return list(rows.values())
 
 
@@ -133,17 +145,21 @@ def markdown(rows: Sequence[Row]) -> list[str]:
         cols = columns(group)
         keys = ", ".join(f"{k} ({'higher' if d == 'max' else 'lower'} is better)"
                          for k, d in rank_keys(group))
+        first = rank_keys(group)[0][0] if rank_keys(group) else ""
         lines += [f"### {dataset}", "", f"Ranked by the mean of {keys}; cells are mean ± sd "
                   "[95% bootstrap interval] over seeds; \"=\" marks ranks whose intervals on the "
-                  "first key overlap (tied).", "",
-                  "| rank | method | seeds | " + " | ".join(cols) + " | train s |",
-                  "|---|---|---|" + "---|" * len(cols) + "---|"]
+                  "first key overlap (tied). The last column is the mean of the first key "
+                  "half-way through training and at its end: has the method plateaued? (The "
+                  "curves, with their bands: the HTML page.)", "",
+                  "| rank | method | seeds | " + " | ".join(cols) + " | train s | "
+                  f"{first} ½ → end |", "|---|---|---|" + "---|" * len(cols) + "---|---|"]
         order = ranked(group)
         for r, rank in zip(order, rank_labels(order, rank_keys(group))):
             seeds = r.published if r.published else str(len(r.seeds))
             secs = f"{statistics.fmean(r.seconds):.0f}" if r.seconds else "–"
             lines.append(f"| {rank} | {r.method} | {seeds} | " +
-                         " | ".join(r.cell(c) for c in cols) + f" | {secs} |")
+                         " | ".join(r.cell(c) for c in cols) + f" | {secs} | "
+                         f"{_trend(r.curve(first)) if first else '–'} |")
         lines.append("")
     return lines
 
@@ -174,6 +190,13 @@ def page(title: str, rows: Sequence[Row], preamble: Sequence[str] = (),
                        _interval(r.estimate(k))) for r in order if r.mean(k) is not None]
             png = bars_png(series, k, f"{dataset}: {k}")
             parts.append(embedded_img(png, f"{dataset} {k}"))
+            curves = {r.method: r.curve(k) for r in order if not r.published}
+            curves = {m: c for m, c in curves.items() if c}
+            if curves:
+                refs = {r.method: r.mean(k) for r in order if r.published and r.mean(k) is not None}
+                parts.append(embedded_img(bands_png(
+                    curves, "generator updates", k, f"{dataset}: {k} over training (mean, 95% "
+                    "band over seeds; dashed: published endpoints)", refs), f"{dataset} curves"))
         thumbs = [(r.method, r.thumbnail) for r in order if r.thumbnail]
         if thumbs:
             figures = [f"<figure>{embedded_img(t, m, 220)}<figcaption>{html.escape(m)}"
@@ -196,6 +219,13 @@ def write(out: Path, name: str, title: str, rows: Sequence[Row], preamble: Seque
     return [out / f"{name}.md", out / f"{name}.html"]
 
 
+def _trend(pts: Sequence[tuple[int, float, float, float]]) -> str:
+    """"half-way mean → final mean" of a curve (– without one)."""
+    if not pts:
+        return "–"
+    return f"{pts[len(pts) // 2][1]:.3g} → {pts[-1][1]:.3g}"
+
+
 def _interval(e: Estimate | None) -> tuple[float, float] | None:
     return (e.lo, e.hi) if e is not None and e.n > 1 else None
 
@@ -215,7 +245,8 @@ def entries_from_runs(run_dirs: Sequence[str | Path]) -> list[Entry]:
                          dataset=str(summary.get("dataset")), seed=int(summary.get("seed", 0)),
                          metrics=dict(summary.get("metrics", {})),
                          seconds=float(summary.get("train_seconds", 0.0)),
-                         thumbnail=final.read_bytes() if final.exists() else None))
+                         thumbnail=final.read_bytes() if final.exists() else None,
+                         path=run.path))
     return out
 
 
