@@ -12,14 +12,15 @@ TESTSTAMP := $(VENV)/.installed-test
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# `make run` needs only the package; `make test` adds the extras (pytest, Ray, TensorBoard).
+# `make run` needs only the package; `make test` adds the extras (pytest, Ray, TensorBoard, the
+# multi-agent tasks).
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH)"
 	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	touch $(STAMP)
 
 $(TESTSTAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,ray,tensorboard]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,ray,tensorboard,marl]"
 	touch $(TESTSTAMP)
 
 install: $(TESTSTAMP)

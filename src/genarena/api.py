@@ -243,9 +243,10 @@ def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | N
     """Build, create the run directory (only once the input is accepted), fit, summarise."""
     # Everything that can reject the input runs before a run directory is created.
     spec = get_trainer(cfg.trainer.name)
-    dataset = build_dataset(cfg.data)
-    log.debug("data %s: %s, sample shape %s", dataset.name, dataset.description,
-              dataset.sample_shape)
+    dataset = build_dataset(cfg.data) if spec.generative else None
+    if dataset is not None:
+        log.debug("data %s: %s, sample shape %s", dataset.name, dataset.description,
+                  dataset.sample_shape)
     log.debug("trainer %s on %s with %d torch threads", cfg.trainer.name, device,
               torch.get_num_threads())
     with closing(spec.build(cfg, dataset, device)) as trainer, switches(cfg.trainer):
@@ -273,7 +274,7 @@ def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | N
     return Run(run.path)
 
 
-def _fit(trainer: Any, cfg: Config, run: RunDir | None, dataset: Dataset,
+def _fit(trainer: Any, cfg: Config, run: RunDir | None, dataset: Dataset | None,
          state: dict[str, Any] | None, quiet: bool, world: World = SINGLE) -> dict[str, Any]:
     """The shared loop with this run's sample functions, progress display and TensorBoard (run
     is None on a rank other than 0: it trains and writes nothing)."""
@@ -288,6 +289,8 @@ def _fit(trainer: Any, cfg: Config, run: RunDir | None, dataset: Dataset,
         assert fn is not None
         return fn(n, label)
 
+    if dataset is None:                      # a trainer that evaluates itself (marl)
+        return _fit_self_evaluating(trainer, cfg, run, state, quiet, world)
     if run is None:
         return fit(trainer, cfg, None, dataset, Progress(trainer.total_steps, "", quiet=True),
                    sample_fn, state, world=world)
@@ -315,9 +318,34 @@ def _fit(trainer: Any, cfg: Config, run: RunDir | None, dataset: Dataset,
         if board is not None:
             board.close()
     extras = getattr(trainer, "summary_extras", None)
-    extensions = [r for r in run.read_metrics() if r.get("event") == "extended"]
     return {"run": run.path.name, **summary, "threads": torch.get_num_threads(),
-            **(extras() if extras else {}), **({"extensions": extensions} if extensions else {})}
+            **(extras() if extras else {}), **_extensions(run)}
+
+
+def _extensions(run: RunDir) -> dict[str, Any]:
+    """{"extensions": [...]} of a run whose budget was extended (each without the evaluation it
+    keeps on the curve), or nothing."""
+    rows = [{k: v for k, v in r.items() if k != "eval"} for r in run.read_metrics()
+            if r.get("event") == "extended"]
+    return {"extensions": rows} if rows else {}
+
+
+def _fit_self_evaluating(trainer: Any, cfg: Config, run: RunDir | None,
+                        state: dict[str, Any] | None, quiet: bool, world: World) -> dict[str, Any]:
+    """The shared loop for a trainer with no samples (marl): TensorBoard scalars only."""
+    board = TensorBoard.open(run.path, cfg.log.tensorboard) if run is not None else None
+    progress = Progress(trainer.total_steps, run.path.name if run else "", quiet=quiet or run is None,
+                        initial=int(state["step"]) if state else 0)
+    try:
+        summary = fit(trainer, cfg, run, None, progress, None, state,
+                      on_log=(lambda row, _: board.scalars(row)) if board is not None else None,
+                      world=world)
+    finally:
+        if board is not None:
+            board.close()
+    if run is None:
+        return summary
+    return {"run": run.path.name, **summary, "threads": torch.get_num_threads(), **_extensions(run)}
 
 
 def load_run(path: str | Path, checkpoint: str | None = None, device: str | None = None) -> Run:

@@ -41,7 +41,9 @@ METRICS: dict[str, Measure] = {name: Measure(name, better) for name, better in (
     ("classwise_precision", _UP), ("classwise_recall", _UP), ("classwise_density", _UP),
     ("classwise_coverage", _UP), ("classwise_fid", _DOWN), ("classwise_samples", ""),
     ("n_samples", ""), ("reference_samples", ""), ("prdc_samples", ""), ("features", ""),
-    ("features_test_accuracy", _UP))}
+    ("features_test_accuracy", _UP),
+    # the marl trainer's evaluation: greedy test episodes
+    ("test_return", _UP), ("test_return_sd", ""), ("test_terminated", _UP), ("test_episodes", ""))}
 
 STATS: dict[str, Measure] = {m.name: m for m in [
     *_stats("losses", "loss_d", "loss_g", "gp", "r1", "loss_vae", "recon", "kl", "loss_dsm",
@@ -57,6 +59,8 @@ STATS: dict[str, Measure] = {m.name: m for m in [
             "dfac_reward", "dfac_loss", "dfac_epsilon", "dfac_noop_fraction", "knob_lr_g",
             "knob_lr_d", "knob_d_steps"),
     *_stats("coevolution", "score_best", "replaced_g", "fitness", "bytes_exchanged"),
+    *_stats("multi-agent RL", "train_return", "loss_td", "marl_epsilon",
+            progress=("train_return", "loss_td")),
 ]}
 
 # Families of statistics named per member: a cell's score, a loss's share of draws or of E-GAN's
@@ -70,7 +74,8 @@ ROW_FIELDS = frozenset({"step", "elapsed", "eval", "event", "non_finite", "retry
                         "to_steps"})
 
 # The leaderboard ranks by these, in priority order (a board uses the first two it has).
-RANKING = ("modes_captured", "reverse_kl", "fid", "fid_logits", "swd", "high_quality_fraction")
+RANKING = ("modes_captured", "reverse_kl", "fid", "fid_logits", "swd", "high_quality_fraction",
+           "test_return")
 
 
 def stat_group(name: str) -> str | None:

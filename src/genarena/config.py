@@ -95,7 +95,10 @@ class LossConfig:
 @dataclass
 class TrainerConfig:
     """How the models are trained (SPEC 3.3)."""
-    name: str = _opt("pair", choices=("pair", "vae", "diffusion", "coevolution", "egan", "mspg"))
+    name: str = _opt("pair", choices=("pair", "vae", "diffusion", "coevolution", "egan", "mspg",
+                                      "marl"),
+                     doc="marl: cooperative multi-agent RL on a task (the `marl` section, "
+                         "docs/dfac.md), not a generative model")
     d_steps: int = _opt(1, lo=1, hi=100)
     ema_half_life: float = _opt(0.0, lo=0, doc="EMA of G, half-life in images (0: off)")
     grad_clip: float = _opt(0.0, lo=0, doc="clip gradient norms to this (0: off)")
@@ -123,6 +126,35 @@ class DiffusionConfig:
     sampler: str = _opt("pc", choices=("em", "pc", "ode", "ddpm"))
     nfe: int = _opt(500, lo=1, doc="score evaluations per sample")
     snr: float = _opt(0.16, lo=0, doc="Langevin corrector signal-to-noise ratio")
+
+
+@dataclass
+class MARLConfig:
+    """Cooperative multi-agent RL (trainer marl, docs/dfac.md): one factorisation method on one
+    task, recurrent agents, episodes from parallel environments; `steps` counts environment
+    steps. Defaults are EPyMARL's value-based hyperparameters where they apply."""
+    task: str = _opt("lbf-8x8-2p-2f-coop", doc="genarena.rl.envs.tasks.TASKS: lbf-8x8-2p-2f-coop "
+                                              "| lbf-5x5-2p-1f-coop | mpe-spread | matrix")
+    method: str = _opt("qmix", choices=("iql", "vdn", "qmix", "diql", "ddn", "dmix"),
+                       doc="the factorisation: expected (iql, vdn, qmix) or distributional DFAC "
+                           "(diql, ddn, dmix)")
+    envs: int = _opt(8, lo=1, doc="environments stepped in lockstep: episodes per round")
+    updates_per_round: int = _opt(8, lo=0, doc="gradient steps after each round of episodes "
+                                               "(= envs: one per episode, as EPyMARL's runner)")
+    hidden: int = _opt(64, lo=1, doc="agents' GRU width")
+    lr: float = _opt(5e-4, lo=0, lo_open=True, doc="Adam learning rate")
+    gamma: float = _opt(0.99, lo=0, hi=1)
+    replay: int = _opt(5000, lo=1, doc="replay capacity in episodes")
+    batch: int = _opt(32, lo=1, doc="episodes per update")
+    target_update: int = _opt(200, lo=1, doc="updates between target-network copies")
+    epsilon_start: float = _opt(1.0, lo=0, hi=1)
+    epsilon_end: float = _opt(0.05, lo=0, hi=1)
+    epsilon_decay: int = _opt(50000, lo=1, doc="environment steps over which ε falls linearly")
+    quantiles: int = _opt(8, lo=1, doc="distributional methods: sampled fractions N")
+    target_quantiles: int = _opt(8, lo=1, doc="distributional methods: target fractions N'")
+    mixer_embed: int = _opt(32, lo=1, doc="QMIX / DMIX mixing width")
+    grad_clip: float = _opt(10.0, lo=0, lo_open=True)
+    test_episodes: int = _opt(100, lo=1, doc="greedy episodes of each evaluation (fixed seeds)")
 
 
 @dataclass
@@ -299,7 +331,8 @@ class Config:
     steps: int = _opt(3000, lo=1, doc="the budget in generator updates, for every trainer: a "
                                       "coevolution cell's G, E-GAN's parent, the VAE's decoder, "
                                       "the score net (a guided diffusion run adds "
-                                      "guidance.classifier_steps)")
+                                      "guidance.classifier_steps); trainer marl: environment "
+                                      "steps")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -310,6 +343,7 @@ class Config:
     mspg: MSPGConfig = field(default_factory=MSPGConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
+    marl: MARLConfig = field(default_factory=MARLConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     log: LogConfig = field(default_factory=LogConfig)

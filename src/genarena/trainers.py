@@ -15,6 +15,7 @@ from genarena.data.base import Dataset
 from genarena.errors import UserError
 from genarena.train.diffusion import DiffusionTrainer, load_diffusion
 from genarena.train.egan import EGANTrainer
+from genarena.train.marl import MARLTrainer, load_agents
 from genarena.train.mspg import MSPGTrainer
 from genarena.generative import Generative
 from genarena.train.pair import PairTrainer, load_generator
@@ -36,6 +37,7 @@ class TrainerSpec:
     sections: tuple[str, ...]
     data_parallel: bool = False
     mixed_precision: bool = False
+    generative: bool = True          # False: no data set, no samples; it evaluates itself
 
 
 TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
@@ -49,6 +51,8 @@ TRAINERS: MappingProxyType[str, TrainerSpec] = MappingProxyType({
     "egan": TrainerSpec(EGANTrainer, load_generator, ADVERSARIAL_SECTIONS + ("egan",)),
     "mspg": TrainerSpec(MSPGTrainer, load_generator, ADVERSARIAL_SECTIONS + ("mspg",),
                         data_parallel=True, mixed_precision=True),
+    "marl": TrainerSpec(MARLTrainer, load_agents, ("trainer", "marl", "eval", "log", "backend"),
+                        generative=False),
 })
 
 

@@ -2,6 +2,13 @@
 told apart by a one-hot agent id. Expected agents give Q_k(o, a); distributional agents (IQN)
 give quantiles F⁻¹_k(o, a; ω) at fractions ω shared by all agents (SPEC 9).
 
+Two kinds share one interface. `features(obs, actions)` turns an episode batch's observations
+(B, T+1, K, O) into what the utility head reads at each step: the observations themselves for
+the feed-forward agents (the matrix game, the grid controller), the GRU's hidden state for the
+recurrent agents of PyMARL/EPyMARL (fc → ReLU → GRUCell → head; inputs: observation, the
+agent's last action and its id). `forward(features, taus)` maps one step's features to
+utilities. The learner's loss is written once over features, for both kinds.
+
 IQN's raw outputs may cross (a higher ω getting a lower value). Given ascending fractions, the
 outputs are rearranged into ascending order (Chernozhukov et al. 2010): the result is a proper,
 monotone quantile function, with the same mean, and every mixer of SPEC 9 keeps it monotone.
@@ -27,13 +34,87 @@ class AgentUtilities(nn.Module):
         self.net = (IQNNetwork(inputs, n_actions, hidden, n_cos) if distributional
                     else q_network(inputs, n_actions, hidden))
 
+    recurrent = False
+
+    def features(self, obs: Tensor, actions: Tensor | None = None) -> Tensor:
+        """Feed-forward agents read each step's observation as it is."""
+        return obs
+
     def forward(self, obs: Tensor, taus: Tensor | None = None) -> Tensor:
         b, k, _ = obs.shape
         x = torch.cat([obs, self.ids.expand(b, k, k)], -1).reshape(b * k, -1)
-        if self.distributional:
-            if taus is None:
-                raise ValueError("distributional agents need quantile fractions")
-            out = self.net(x, taus.repeat_interleave(k, 0)).sort(1).values  # (B·K, N, A)
-        else:
-            out = self.net(x)[:, None, :]                                 # (B·K, 1, A)
-        return out.view(b, k, out.shape[1], -1).transpose(1, 2)
+        return _utilities(self.net, x, taus, self.distributional, b, k)
+
+
+def _utilities(net: nn.Module, x: Tensor, taus: Tensor | None, distributional: bool, b: int,
+               k: int) -> Tensor:
+    """(B·K, F) per-agent rows -> utilities (B, N, K, A); quantiles rearranged ascending."""
+    if distributional:
+        if taus is None:
+            raise ValueError("distributional agents need quantile fractions")
+        out = net(x, taus.repeat_interleave(k, 0)).sort(1).values         # (B·K, N, A)
+    else:
+        out = net(x)[:, None, :]                                          # (B·K, 1, A)
+    return out.view(b, k, out.shape[1], -1).transpose(1, 2)
+
+
+class _QuantileHead(nn.Module):
+    """IQN head on a hidden state: f(h ⊙ φ(τ)), as DFAC's recurrent agents."""
+
+    def __init__(self, hidden: int, n_actions: int, n_cos: int) -> None:
+        super().__init__()
+        from genarena.rl.iqn import QuantileEmbedding
+        self.phi = QuantileEmbedding(hidden, n_cos)
+        self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_actions))
+
+    def forward(self, h: Tensor, taus: Tensor) -> Tensor:
+        return self.head(h[:, None, :] * self.phi(taus))
+
+
+class RecurrentAgentUtilities(nn.Module):
+    """PyMARL's RNN agent shared by all agents: input [observation, one-hot last action, one-hot
+    id] → Linear → ReLU → GRUCell(hidden) → utilities (a linear head; an IQN head for
+    distributional agents). `features` unrolls the GRU over an episode batch from a zero state;
+    `step` advances it one step while acting."""
+
+    recurrent = True
+
+    def __init__(self, n_agents: int, obs_dim: int, n_actions: int, hidden: int,
+                 distributional: bool, n_cos: int = 64) -> None:
+        super().__init__()
+        self.n_agents, self.n_actions, self.hidden = n_agents, n_actions, hidden
+        self.distributional = distributional
+        self.register_buffer("ids", torch.eye(n_agents))
+        self.fc = nn.Linear(obs_dim + n_actions + n_agents, hidden)
+        self.gru = nn.GRUCell(hidden, hidden)
+        self.net = (_QuantileHead(hidden, n_actions, n_cos) if distributional
+                    else nn.Linear(hidden, n_actions))
+
+    def initial(self, batch: int) -> Tensor:
+        """The zero hidden state of `batch` teams, (batch, K, hidden)."""
+        return self.ids.new_zeros(batch, self.n_agents, self.hidden)
+
+    def step(self, obs: Tensor, last_actions: Tensor, h: Tensor) -> Tensor:
+        """obs (B, K, O), last actions (B, K) (−1: none yet), h (B, K, H) -> the next h."""
+        b, k, _ = obs.shape
+        last = nn.functional.one_hot(last_actions.clamp(min=0), self.n_actions).float()
+        last = last * (last_actions >= 0)[..., None]
+        x = torch.cat([obs, last, self.ids.expand(b, k, k)], -1).reshape(b * k, -1)
+        return self.gru(torch.relu(self.fc(x)), h.reshape(b * k, -1)).view(b, k, -1)
+
+    def features(self, obs: Tensor, actions: Tensor | None = None) -> Tensor:
+        """obs (B, T+1, K, O) and the actions taken (B, T, K) -> hidden states (B, T+1, K, H),
+        the state at t having read the observations up to t and the actions before t."""
+        b, steps = obs.shape[:2]
+        assert actions is not None
+        none = actions.new_full((b, 1, self.n_agents), -1)
+        last = torch.cat([none, actions], 1)                              # (B, T+1, K)
+        h, out = self.initial(b), []
+        for t in range(steps):
+            h = self.step(obs[:, t], last[:, t], h)
+            out.append(h)
+        return torch.stack(out, 1)
+
+    def forward(self, h: Tensor, taus: Tensor | None = None) -> Tensor:
+        b, k, _ = h.shape
+        return _utilities(self.net, h.reshape(b * k, -1), taus, self.distributional, b, k)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genarena.rl.agents import AgentUtilities
+from genarena.rl.agents import AgentUtilities, RecurrentAgentUtilities
 from genarena.rl.episodes import Episode, EpisodeReplay
 from genarena.rl.iqn import quantile_huber_loss
 from genarena.rl.learner import RLSettings, ValueLearner
@@ -27,20 +27,22 @@ class MultiAgentLearner(ValueLearner):
     """act(obs) -> joint action; store(episode); learn() -> loss; joint_quantiles(...)."""
 
     def __init__(self, method: str, n_agents: int, obs_dim: int, state_dim: int, n_actions: int,
-                 horizon: int, settings: RLSettings, seed: int) -> None:
+                 horizon: int, settings: RLSettings, seed: int, recurrent: bool = False) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown factorisation method '{method}' (known: {', '.join(METHODS)})")
         self.spec, self.settings = METHODS[method], settings
         self.n_agents, self.n_actions = n_agents, n_actions
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.agents = AgentUtilities(n_agents, obs_dim, n_actions, settings.hidden,
-                                         self.spec.distributional)
+            kind = RecurrentAgentUtilities if recurrent else AgentUtilities
+            self.agents = kind(n_agents, obs_dim, n_actions, settings.hidden,
+                               self.spec.distributional)
             self.mixer = build_mixer(self.spec, n_agents, state_dim, settings.mixer_embed)
         online = nn.ModuleDict({"agents": self.agents, **({"mixer": self.mixer} if self.mixer
                                                          else {})})
         self._setup(online, EpisodeReplay(settings.replay, horizon, n_agents, obs_dim, state_dim,
-                                          per_agent_reward=self.spec.mixer is None), seed)
+                                          per_agent_reward=self.spec.mixer is None,
+                                          n_actions=n_actions), seed)
 
     @property
     def method(self) -> str:
@@ -76,6 +78,26 @@ class MultiAgentLearner(ValueLearner):
             actions = torch.where(explore, randoms, actions)
         return actions
 
+    @torch.no_grad()
+    def act_teams(self, obs: Tensor, avail: Tensor, hidden: Tensor | None, last: Tensor,
+                  greedy: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Joint actions (E, K) of E teams acting at once (parallel environments): per agent
+        ε-greedy on its expected utility over its available actions (avail (E, K, A) bool),
+        the random action uniform over those. Recurrent agents advance `hidden` (E, K, H) on
+        the observation and their last actions `last` (E, K; −1 at the start). ε falls with
+        the decisions, one per team and step (environment steps)."""
+        e = len(obs)
+        feats = self.agents.step(obs, last, hidden) if self.agents.recurrent else obs
+        q = self.agents(feats, self.midpoints(e)).mean(1).masked_fill(~avail, -torch.inf)
+        actions = q.argmax(-1)
+        if not greedy:
+            explore = torch.rand(e, self.n_agents, generator=self.rng) < self.epsilon
+            randoms = torch.multinomial(avail.flatten(0, 1).float(), 1,
+                                        generator=self.rng).view(e, self.n_agents)
+            actions = torch.where(explore, randoms, actions)
+            self.decisions += e
+        return actions, (feats if self.agents.recurrent else None)
+
     # values ---------------------------------------------------------------------------------
     def joint_quantiles(self, obs: Tensor, state: Tensor, actions: Tensor, taus: Tensor | None,
                         nets: nn.ModuleDict | None = None) -> Tensor:
@@ -98,10 +120,20 @@ class MultiAgentLearner(ValueLearner):
         return self._update(self._loss(self.replay.sample(s.batch, self.rng)), s.grad_clip)
 
     def _loss(self, batch: dict[str, Tensor]) -> Tensor:
+        """TD loss over every valid transition of an episode batch, on the agents' features
+        (observations, or the recurrent agents' hidden states unrolled over each episode)."""
         s, k = self.settings, self.n_agents
         valid = batch["mask"].flatten() > 0
         flat = lambda x: x.flatten(0, 1)[valid]                                # noqa: E731
-        obs, obs2 = flat(batch["obs"][:, :-1]), flat(batch["obs"][:, 1:])
+        feats = self.agents.features(batch["obs"], batch["actions"])
+        if self.agents.recurrent:
+            with torch.no_grad():
+                target_feats = self.target["agents"].features(batch["obs"], batch["actions"])
+        else:
+            target_feats = feats
+        obs, obs2 = flat(feats[:, :-1]), flat(feats[:, 1:])
+        target_obs2 = flat(target_feats[:, 1:])
+        avail2 = flat(batch["avail"][:, 1:])
         st, st2 = flat(batch["state"][:, :-1]), flat(batch["state"][:, 1:])
         actions, reward = flat(batch["actions"]), flat(batch["reward"])
         cont = 1.0 - flat(batch["terminated"])
@@ -109,9 +141,10 @@ class MultiAgentLearner(ValueLearner):
         taus = self._sampled(m, s.quantiles)
         pred = self.joint_quantiles(obs, st, actions, taus)
         with torch.no_grad():
-            best = self.agents(obs2, self.midpoints(m)).mean(1).argmax(-1)   # online picks (double Q)
-            z2 = self.joint_quantiles(obs2, st2, best, self._sampled(m, s.target_quantiles),
-                                      self.target)
+            q2 = self.agents(obs2, self.midpoints(m)).mean(1).masked_fill(~avail2, -torch.inf)
+            best = q2.argmax(-1)                                      # online picks (double Q)
+            z2 = self.joint_quantiles(target_obs2, st2, best,
+                                      self._sampled(m, s.target_quantiles), self.target)
             if self.spec.mixer is None:                                       # (M, N', K)
                 target = reward[:, None, :] + s.gamma * cont[:, None, None] * z2
             else:                                                             # (M, N')

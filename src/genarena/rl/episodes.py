@@ -2,7 +2,8 @@
 
 An episode of T ≤ horizon steps holds obs (T+1, K, O) and state (T+1, S) — the last ones let a
 truncated episode bootstrap — actions (T, K), rewards (T,) for a team or (T, K) per agent, and
-terminated (T,). Sampling returns (B, horizon, ...) tensors with a validity mask.
+terminated (T,), and the actions available to each agent, avail (T+1, K, A) (None: all).
+Sampling returns (B, horizon, ...) tensors with a validity mask.
 """
 from __future__ import annotations
 
@@ -21,19 +22,20 @@ class Episode:
     actions: Tensor
     reward: Tensor
     terminated: Tensor
+    avail: Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.actions)
 
 
-FIELDS = ("obs", "state", "actions", "reward", "terminated", "mask")
+FIELDS = ("obs", "state", "actions", "reward", "terminated", "mask", "avail")
 
 
 class EpisodeReplay:
     """A ring buffer of `capacity` episodes in preallocated tensors."""
 
     def __init__(self, capacity: int, horizon: int, n_agents: int, obs_dim: int, state_dim: int,
-                 per_agent_reward: bool = False) -> None:
+                 per_agent_reward: bool = False, n_actions: int = 1) -> None:
         self.capacity, self.horizon, self.size, self.pos = capacity, horizon, 0, 0
         t, k = horizon, n_agents
         self.data = {
@@ -43,6 +45,7 @@ class EpisodeReplay:
             "reward": torch.zeros((capacity, t, k) if per_agent_reward else (capacity, t)),
             "terminated": torch.zeros(capacity, t),
             "mask": torch.zeros(capacity, t),
+            "avail": torch.ones(capacity, t + 1, k, n_actions, dtype=torch.bool),
         }
 
     def add(self, ep: Episode) -> None:
@@ -60,6 +63,9 @@ class EpisodeReplay:
                      else ep.reward)                   # a team reward shared by every agent
         self.data["terminated"][i, :t] = ep.terminated
         self.data["mask"][i, :t] = 1.0
+        self.data["avail"][i].fill_(True)
+        if ep.avail is not None:
+            self.data["avail"][i, :t + 1] = ep.avail
         self.pos = (self.pos + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
@@ -78,4 +84,5 @@ class EpisodeReplay:
         n = int(state["size"])
         self.pos, self.size = int(state["pos"]), n
         for key in FIELDS:
-            self.data[key][:n] = state[key]
+            if key in state:                     # checkpoints from before `avail` have all
+                self.data[key][:n] = state[key]

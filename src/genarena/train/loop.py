@@ -110,6 +110,8 @@ def drawn_once(sample_fn: Callable[[int], Tensor], n: int) -> Callable[[int], Te
 
 def evaluation_cost(cfg: Config) -> str:
     """What the final evaluation will do, and the keys that size it."""
+    if cfg.trainer.name == "marl":
+        return f"running {cfg.marl.test_episodes} greedy test episodes (marl.test_episodes)"
     text = f"evaluating {cfg.eval.n_samples} samples (eval.n_samples)"
     if cfg.trainer.name == "diffusion":
         text += (f", each {cfg.diffusion.nfe} score evaluations of the {cfg.diffusion.sampler} "
@@ -165,8 +167,8 @@ def _finite(stats: dict[str, float]) -> bool:
     return all(math.isfinite(v) for v in stats.values())
 
 
-def fit(trainer: Trainer, cfg: Config, run: RunDir | None, dataset: Dataset, progress: Progress,
-        sample_fn: Callable[[int], Tensor], resume_state: dict[str, Any] | None = None,
+def fit(trainer: Trainer, cfg: Config, run: RunDir | None, dataset: Dataset | None,
+        progress: Progress, sample_fn: Callable[[int], Tensor] | None, resume_state: dict[str, Any] | None = None,
         save_samples: Callable[[Tensor, str], None] | None = None,
         label_fn: Callable[[int, int], Tensor] | None = None,
         on_log: Callable[[dict[str, Any], Tensor | None], None] | None = None,
@@ -190,21 +192,23 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir | None, dataset: Dataset, pro
     train_seconds = loop.seconds()
     started = time.perf_counter()
     progress.note(evaluation_cost(cfg))
-    final = drawn_once(sample_fn, cfg.eval.n_samples)       # evaluated, then pictured
-    metrics = evaluate(final, dataset, cfg.eval, eval_seed(cfg), sample_label=label_fn)
-    if save_samples:
+    metrics, final = _evaluation(loop, sample_fn, dataset, label_fn)   # evaluated, then pictured
+    if save_samples and final is not None:
         save_samples(final(cfg.eval.n_samples), "final")
     return {
-        "trainer": cfg.trainer.name, "dataset": dataset.name, "seed": cfg.seed,
+        "trainer": cfg.trainer.name,
+        "dataset": dataset.name if dataset is not None else cfg.marl.task, "seed": cfg.seed,
         "steps": cfg.steps, "updates": updates_of(trainer), "model": trainer.final_model_name,
         "train_seconds": round(train_seconds, 3),
         "eval_seconds": round(time.perf_counter() - started, 3), "divergence_retries": loop.retries,
-        "eval": {"n_samples": cfg.eval.n_samples, "seed": eval_seed(cfg)},
+        "eval": ({"n_samples": cfg.eval.n_samples, "seed": eval_seed(cfg)} if dataset is not None
+                 else {"test_episodes": cfg.marl.test_episodes}),
         "metrics": metrics,
     }
 
 
-def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor], dataset: Dataset,
+def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor] | None,
+           dataset: Dataset | None,
            save_samples: Callable[[Tensor, str], None] | None, stop: StopRequest,
            on_log: Callable[[dict[str, Any], Tensor | None], None] | None) -> None:
     """The phases of the loop, step after step: train, log, evaluate, picture, checkpoint (the
@@ -255,21 +259,35 @@ def _log_phase(loop: _Loop, run: RunDir, progress: Progress, before: int,
 
 
 def _picture_phase(loop: _Loop, run: RunDir, progress: Progress, before: int,
-                   sample_fn: Callable[[int], Tensor], dataset: Dataset,
+                   sample_fn: Callable[[int], Tensor] | None, dataset: Dataset | None,
                    save_samples: Callable[[Tensor, str], None] | None,
                    on_log: Callable[[dict[str, Any], Tensor | None], None] | None) -> None:
     """At the eval and sample intervals: evaluation rows and sample pictures (one draw)."""
     cfg, step = loop.cfg, loop.trainer.step
-    samples = drawn_once(sample_fn, cfg.eval.n_samples)
+    samples = drawn_once(sample_fn, cfg.eval.n_samples) if sample_fn is not None else None
     if due(before, step, cfg.eval.interval) and step < loop.trainer.total_steps:
         progress.note(f"evaluating at step {step} (eval.interval)")
-        row = {"step": step, "elapsed": round(loop.seconds(), 3),
-               "eval": evaluate(samples, dataset, cfg.eval, eval_seed(cfg))}
+        metrics, drawn = _evaluation(loop, samples, dataset)
+        row = {"step": step, "elapsed": round(loop.seconds(), 3), "eval": metrics}
         run.append_metrics(row)
         if on_log:
-            on_log(row, samples(cfg.eval.n_samples))
-    if save_samples and due(before, step, cfg.log.sample_interval):
+            on_log(row, drawn(cfg.eval.n_samples) if drawn is not None else None)
+    if save_samples and samples is not None and due(before, step, cfg.log.sample_interval):
         save_samples(samples(cfg.eval.n_samples), f"step-{step:08d}")
+
+
+def _evaluation(loop: _Loop, sample_fn: Callable[[int], Tensor] | None, dataset: Dataset | None,
+                label_fn: Callable[[int, int], Tensor] | None = None
+                ) -> tuple[dict[str, Any], Callable[[int], Tensor] | None]:
+    """The metrics of this moment, and the samples they were computed on: a trainer that
+    evaluates itself (`evaluate_policy`: the marl trainer's test episodes) has none."""
+    own = getattr(loop.trainer, "evaluate_policy", None)
+    if own is not None:
+        return own(), None
+    assert sample_fn is not None and dataset is not None
+    samples = drawn_once(sample_fn, loop.cfg.eval.n_samples)
+    return evaluate(samples, dataset, loop.cfg.eval, eval_seed(loop.cfg),
+                    sample_label=label_fn), samples
 
 
 def _roll_back(loop: _Loop, last_good: dict[str, Any], stats: dict[str, float]) -> dict[str, Any]:

@@ -1,0 +1,113 @@
+"""The `marl` trainer: a DFAC learner (IQL, VDN, QMIX, DIQL, DDN, DMIX; rl.dfac) with recurrent
+agents on a cooperative task, trained the EPyMARL way: rounds of episodes from parallel
+environments into an episode replay, gradient steps after each round, greedy test episodes at
+each evaluation. It shares the training loop of every trainer (logging, checkpoints, resume,
+the divergence guard); its evaluation is the test return instead of sample metrics.
+
+`steps` counts environment steps. Episodes are seeded by their index (rl.runner), and the
+learner's generator and replay are in the checkpoint, so a resumed run continues exactly."""
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+import torch
+
+from genarena.config import Config
+from genarena.errors import UserError
+from genarena.rl.dfac import MultiAgentLearner
+from genarena.rl.envs.tasks import Task, make_task
+from genarena.rl.learner import RLSettings
+from genarena.rl.runner import episode_seed, run_batch
+
+
+def settings_of(cfg: Config) -> RLSettings:
+    """The learner's hyperparameters from the marl config section."""
+    m = cfg.marl
+    return RLSettings(hidden=m.hidden, lr=m.lr, gamma=m.gamma, replay=m.replay, batch=m.batch,
+                      target_update=m.target_update, epsilon_start=m.epsilon_start,
+                      epsilon_end=m.epsilon_end, epsilon_decay=m.epsilon_decay,
+                      quantiles=m.quantiles, target_quantiles=m.target_quantiles,
+                      mixer_embed=m.mixer_embed, grad_clip=m.grad_clip)
+
+
+class MARLTrainer:
+    """train_step(): one round of `marl.envs` episodes, then `marl.updates_per_round` updates."""
+
+    final_model_name = "agents"
+
+    def __init__(self, cfg: Config, dataset: Any, device: torch.device) -> None:
+        if device.type != "cpu":
+            raise UserError("config key 'device': the marl trainer runs on the CPU (its nets are "
+                            "small and its environments are CPU code); use device=cpu")
+        self.cfg = cfg
+        self.tasks: list[Task] = [make_task(cfg.marl.task) for _ in range(cfg.marl.envs)]
+        t = self.tasks[0]
+        self.learner = MultiAgentLearner(cfg.marl.method, t.n_agents, t.obs_dim, t.state_dim,
+                                         t.n_actions, t.horizon, settings_of(cfg), cfg.seed,
+                                         recurrent=True)
+        self.step, self.total_steps = 0, cfg.steps
+        self.episodes = 0
+
+    def train_step(self) -> dict[str, float]:
+        seeds = [episode_seed(self.cfg.seed, self.episodes + i) for i in range(len(self.tasks))]
+        batch = run_batch(self.learner, self.tasks, seeds)
+        for episode in batch.episodes:
+            self.learner.store(episode)
+        losses = [loss for _ in range(self.cfg.marl.updates_per_round)
+                  if (loss := self.learner.learn()) is not None]
+        self.step += batch.steps
+        self.episodes += len(batch.episodes)
+        stats = {"train_return": statistics.fmean(batch.returns),
+                 "marl_epsilon": self.learner.epsilon}
+        if losses:
+            stats["loss_td"] = statistics.fmean(losses)
+        return stats
+
+    def evaluate_policy(self) -> dict[str, float]:
+        """Greedy test episodes on fixed seeds (the same at every evaluation): their mean and sd
+        return, and the share that ended by the task's own termination."""
+        returns: list[float] = []
+        ended = 0
+        n, e = self.cfg.marl.test_episodes, len(self.tasks)
+        for start in range(0, n, e):
+            tasks = self.tasks[:min(e, n - start)]
+            seeds = [episode_seed(self.cfg.seed, start + i, test=True) for i in range(len(tasks))]
+            batch = run_batch(self.learner, tasks, seeds, greedy=True)
+            returns += batch.returns
+            ended += sum(bool(ep.terminated[-1] > 0) for ep in batch.episodes)
+        return {"test_return": statistics.fmean(returns),
+                "test_return_sd": statistics.stdev(returns) if len(returns) > 1 else 0.0,
+                "test_terminated": ended / len(returns), "test_episodes": len(returns)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"learner": self.learner.state_dict(), "step": self.step,
+                "episodes": self.episodes}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.learner.load_state_dict(state["learner"])
+        self.step, self.episodes = int(state["step"]), int(state["episodes"])
+
+    def back_off(self, factor: float) -> None:
+        for group in self.learner.opt.param_groups:
+            group["lr"] = self.cfg.marl.lr * factor
+
+    def knob_log(self) -> dict[str, float]:
+        return {"lr": self.learner.opt.param_groups[0]["lr"]}
+
+    def updates(self) -> dict[str, int]:
+        return {"environment_steps": self.step, "episodes": self.episodes,
+                "gradient_steps": self.learner.updates}
+
+    def final_generative(self) -> Any:
+        raise UserError("a marl run has no generative model: its test return is in summary.json")
+
+    def close(self) -> None:
+        for task in self.tasks:
+            task.close()
+
+
+def load_agents(cfg: Config, dataset: Any, state: dict[str, Any], device: torch.device) -> Any:
+    """What `genarena sample` would load: a marl run has nothing to sample."""
+    raise UserError("a marl run has no generative model to sample or evaluate: its test return "
+                    "is in summary.json (genarena compare shows it)")
