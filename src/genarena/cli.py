@@ -178,7 +178,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for flag, value in (("--budget", args.budget), ("--estimate", args.estimate)):
         if value and not set(args.suites) <= set(EVIDENCE):
             raise UserError(f"bench: {flag} applies to the suites {', '.join(EVIDENCE)}")
-    studies = [s.removeprefix("evidence-") for s in args.suites if s in EVIDENCE]
+    from genarena.bench.evidence import SUITES as STUDY_OF
+    studies = [STUDY_OF[s] for s in args.suites if s in EVIDENCE]
     if args.budget is not None:
         for study in studies:
             check_budget(study, args.budget)
@@ -321,14 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--address", default="", metavar="local|auto|HOST:PORT",
                    help="train those runs as Ray tasks (as `genarena sweep --address`)")
     b.add_argument("--seeds", type=int, default=None, metavar="N",
-                   help="modes and evidence-*: seeds 0..N-1 (default: 5 for modes, the "
+                   help="modes, evidence-* and marl: seeds 0..N-1 (default: 5 for modes, the "
                         "study's for evidence; finished runs are reused, so a larger N adds "
                         "seeds)")
     b.add_argument("--budget", type=float, default=None, metavar="F",
-                   help="evidence-*: train F × the published budget (default: the study's; a "
+                   help="evidence-* and marl: train F × the published budget (default: the study's; a "
                         "larger F extends the finished runs)")
     b.add_argument("--estimate", action="store_true",
-                   help="evidence-*: time a short run of every method and print what the "
+                   help="evidence-* and marl: time a short run of every method and print what the "
                         "study would cost, without running it")
     b.set_defaults(func=cmd_bench)
 

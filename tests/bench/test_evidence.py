@@ -75,3 +75,27 @@ def test_budget_flags_are_checked_before_anything_trains(tmp_path, cli):
     assert_user_error(cli("bench", "evidence-stacked", "--budget", "0.001", "--out", tmp_path),
                       "--budget: 0.001")
     assert not list(tmp_path.iterdir())
+
+
+def test_curves_place_each_evaluation_at_the_interval_it_crossed(tmp_path):
+    from genarena.report.curves import band, run_curve
+    for seed, overrun in ((0, 294), (1, 100)):
+        d = tmp_path / f"r{seed}"
+        d.mkdir()
+        rows = [{"step": 20000 + overrun, "eval": {"test_return": 0.1 + seed}},
+                {"step": 40000 + overrun, "eval": {"test_return": 0.5 + seed}},
+                {"step": 41000, "train_return": 3.0}]
+        (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (d / "summary.json").write_text(json.dumps({"steps": 60000,
+                                                    "metrics": {"test_return": 0.9 + seed}}))
+    curves = [run_curve(tmp_path / f"r{s}", "test_return", grid=20000) for s in (0, 1)]
+    assert curves[0] == [(20000, 0.1), (40000, 0.5), (60000, 0.9)]
+    assert [p[0] for p in band(curves)] == [20000, 40000, 60000]          # the seeds line up
+    assert band(curves)[0][1] == pytest.approx(0.6)
+
+
+def test_the_marl_suite_is_a_study_with_its_own_results(tmp_path):
+    s = evidence.STUDIES["marl"]
+    assert evidence.SUITES["marl"] == "marl" and s.results == "marl"
+    assert evidence.steps_for(s, s.budget) == 400_000              # 0.2 of EPyMARL's 2 000 000
+    assert {c.better.split()[-1] for c in s.claims} == {"DMIX", "DDN", "DIQL"}

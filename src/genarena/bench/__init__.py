@@ -19,11 +19,11 @@ SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
     "dfac": dfac.run,
     "modes": modes.run,
     "scale": scale.run,
-    **{f"evidence-{name}": partial(evidence.run, study=name) for name in evidence.STUDIES},
+    **{suite: partial(evidence.run, study=study) for suite, study in evidence.SUITES.items()},
 })
 
 
-EVIDENCE = tuple(f"evidence-{name}" for name in evidence.STUDIES)   # --budget, --estimate
+EVIDENCE = tuple(evidence.SUITES)       # the suites of evidence studies: --budget, --estimate
 SEEDED = ("modes", *EVIDENCE)          # suites whose seeds the command line may set
 # suites whose training runs go through the run scheduler (--workers, --address); the others
 # time code in this process and run alone
@@ -37,7 +37,7 @@ MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coe
                             "mspg": 60, "dfac": 5, "modes": 250,
                             "scale": 35, "evidence-pacgan": 120, "evidence-stacked": 75,
                             "evidence-mustangs": 90, "evidence-mspg": 60,
-                            "evidence-controllers": 45})
+                            "evidence-controllers": 45, "marl": 240})
 ABOUT = MappingProxyType({
     "throughput": "pair-trainer steps/s against a hand-written loop of the same nets",
     "images": "FID and the image metrics against training time on MNIST-5k",
@@ -47,8 +47,7 @@ ABOUT = MappingProxyType({
     "dfac": "IQL/VDN/QMIX/DIQL/DDN/DMIX on the stochastic two-step matrix game",
     "modes": "the arena: every method on ring8, grid25, stacked-mnist5k; leaderboard",
     "scale": "sweep runs/hour by workers; coevolution overhead by grid and backend; Ray memory",
-    **{f"evidence-{name}": f"#17 evidence: {study.title}"
-       for name, study in evidence.STUDIES.items()},
+    **{suite: evidence.STUDIES[study].title for suite, study in evidence.SUITES.items()},
 })
 
 

@@ -67,6 +67,8 @@ class Study:
     quick: Mapping[str, Any]        # the overrides of a --quick smoke run
     step_unit: int = 1              # steps come in multiples of this (a coevolution generation)
     extra: tuple[str, ...] = ()     # figures computed after training (EXTRA_FIGURES)
+    results: str = ""               # also write out/RESULTS.json and .md (a suite of its own)
+    xlabel: str = "generator updates"
 
 
 def _toy_arms(dataset: str) -> tuple[Arm, ...]:
@@ -173,6 +175,30 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
 )}
 
 
+_METHODS = ("iql", "vdn", "qmix", "diql", "ddn", "dmix")
+_MARL_TASKS = (("lbf-8x8-2p-2f-coop", "LBF 8x8-2p-2f-coop"), ("mpe-spread", "MPE Spread"))
+_DFAC_SOURCE = ("DFAC (Sun et al. 2021) on SMAC: DMIX beats QMIX and DDN beats VDN; the "
+                "distributional variants factorise the return's distribution, not only its mean")
+STUDIES["marl"] = Study(
+    "marl", "DFAC on cooperative MARL tasks: test return against environment steps",
+    tuple(Arm(f"{label} {m.upper()}", f"marl-{task}-{m}", group=label)
+          for task, label in _MARL_TASKS for m in _METHODS),
+    ("test_return",),
+    tuple(Claim(f"{label} {a}", f"{label} {b}", "test_return", _DFAC_SOURCE)
+          for _, label in _MARL_TASKS for a, b in (("DMIX", "QMIX"), ("DDN", "VDN"),
+                                                   ("DIQL", "IQL"))),
+    2_000_000, "EPyMARL's 2 000 000 environment steps", 0.2, 20_000, 3,
+    "marl-{lbf-8x8-2p-2f-coop,mpe-spread}-{iql,vdn,qmix,diql,ddn,dmix}: GRU agents (observation, "
+    "last action, agent id), EPyMARL's value-based hyperparameters, 8 parallel environments, one "
+    "update per episode; greedy test return over 100 fixed test episodes",
+    {"steps": 800, "eval.interval": 400, "marl.test_episodes": 4, "marl.envs": 4,
+     "marl.updates_per_round": 2, "marl.batch": 8, "marl.hidden": 16},
+    results="marl", xlabel="environment steps")
+
+# `genarena bench SUITE` of each study
+SUITES = {**{f"evidence-{name}": name for name in STUDIES if name != "marl"}, "marl": "marl"}
+
+
 def steps_for(study: Study, budget: float) -> int:
     """Generator updates of each run at `budget` × the reference, a whole number of
     evaluation intervals (and of the study's step unit)."""
@@ -217,6 +243,9 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
     seeds = seeds if seeds is not None else [0, 1] if quick else list(range(s.seeds))
     root = runs_root / (f"{study}-quick" if quick else study)
     plan = [(arm, seed) for arm in s.arms for seed in seeds]
+    # evaluations fall on the first step past each interval (a round of episodes may overrun):
+    # each is placed at the interval it crossed, so seeds share their curve's steps
+    grid = (s.quick.get("eval.interval", 1) if quick else s.eval_every)
     runs = train_all([(arm.preset, root / f"{_slug(arm.label)}-s{seed}",
                        overrides_for(s, arm, seed, budget, quick)) for arm, seed in plan], launch)
     values: dict[str, dict[str, dict[int, float]]] = {a.label: {} for a in s.arms}
@@ -228,7 +257,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
             v = metrics.get(m)
             if isinstance(v, (int, float)) and math.isfinite(v):
                 values[arm.label].setdefault(m, {})[seed] = float(v)
-            curves[m].setdefault(arm.label, []).append(run_curve(r.path, m))
+            curves[m].setdefault(arm.label, []).append(run_curve(r.path, m, grid))
         for m in s.extra:
             values[arm.label].setdefault(m, {})[seed] = EXTRA_FIGURES[m](r) if not quick else \
                 float(metrics.get("fid_logits", math.nan))
@@ -242,7 +271,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
         for m in s.metrics:
             bands = {a.label: band(curves[m][a.label]) for a in arms}
             refs = {a.label: a.published[m] for a in arms if m in a.published}
-            png = bands_png({k: v for k, v in bands.items() if v}, "generator updates", m,
+            png = bands_png({k: v for k, v in bands.items() if v}, s.xlabel, m,
                             f"{group or s.title}: {m} ({len(seeds)} seeds, mean, 95% band)", refs)
             name = f"{study}-{group + '-' if group else ''}{m}.png"
             atomic_write_bytes(folder / name, png)
@@ -261,12 +290,20 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
         "metrics": list(s.metrics), "pictures": pictures, "claims": verdicts,
     }
     js = folder / f"{study}.json"
-    atomic_write_text(js, json.dumps(record, indent=1, allow_nan=False, default=float) + "\n")
-    return [js, *(folder / p for p in pictures.values()), *write_report(out)]
+    text = json.dumps(record, indent=1, allow_nan=False, default=float) + "\n"
+    atomic_write_text(js, text)
+    own: list[Path] = []
+    if s.results:
+        atomic_write_text(out / f"{s.results}.json", text)
+        atomic_write_text(out / f"{s.results}.md", "\n".join(
+            [f"# {s.title}", "", *_verdict_table([record]), *_study_section(record)]) + "\n")
+        own = [out / f"{s.results}.json", out / f"{s.results}.md"]
+    return [js, *(folder / p for p in pictures.values()), *own, *write_report(out)]
 
 
 def _command(study: str, budget: float, s: Study, quick: bool, seeds: list[int]) -> str:
-    return (f"genarena bench evidence-{study}" + (" --quick" if quick else "")
+    suite = next(name for name, st in SUITES.items() if st == study)
+    return (f"genarena bench {suite}" + (" --quick" if quick else "")
             + (f" --budget {budget:g}" if budget != s.budget and not quick else "")
             + (f" --seeds {len(seeds)}" if len(seeds) != s.seeds and not quick else ""))
 
@@ -302,8 +339,18 @@ def write_report(out: Path) -> list[Path]:
              "lies on the claim's side of 0), **refuted** (on the other side) or **not "
              "separable**. Budgets are stated as a fraction of the published one, with the "
              "convergence curves that show whether a method had plateaued. How: docs/arena.md.",
-             "", "## Verdicts", "",
-             "| study | claim | metric | published | ours (better / worse) | difference [95%] | "
+             "", "## Verdicts", "", *_verdict_table(studies)]
+    lines += _kept_reproductions(out)
+    for r in studies:
+        lines += _study_section(r)
+    path = out / "evidence.md"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return [path]
+
+
+def _verdict_table(studies: list[dict[str, Any]]) -> list[str]:
+    """One row per claim of the studies: published, ours, the difference, p and the verdict."""
+    lines = ["| study | claim | metric | published | ours (better / worse) | difference [95%] | "
              "p | verdict | budget |", "|---|---|---|---|---|---|---|---|---|"]
     for r in studies:
         for c in r["claims"]:
@@ -313,12 +360,7 @@ def write_report(out: Path) -> list[Path]:
                 f"{_published(r, c)} | {_cell(c['better_value'])} / {_cell(c['worse_value'])} | "
                 f"{_diff(diff)} | {_p(c['p_value'])} | "
                 f"**{c['verdict']}** | {_budget(r)} |")
-    lines += _kept_reproductions(out)
-    for r in studies:
-        lines += _study_section(r)
-    path = out / "evidence.md"
-    atomic_write_text(path, "\n".join(lines) + "\n")
-    return [path]
+    return lines
 
 
 def _p(p: float | None) -> str:
@@ -328,7 +370,7 @@ def _p(p: float | None) -> str:
 def _budget(r: dict[str, Any]) -> str:
     if r.get("quick"):
         return "smoke run"
-    return f"{r['steps']} updates = {r['steps'] / r['reference_steps']:.3g} × {r['reference']}"
+    return f"{r['steps']} steps = {r['steps'] / r['reference_steps']:.3g} × {r['reference']}"
 
 
 def _published(r: dict[str, Any], c: dict[str, Any]) -> str:
@@ -361,7 +403,7 @@ def _study_section(r: dict[str, Any]) -> list[str]:
     cols = metrics + extra
     lines = ["", f"## {r['title']}", "", f"Command: `{r['command']}`. {r['protocol']}.", "",
              f"Budget: {_budget(r)}; seeds {r['seeds']}; evaluated every "
-             f"{_eval_every(r)} updates (the curves). Machine: {r['machine']['cpu']}, "
+             f"{_eval_every(r)} steps (the curves). Machine: {r['machine']['cpu']}, "
              f"{r['machine']['cores']} cores, {r['machine']['date']}.", "",
              "| method | " + " | ".join(cols) + " | published | train s |",
              "|---|" + "---|" * (len(cols) + 2)]

@@ -13,16 +13,17 @@ from genarena.stats import estimate
 Point = tuple[int, float]
 
 
-def run_curve(path: str | Path, metric: str) -> list[Point]:
+def run_curve(path: str | Path, metric: str, grid: int = 1) -> list[Point]:
     """(step, value) of `metric` at each evaluation of the run, the final one included, in step
     order (an evaluation the metric was undefined at, e.g. the reverse KL of no mode, is left
-    out). Extended runs keep their earlier final evaluations on the curve."""
+    out). Extended runs keep their earlier final evaluations on the curve. Steps are placed on
+    multiples of `grid` (an evaluation due at an interval runs at the first step past it)."""
     run = RunDir(Path(path))
     points: dict[int, float] = {}
     for row in run.read_metrics():
         value = row.get("eval", {}).get(metric) if isinstance(row.get("eval"), dict) else None
         if isinstance(value, (int, float)) and math.isfinite(value):
-            points[int(row["step"])] = float(value)
+            points[int(row["step"]) // grid * grid] = float(value)
     if run.summary_file.exists():
         summary = run.read_summary()
         value = summary.get("metrics", {}).get(metric)
