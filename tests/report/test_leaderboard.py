@@ -66,3 +66,27 @@ def test_compare_html_writes_a_leaderboard_of_runs(tmp_path, cli):
     assert "data:image/png;base64," in (tmp_path / "lb" / "board.html").read_text()
     code, _, err = cli("compare", str(tmp_path / "ns-s0"), "--html", str(tmp_path / "x.txt"))
     assert code == 2 and "expected a path ending in .html" in err
+
+
+def test_boards_of_runs_draw_and_tabulate_each_methods_convergence_curve(tmp_path):
+    import json
+    entries = []
+    for method, slope in (("fast", 2.0), ("slow", 0.5)):
+        for seed in (0, 1):
+            d = tmp_path / f"{method}-s{seed}"
+            d.mkdir()
+            rows = [{"step": 100 * i, "eval": {"modes_captured": slope * i + seed}}
+                    for i in range(1, 4)]
+            (d / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+            (d / "summary.json").write_text(json.dumps(
+                {"steps": 400, "metrics": {"modes_captured": slope * 4 + seed}}))
+            entries.append(Entry(method, "ring8", seed, {"modes_captured": slope * 4 + seed},
+                                 1.0, path=d))
+    rows = leaderboard.aggregate(entries)
+    fast = next(r for r in rows if r.method == "fast")
+    assert [p[0] for p in fast.curve("modes_captured")] == [100, 200, 300, 400]
+    assert fast.curve("modes_captured")[-1][1] == 8.5                       # mean of 8 and 9
+    md = "\n".join(leaderboard.markdown(rows))
+    assert "modes_captured ½ → end" in md and "| 6.5 → 8.5 |" in md     # half-way, then final
+    page = leaderboard.page("t", rows)
+    assert page.count("data:image/png;base64,") == 2                    # bars, then curves

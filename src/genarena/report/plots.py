@@ -95,17 +95,21 @@ def lines_png(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, yla
     fig, ax = _subplots((6.5, 4))
     for name, pts in series.items():
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, lw=1.2, label=name)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    _label(ax, xlabel, ylabel, title, legend_size=8)
     return _png(fig)
 
 
+def _label(ax: Any, xlabel: str, ylabel: str, title: str, legend_size: int) -> None:
+    """Axis labels, title, legend and a light grid: what every line chart here carries."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=legend_size)
+    ax.grid(alpha=0.3)
+
+
 def bands_png(series: dict[str, Sequence[tuple[float, float, float, float]]], xlabel: str,
-              ylabel: str, title: str = "", references: dict[str, float] | None = None,
-              log_y: bool = False) -> bytes:
+              ylabel: str, title: str = "", references: dict[str, float] | None = None) -> bytes:
     """Named curves of (x, mean, lo, hi): each mean a line, its interval a shaded band; each
     reference (a published endpoint) a dashed horizontal line in the colour of the same name."""
     fig, ax = _subplots((6.5, 4))
@@ -119,13 +123,7 @@ def bands_png(series: dict[str, Sequence[tuple[float, float, float, float]]], xl
     for name, value in (references or {}).items():
         ax.axhline(value, ls="--", lw=1, color=colours.get(name, "#555"),
                    label=f"{name}: published")
-    if log_y:
-        ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
+    _label(ax, xlabel, ylabel, title, legend_size=7)
     return _png(fig)
 
 
