@@ -339,6 +339,10 @@ def write_report(out: Path) -> list[Path]:
              "lies on the claim's side of 0), **refuted** (on the other side) or **not "
              "separable**. Budgets are stated as a fraction of the published one, with the "
              "convergence curves that show whether a method had plateaued. How: docs/arena.md.",
+             "", "Read the p column beside every verdict: a percentile bootstrap of a few seeds is "
+             "narrow, and with n paired seeds the exact sign-flip p cannot fall below 1/2ⁿ (0.125 "
+             "for 3 seeds, 0.031 for 5). A 3-seed **holds** says every seed agreed in direction "
+             "and no more; only p < 0.05 is significant at 5%.",
              "", "## Verdicts", "", *_verdict_table(studies)]
     lines += _kept_reproductions(out)
     for r in studies:
