@@ -34,7 +34,7 @@ QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says o
 # Wall minutes of each full suite on 2 cores, as the last full runs took (rounded; modes at its
 # default 5 seeds), so that `genarena bench` can say what a suite costs before it starts.
 MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coevolution": 90,
-                            "mspg": 60, "dfac": 5, "modes": 250,
+                            "mspg": 60, "dfac": 5, "modes": 230,
                             "scale": 35, "evidence-pacgan": 120, "evidence-stacked": 75,
                             "evidence-mustangs": 90, "evidence-mspg": 60,
                             "evidence-controllers": 45, "marl": 240})
