@@ -8,7 +8,8 @@ from typing import Any, Callable
 
 
 from genarena.catalogue import mean_sd
-from genarena.bench.common import Launch, machine_info, peak_rss_mb, train_all, write_results
+from genarena.bench.common import (Launch, machine_info, peak_rss_mb, runs_folder, train_all,
+                                   write_results)
 from genarena.control.multiagent import cell_knobs
 
 METHODS = (("GAN-BCE", "mnist5k-gan-bce"), ("E-GAN", "mnist5k-egan"),
@@ -108,10 +109,11 @@ def order_checks(fid: dict[str, float]) -> dict[str, bool]:
     }
 
 
-def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/coevolution"),
+def run(out: Path, quick: bool = False, runs_root: Path | None = None,
         launch: Launch = Launch()) -> list[Path]:
     """The Mustangs reproduction table and the controllers table; coevolution.json / .md
     (seconds per generation by grid and backend: `genarena bench scale`)."""
+    runs_root = runs_root or runs_folder("coevolution", quick)
     seeds = [0] if quick else [0, 1, 2]
     repro, repro_raw = reproduction_table(runs_root, seeds, quick, launch)
     control, control_raw = controller_table(runs_root, seeds, quick, launch)

@@ -100,6 +100,12 @@ def write_results(out: Path, name: str, result: dict[str, Any], title: str,
     return [js, md]
 
 
+def runs_folder(suite: str, quick: bool) -> Path:
+    """Where a suite's training runs live: runs/bench/SUITE, or runs/bench/SUITE-quick for its
+    smoke runs, so a --quick call never meets (and is never refused by) the full budget's runs."""
+    return Path("runs/bench") / (f"{suite}-quick" if quick else suite)
+
+
 @dataclass(frozen=True)
 class Launch:
     """How a suite's training runs are spread: `workers` parallel runs (None: one per core, or

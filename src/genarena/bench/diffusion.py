@@ -15,7 +15,8 @@ import torch
 
 from genarena.api import Run
 from genarena.catalogue import mean_sd
-from genarena.bench.common import Launch, machine_info, peak_rss_mb, train_all, write_results
+from genarena.bench.common import (Launch, machine_info, peak_rss_mb, runs_folder, train_all,
+                                   write_results)
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.diffusion.classifier import classifier_loss
@@ -282,10 +283,11 @@ def cost_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
     return table, out
 
 
-def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/diffusion"),
+def run(out: Path, quick: bool = False, runs_root: Path | None = None,
         launch: Launch = Launch()) -> list[Path]:
     """All four parts; results in diffusion.json / diffusion.md (the runs through the run
     scheduler, `launch`)."""
+    runs_root = runs_root or runs_folder("diffusion", quick)
     seeds = [0] if quick else [0, 1, 2]
     paper, paper_raw = moons_table(runs_root, seeds, quick, "paper", launch)
     moons, moons_raw = moons_table(runs_root, seeds, quick, "ours", launch)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genarena.bench.common import Launch, machine_info, peak_rss_mb, write_results
+from genarena.bench.common import Launch, machine_info, peak_rss_mb, runs_folder, write_results
 from genarena.sweep import Job, run_jobs
 from genarena.report import leaderboard
 
@@ -93,7 +93,7 @@ def plan(quick: bool, seeds: list[int], runs_root: Path,
 
 
 def run(out: Path, quick: bool = False, seeds: list[int] | None = None,
-        runs_root: Path = Path("runs/bench/modes"),
+        runs_root: Path | None = None,
         datasets: tuple[str, ...] = ("ring8", "grid25"),
         launch: Launch = Launch()) -> list[Path]:
     """Train (or reuse) every run through the run scheduler (`launch`: local processes, one per
@@ -103,6 +103,7 @@ def run(out: Path, quick: bool = False, seeds: list[int] | None = None,
     updates is a classifier reading noise (FID above 1 200), so its board is opt-in
     (`datasets`); the stacked-MNIST claims are checked at a budget where the DCGAN draws digits
     by `genarena bench evidence-stacked`."""
+    runs_root = runs_root or runs_folder("modes", quick)
     seeds = seeds if seeds is not None else [0] if quick else [0, 1, 2, 3, 4]
     jobs = plan(quick, seeds, runs_root, datasets)
     paths = run_jobs([job for _, job in jobs], launch.workers, replace=True, address=launch.address)

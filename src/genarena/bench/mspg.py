@@ -12,7 +12,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from genarena.catalogue import mean_sd
-from genarena.bench.common import Launch, machine_info, peak_rss_mb, train_all, write_results
+from genarena.bench.common import (Launch, machine_info, peak_rss_mb, runs_folder, train_all,
+                                   write_results)
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.nets.mspg import DEMA, SelfAttention
@@ -121,9 +122,10 @@ def ablation_table(rows: tuple, budget: dict[str, Any], metrics: tuple[str, ...]
     return table, {"budget": budget, "seeds": seeds, "raw": raw}
 
 
-def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/mspg"),
+def run(out: Path, quick: bool = False, runs_root: Path | None = None,
         launch: Launch = Launch()) -> list[Path]:
     """The three parts; results in mspg.json / mspg.md."""
+    runs_root = runs_root or runs_folder("mspg", quick)
     seeds = [0] if quick else [0, 1, 2]
     attention, attention_raw = attention_table(quick)
     overhead, overhead_raw = overhead_table(quick)
