@@ -156,7 +156,7 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
                              ("with APFL", "MSPG-SEN, static"), ("with DQN", "MSPG-SEN, static"),
                              ("with DQN", "with APFL"), ("with IQN", "MSPG-SEN, static"),
                              ("MSPG-SEN, static", "plain GAN"))),
-          2000, "genarena's arena budget of 2 000 updates (the paper states none)", 1.0, 200, 3,
+          2000, "genarena's arena budget of 2 000 updates (the paper states none)", 1.0, 200, 5,
           "grid25-mspg* (MLP variant of the losses and controllers), batch 256; metrics on "
           "2 500 samples", {"steps": 4, "eval.interval": 2, "eval.n_samples": 300}),
     Study("controllers", "Grid controllers: per-cell DQN and the DFAC team against Mustangs",
