@@ -289,29 +289,31 @@ def _fit(trainer: Any, cfg: Config, run: RunDir | None, dataset: Dataset | None,
         assert fn is not None
         return fn(n, label)
 
-    if dataset is None:                      # a trainer that evaluates itself (marl)
-        return _fit_self_evaluating(trainer, cfg, run, state, quiet, world)
+    # a trainer that evaluates itself (marl: dataset None) has no samples to draw or picture
+    samples = sample_fn if dataset is not None else None
     if run is None:
         return fit(trainer, cfg, None, dataset, Progress(trainer.total_steps, "", quiet=True),
-                   sample_fn, state, world=world)
+                   samples, state, world=world)
     board = TensorBoard.open(run.path, cfg.log.tensorboard)
 
     def save_samples(x: Tensor, tag: str) -> None:
+        assert dataset is not None
         save_sample_figure(x, dataset, run.samples / f"{tag}.png", f"{run.path.name} {tag}")
         if board is not None:
             board.samples(x, dataset, int(trainer.step))
 
-    def on_log(row: dict[str, Any], samples: Tensor | None) -> None:
+    def on_log(row: dict[str, Any], drawn: Tensor | None) -> None:
         assert board is not None
         board.scalars(row)
-        if samples is not None:            # the evaluated samples, pictured at the eval interval
-            board.samples(samples, dataset, int(row["step"]))
+        if drawn is not None:              # the evaluated samples, pictured at the eval interval
+            board.samples(drawn, dataset, int(row["step"]))
 
     progress = Progress(trainer.total_steps, run.path.name, quiet=quiet,
                         initial=int(state["step"]) if state else 0)
-    conditional = trainer.final_generative().conditional
+    conditional = dataset is not None and trainer.final_generative().conditional
     try:
-        summary = fit(trainer, cfg, run, dataset, progress, sample_fn, state, save_samples,
+        summary = fit(trainer, cfg, run, dataset, progress, samples, state,
+                      save_samples if dataset is not None else None,
                       label_fn if conditional else None,
                       on_log=on_log if board is not None else None, world=world)
     finally:
@@ -328,24 +330,6 @@ def _extensions(run: RunDir) -> dict[str, Any]:
     rows = [{k: v for k, v in r.items() if k != "eval"} for r in run.read_metrics()
             if r.get("event") == "extended"]
     return {"extensions": rows} if rows else {}
-
-
-def _fit_self_evaluating(trainer: Any, cfg: Config, run: RunDir | None,
-                        state: dict[str, Any] | None, quiet: bool, world: World) -> dict[str, Any]:
-    """The shared loop for a trainer with no samples (marl): TensorBoard scalars only."""
-    board = TensorBoard.open(run.path, cfg.log.tensorboard) if run is not None else None
-    progress = Progress(trainer.total_steps, run.path.name if run else "", quiet=quiet or run is None,
-                        initial=int(state["step"]) if state else 0)
-    try:
-        summary = fit(trainer, cfg, run, None, progress, None, state,
-                      on_log=(lambda row, _: board.scalars(row)) if board is not None else None,
-                      world=world)
-    finally:
-        if board is not None:
-            board.close()
-    if run is None:
-        return summary
-    return {"run": run.path.name, **summary, "threads": torch.get_num_threads(), **_extensions(run)}
 
 
 def load_run(path: str | Path, checkpoint: str | None = None, device: str | None = None) -> Run:

@@ -192,7 +192,8 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir | None, dataset: Dataset | No
     train_seconds = loop.seconds()
     started = time.perf_counter()
     progress.note(evaluation_cost(cfg))
-    metrics, final = _evaluation(loop, sample_fn, dataset, label_fn)   # evaluated, then pictured
+    final = drawn_once(sample_fn, cfg.eval.n_samples) if sample_fn is not None else None
+    metrics = _evaluation(loop, final, dataset, label_fn)       # evaluated, then pictured
     if save_samples and final is not None:
         save_samples(final(cfg.eval.n_samples), "final")
     return {
@@ -267,27 +268,24 @@ def _picture_phase(loop: _Loop, run: RunDir, progress: Progress, before: int,
     samples = drawn_once(sample_fn, cfg.eval.n_samples) if sample_fn is not None else None
     if due(before, step, cfg.eval.interval) and step < loop.trainer.total_steps:
         progress.note(f"evaluating at step {step} (eval.interval)")
-        metrics, drawn = _evaluation(loop, samples, dataset)
-        row = {"step": step, "elapsed": round(loop.seconds(), 3), "eval": metrics}
+        row = {"step": step, "elapsed": round(loop.seconds(), 3),
+               "eval": _evaluation(loop, samples, dataset)}
         run.append_metrics(row)
         if on_log:
-            on_log(row, drawn(cfg.eval.n_samples) if drawn is not None else None)
+            on_log(row, samples(cfg.eval.n_samples) if samples is not None else None)
     if save_samples and samples is not None and due(before, step, cfg.log.sample_interval):
         save_samples(samples(cfg.eval.n_samples), f"step-{step:08d}")
 
 
-def _evaluation(loop: _Loop, sample_fn: Callable[[int], Tensor] | None, dataset: Dataset | None,
-                label_fn: Callable[[int, int], Tensor] | None = None
-                ) -> tuple[dict[str, Any], Callable[[int], Tensor] | None]:
-    """The metrics of this moment, and the samples they were computed on: a trainer that
-    evaluates itself (`evaluate_policy`: the marl trainer's test episodes) has none."""
+def _evaluation(loop: _Loop, samples: Callable[[int], Tensor] | None, dataset: Dataset | None,
+                label_fn: Callable[[int, int], Tensor] | None = None) -> dict[str, Any]:
+    """The metrics of this moment, on `samples` (drawn once, shared with the pictures), or from a
+    trainer that evaluates itself (`evaluate_policy`: the marl trainer's test episodes)."""
     own = getattr(loop.trainer, "evaluate_policy", None)
     if own is not None:
-        return own(), None
-    assert sample_fn is not None and dataset is not None
-    samples = drawn_once(sample_fn, loop.cfg.eval.n_samples)
-    return evaluate(samples, dataset, loop.cfg.eval, eval_seed(loop.cfg),
-                    sample_label=label_fn), samples
+        return own()
+    assert samples is not None and dataset is not None
+    return evaluate(samples, dataset, loop.cfg.eval, eval_seed(loop.cfg), sample_label=label_fn)
 
 
 def _roll_back(loop: _Loop, last_good: dict[str, Any], stats: dict[str, float]) -> dict[str, Any]:
