@@ -133,8 +133,9 @@ class MARLConfig:
     """Cooperative multi-agent RL (trainer marl, docs/dfac.md): one factorisation method on one
     task, recurrent agents, episodes from parallel environments; `steps` counts environment
     steps. Defaults are EPyMARL's value-based hyperparameters where they apply."""
-    task: str = _opt("lbf-8x8-2p-2f-coop", doc="genarena.rl.envs.tasks.TASKS: lbf-8x8-2p-2f-coop "
-                                              "| lbf-5x5-2p-1f-coop | mpe-spread | matrix")
+    task: str = _opt("lbf-10x10-3p-3f", doc="genarena.rl.envs.tasks.TASKS: lbf-10x10-3p-3f | "
+                                              "lbf-8x8-2p-2f-coop | lbf-5x5-2p-1f-coop | "
+                                              "mpe-spread | matrix")
     method: str = _opt("qmix", choices=("iql", "vdn", "qmix", "diql", "ddn", "dmix"),
                        doc="the factorisation: expected (iql, vdn, qmix) or distributional DFAC "
                            "(diql, ddn, dmix)")
@@ -154,6 +155,8 @@ class MARLConfig:
     target_quantiles: int = _opt(8, lo=1, doc="distributional methods: target fractions N'")
     mixer_embed: int = _opt(32, lo=1, doc="QMIX / DMIX mixing width")
     grad_clip: float = _opt(10.0, lo=0, lo_open=True)
+    reward_scaling: bool = _opt(False, doc="learn on rewards divided by their running sd "
+                                           "(EPyMARL's standardise_rewards, without the shift)")
     test_episodes: int = _opt(100, lo=1, doc="greedy episodes of each evaluation (fixed seeds)")
 
 

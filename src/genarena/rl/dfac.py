@@ -7,6 +7,12 @@ networks: mean-squared TD error for expected methods, the quantile Huber loss (Î
 quantile pairs for distributional ones. Acting is Îµ-greedy on each agent's expected utility
 (the mean over fixed quantile midpoints), which is the joint greedy action for every monotone
 mixer (DIGM). Every random draw uses the learner's own generator, saved in its state.
+
+With `reward_scaling` the loss sees rewards divided by the running standard deviation of every
+reward stored so far (EPyMARL's `standardise_rewards` without its mean shift: a scale keeps the
+optimal policy and the return distribution's shape, a shift per step would not where episodes
+terminate early). Sparse tasks such as level-based foraging need it for their rare rewards to
+stand out of the TD noise.
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ class MultiAgentLearner(ValueLearner):
         self._setup(online, EpisodeReplay(settings.replay, horizon, n_agents, obs_dim, state_dim,
                                           per_agent_reward=self.spec.mixer is None,
                                           n_actions=n_actions), seed)
+        self.reward_moments = torch.zeros(3, dtype=torch.float64)   # count, sum, sum of squares
 
     @property
     def method(self) -> str:
@@ -111,6 +118,19 @@ class MultiAgentLearner(ValueLearner):
     # learning -------------------------------------------------------------------------------
     def store(self, episode: Episode) -> None:
         self.replay.add(episode)
+        r = episode.reward.double().flatten()
+        self.reward_moments += torch.stack([torch.tensor(float(len(r)), dtype=torch.float64),
+                                            r.sum(), (r * r).sum()])
+
+    @property
+    def reward_scale(self) -> float:
+        """The divisor of rewards in the loss: their running sd (1 without reward_scaling, or
+        while the rewards seen have no spread)."""
+        n, total, squares = self.reward_moments.tolist()
+        if not self.settings.reward_scaling or n < 2:
+            return 1.0
+        var = max(squares / n - (total / n) ** 2, 0.0)
+        return var ** 0.5 if var > 1e-12 else 1.0
 
     def learn(self) -> float | None:
         """One gradient step on a batch of episodes; None until the replay holds a batch."""
@@ -135,7 +155,7 @@ class MultiAgentLearner(ValueLearner):
         target_obs2 = flat(target_feats[:, 1:])
         avail2 = flat(batch["avail"][:, 1:])
         st, st2 = flat(batch["state"][:, :-1]), flat(batch["state"][:, 1:])
-        actions, reward = flat(batch["actions"]), flat(batch["reward"])
+        actions, reward = flat(batch["actions"]), flat(batch["reward"]) / self.reward_scale
         cont = 1.0 - flat(batch["terminated"])
         m = len(obs)
         taus = self._sampled(m, s.quantiles)
@@ -159,4 +179,10 @@ class MultiAgentLearner(ValueLearner):
 
     # state: the learner's, plus which method it is ----------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"method": self.method, **super().state_dict()}
+        return {"method": self.method, "reward_moments": self.reward_moments.clone(),
+                **super().state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if "reward_moments" in state:               # checkpoints from before reward scaling
+            self.reward_moments = state["reward_moments"].clone()

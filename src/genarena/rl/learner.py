@@ -29,6 +29,7 @@ class RLSettings:
     target_quantiles: int = 16         # N': sampled fractions of its target (teams)
     mixer_embed: int = 32              # QMIX / DMIX hypernetwork width (teams)
     grad_clip: float = 10.0
+    reward_scaling: bool = False       # teams: learn on rewards / their running sd (see dfac)
 
 
 class ValueLearner:

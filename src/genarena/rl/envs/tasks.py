@@ -103,7 +103,11 @@ class ForagingTask:
     their concatenation (as EPyMARL does for gym tasks), the team reward the sum of the agents'
     normalised rewards (1 when every food is collected), every action available (EPyMARL's
     choice: an invalid move is a no-op). The environment reports its time limit as done; here
-    that is a truncation, and collecting every food a termination."""
+    that is a truncation, and collecting every food a termination.
+
+    Observations (coordinates, levels, −1 for what is out of sight) are divided by the grid's
+    side, so every input lies in [−1, 1]: raw, a 10×10 task's state puts QMIX's hypernetwork
+    outputs near 100 at initialisation for returns of at most 1, and its TD loss diverged."""
 
     def __init__(self, env_id: str) -> None:
         gym = _import("gymnasium")
@@ -115,9 +119,11 @@ class ForagingTask:
         self.obs_dim = int(np.prod(self.env.observation_space[0].shape))
         self.state_dim = self.obs_dim * self.n_agents
         self.horizon = int(self.env._max_episode_steps)
+        self.scale = 1.0 / max(self.env.field_size)
 
     def _observe(self, obs: Any) -> Observation:
         stacked = torch.from_numpy(np.stack([np.asarray(o, dtype=np.float32) for o in obs]))
+        stacked = stacked * self.scale
         return stacked, stacked.flatten(), torch.ones(self.n_agents, self.n_actions,
                                                       dtype=torch.bool)
 
@@ -182,6 +188,10 @@ TASKS: MappingProxyType[str, TaskSpec] = MappingProxyType({
     "lbf-8x8-2p-2f-coop": TaskSpec(lambda: ForagingTask("Foraging-8x8-2p-2f-coop-v3"),
                                    "level-based foraging, 8×8 grid, 2 agents, 2 foods that need "
                                    "both agents, 50 steps (EPyMARL's LBF 8x8-2p-2f-coop)"),
+    "lbf-10x10-3p-3f": TaskSpec(lambda: ForagingTask("Foraging-10x10-3p-3f-v3"),
+                                "level-based foraging, 10×10 grid, 3 agents of random levels, 3 "
+                                "foods, 50 steps (EPyMARL's LBF 10x10-3p-3f): some foods need "
+                                "two agents"),
     "lbf-5x5-2p-1f-coop": TaskSpec(lambda: ForagingTask("Foraging-5x5-2p-1f-coop-v3"),
                                    "level-based foraging, 5×5, 2 agents, 1 food that needs both, "
                                    "50 steps: a small task for tests"),
