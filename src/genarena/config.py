@@ -154,6 +154,8 @@ class MARLConfig:
     quantiles: int = _opt(8, lo=1, doc="distributional methods: sampled fractions N")
     target_quantiles: int = _opt(8, lo=1, doc="distributional methods: target fractions N'")
     mixer_embed: int = _opt(32, lo=1, doc="QMIX / DMIX mixing width")
+    hypernet_embed: int = _opt(64, lo=0, doc="QMIX / DMIX hypernetworks: two layers this wide "
+                                             "(EPyMARL's hypernet_layers 2); 0: one layer")
     grad_clip: float = _opt(10.0, lo=0, lo_open=True)
     reward_scaling: bool = _opt(False, doc="learn on rewards divided by their running sd "
                                            "(EPyMARL's standardise_rewards, without the shift)")

@@ -25,11 +25,14 @@ def test_sum_mixer_adds_agents_quantile_by_quantile():
     assert torch.allclose(SumMixer()(z, torch.zeros(8, 4)), z.sum(-1))
 
 
-def test_qmixer_shapes_and_monotonicity():
+@pytest.mark.parametrize("hyper_embed", [0, 16])
+def test_qmixer_shapes_and_monotonicity(hyper_embed):
+    """One-layer hypernetworks (QMIX paper) or two (EPyMARL's hypernet_layers 2): monotone."""
     torch.manual_seed(0)
-    mixer = QMixer(3, 4, embed=8)
+    mixer = QMixer(3, 4, embed=8, hyper_embed=hyper_embed)
     assert mixer(_z(), torch.randn(8, 4)).shape == (8, 16)
     assert monotone_check(mixer, 3, 4) >= 0.0
+    assert isinstance(mixer.w1, torch.nn.Sequential) == (hyper_embed > 0)
 
 
 def test_dmix_mean_equals_its_qmix_head():

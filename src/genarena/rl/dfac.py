@@ -43,7 +43,8 @@ class MultiAgentLearner(ValueLearner):
             kind = RecurrentAgentUtilities if recurrent else AgentUtilities
             self.agents = kind(n_agents, obs_dim, n_actions, settings.hidden,
                                self.spec.distributional)
-            self.mixer = build_mixer(self.spec, n_agents, state_dim, settings.mixer_embed)
+            self.mixer = build_mixer(self.spec, n_agents, state_dim, settings.mixer_embed,
+                                     settings.hypernet_embed)
         online = nn.ModuleDict({"agents": self.agents, **({"mixer": self.mixer} if self.mixer
                                                          else {})})
         self._setup(online, EpisodeReplay(settings.replay, horizon, n_agents, obs_dim, state_dim,

@@ -27,7 +27,8 @@ class RLSettings:
     epsilon_decay: int = 200           # decisions over which ε falls linearly
     quantiles: int = 16                # N: sampled fractions of an IQN prediction
     target_quantiles: int = 16         # N': sampled fractions of its target (teams)
-    mixer_embed: int = 32              # QMIX / DMIX hypernetwork width (teams)
+    mixer_embed: int = 32              # QMIX / DMIX mixing width (teams)
+    hypernet_embed: int = 0            # QMIX / DMIX: 0 one-layer hypernetworks, else two this wide
     grad_clip: float = 10.0
     reward_scaling: bool = False       # teams: learn on rewards / their running sd (see dfac)
 

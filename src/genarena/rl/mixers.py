@@ -24,16 +24,25 @@ class SumMixer(nn.Module):
         return z.sum(-1)
 
 
+def _hypernet(state_dim: int, out: int, hyper_embed: int) -> nn.Module:
+    """A hypernetwork from the state: one linear layer (QMIX paper), or two with a ReLU
+    between (`hyper_embed` > 0: PyMARL/EPyMARL's hypernet_layers=2)."""
+    if hyper_embed <= 0:
+        return nn.Linear(state_dim, out)
+    return nn.Sequential(nn.Linear(state_dim, hyper_embed), nn.ReLU(), nn.Linear(hyper_embed, out))
+
+
 class QMixer(nn.Module):
     """QMIX: a two-layer mixing net whose weights hypernetworks produce from the state, kept
     non-negative (absolute value) so the joint value is monotone in every agent's value."""
 
-    def __init__(self, n_agents: int, state_dim: int, embed: int = 32) -> None:
+    def __init__(self, n_agents: int, state_dim: int, embed: int = 32,
+                 hyper_embed: int = 0) -> None:
         super().__init__()
         self.n_agents, self.embed = n_agents, embed
-        self.w1 = nn.Linear(state_dim, n_agents * embed)
+        self.w1 = _hypernet(state_dim, n_agents * embed, hyper_embed)
         self.b1 = nn.Linear(state_dim, embed)
-        self.w2 = nn.Linear(state_dim, embed)
+        self.w2 = _hypernet(state_dim, embed, hyper_embed)
         self.b2 = nn.Sequential(nn.Linear(state_dim, embed), nn.ReLU(), nn.Linear(embed, 1))
 
     def forward(self, z: Tensor, state: Tensor) -> Tensor:
@@ -49,9 +58,10 @@ class DMixer(nn.Module):
     """DMIX: QMIX of the agents' means, plus the sum of their zero-mean shapes (mean-shape
     decomposition), so the joint mean is exactly the QMIX head."""
 
-    def __init__(self, n_agents: int, state_dim: int, embed: int = 32) -> None:
+    def __init__(self, n_agents: int, state_dim: int, embed: int = 32,
+                 hyper_embed: int = 0) -> None:
         super().__init__()
-        self.qmix = QMixer(n_agents, state_dim, embed)
+        self.qmix = QMixer(n_agents, state_dim, embed, hyper_embed)
 
     def forward(self, z: Tensor, state: Tensor) -> Tensor:
         q = z.mean(1, keepdim=True)                                       # (B, 1, K)
@@ -71,13 +81,14 @@ METHODS = {m.name: m for m in (
     MixerSpec("diql", True, None), MixerSpec("ddn", True, "sum"), MixerSpec("dmix", True, "dmix"))}
 
 
-def build_mixer(spec: MixerSpec, n_agents: int, state_dim: int, embed: int) -> nn.Module | None:
+def build_mixer(spec: MixerSpec, n_agents: int, state_dim: int, embed: int,
+                hyper_embed: int = 0) -> nn.Module | None:
     """The mixing module of a method (None for independent learners)."""
     if spec.mixer == "sum":
         return SumMixer()
     if spec.mixer == "qmix":
-        return QMixer(n_agents, state_dim, embed)
+        return QMixer(n_agents, state_dim, embed, hyper_embed)
     if spec.mixer == "dmix":
-        return DMixer(n_agents, state_dim, embed)
+        return DMixer(n_agents, state_dim, embed, hyper_embed)
     return None
 

@@ -28,7 +28,8 @@ def settings_of(cfg: Config) -> RLSettings:
                       target_update=m.target_update, epsilon_start=m.epsilon_start,
                       epsilon_end=m.epsilon_end, epsilon_decay=m.epsilon_decay,
                       quantiles=m.quantiles, target_quantiles=m.target_quantiles,
-                      mixer_embed=m.mixer_embed, grad_clip=m.grad_clip,
+                      mixer_embed=m.mixer_embed, hypernet_embed=m.hypernet_embed,
+                      grad_clip=m.grad_clip,
                       reward_scaling=m.reward_scaling)
 
 
