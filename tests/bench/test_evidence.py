@@ -97,5 +97,5 @@ def test_curves_place_each_evaluation_at_the_interval_it_crossed(tmp_path):
 def test_the_marl_suite_is_a_study_with_its_own_results(tmp_path):
     s = evidence.STUDIES["marl"]
     assert evidence.SUITES["marl"] == "marl" and s.results == "marl"
-    assert evidence.steps_for(s, s.budget) == 400_000              # 0.2 of EPyMARL's 2 000 000
+    assert evidence.steps_for(s, s.budget) == 200_000              # 0.1 of EPyMARL's 2 000 000
     assert {c.better.split()[-1] for c in s.claims} == {"DMIX", "DDN", "DIQL"}
