@@ -13,7 +13,6 @@ the seeds can show at all: with n paired seeds it cannot go below 1/2^n.
 from __future__ import annotations
 
 import itertools
-import math
 import statistics
 from dataclasses import dataclass
 from typing import Sequence
@@ -95,8 +94,8 @@ def check_claim(a: dict[int, float], b: dict[int, float], higher_is_better: bool
     """Whether method a beats method b on a metric, from {seed: value} of each.
 
     Seeds both sides ran are paired (differences per seed); with fewer than two shared seeds the
-    difference of independent bootstrap means is used instead, and a side with one value is
-    not separable from anything."""
+    difference of independent bootstrap means is used instead (its sd is then the bootstrap's
+    standard error), and a side with one value is not separable from anything."""
     sign = 1.0 if higher_is_better else -1.0
     shared = sorted(set(a) & set(b))
     if len(shared) >= 2:
@@ -108,9 +107,11 @@ def check_claim(a: dict[int, float], b: dict[int, float], higher_is_better: bool
             raise ValueError("a claim needs values on both sides")
         rng = np.random.default_rng(seed)
         xa, xb = np.asarray(list(a.values())), np.asarray(list(b.values()))
-        lo, hi = _percentiles(sign * (_resampled_means(xa, rng) - _resampled_means(xb, rng)))
+        resampled = sign * (_resampled_means(xa, rng) - _resampled_means(xb, rng))
+        lo, hi = _percentiles(resampled)
         mean = sign * (statistics.fmean(xa) - statistics.fmean(xb))
-        diff = Estimate(mean, math.nan, lo, hi, min(len(xa), len(xb)))
+        # no per-seed differences to take an sd of: the bootstrap's standard error instead
+        diff = Estimate(mean, float(resampled.std(ddof=1)), lo, hi, min(len(xa), len(xb)))
         p, paired = None, False
     if not paired and diff.n < 2:
         verdict = "not separable"         # one seed on a side: no spread, nothing to test

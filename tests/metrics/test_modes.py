@@ -52,3 +52,18 @@ def test_quality_threshold_is_three_sigma():
     outside = centre + torch.tensor([0.0301, 0.0])
     assert mode_metrics(inside[None], ds.modes)["high_quality_fraction"] == 1
     assert mode_metrics(outside[None], ds.modes)["high_quality_fraction"] == 0
+
+
+def test_a_run_with_no_mode_ranks_at_the_worst_reverse_kl():
+    from genarena.metrics.modes import ranked_reverse_kl
+    assert ranked_reverse_kl({"reverse_kl": 0.2, "modes_captured": 8, "modes_total": 8}) == 0.2
+    assert ranked_reverse_kl({"reverse_kl": None, "modes_captured": 0,
+                              "modes_total": 25}) == pytest.approx(math.log(25))
+    assert ranked_reverse_kl({"reverse_kl": math.nan, "modes_captured": 0,
+                              "modes_total": 8}) == pytest.approx(math.log(8))
+    assert ranked_reverse_kl({"fid": 3.0}) is None                      # not a mode metric
+    # log K is what a run that put every good sample on one mode scores
+    ds = build_dataset(DataConfig(name="ring8"))
+    one = mode_metrics(ds.modes.centres[:1].expand(50, -1), ds.modes)
+    assert one["reverse_kl"] == pytest.approx(ranked_reverse_kl({"modes_captured": 0,
+                                                                 "modes_total": 8}))

@@ -47,3 +47,15 @@ def mode_metrics(samples: Tensor, modes: ModeInfo, n_sigma: float = 3.0) -> dict
         "high_quality_fraction": float(good.double().mean()),
         "reverse_kl": rkl,
     }
+
+
+def ranked_reverse_kl(metrics: dict[str, float | None]) -> float | None:
+    """A run's reverse KL for comparing runs: a run that captured no mode has none (NaN), and
+    dropping it would hide its collapse from a mean over seeds, so it is ranked at log K, the
+    worst value of any run that captured something (a point mass on one mode)."""
+    value = metrics.get("reverse_kl")
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if metrics.get("modes_captured") == 0 and metrics.get("modes_total"):
+        return math.log(float(metrics["modes_total"]))
+    return None
