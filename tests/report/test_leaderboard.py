@@ -90,3 +90,20 @@ def test_boards_of_runs_draw_and_tabulate_each_methods_convergence_curve(tmp_pat
     assert "modes_captured ½ → end" in md and "| 6.5 → 8.5 |" in md     # half-way, then final
     page = leaderboard.page("t", rows)
     assert page.count("data:image/png;base64,") == 2                    # bars, then curves
+
+
+def test_a_collapsed_run_counts_at_log_k_in_the_reverse_kl_cell_and_curve(tmp_path):
+    """A seed that captured no mode must not vanish from its method's reverse KL (log K)."""
+    import json
+    import math
+    from genarena.report.curves import run_curve
+    d = tmp_path / "gan-s1"
+    d.mkdir()
+    collapsed = {"modes_captured": 0, "modes_total": 8, "reverse_kl": None}
+    (d / "metrics.jsonl").write_text(json.dumps({"step": 100, "eval": collapsed}) + "\n")
+    (d / "summary.json").write_text(json.dumps({"steps": 200, "metrics": collapsed}))
+    assert run_curve(d, "reverse_kl") == [(100, math.log(8)), (200, math.log(8))]
+    rows = leaderboard.aggregate([
+        Entry("gan", "ring8", 0, {"modes_captured": 8, "modes_total": 8, "reverse_kl": 0.1}, 1.0),
+        Entry("gan", "ring8", 1, collapsed, 1.0, path=d)])
+    assert rows[0].values["reverse_kl"] == [0.1, math.log(8)]
