@@ -24,7 +24,7 @@ from genarena.bench.common import Launch, machine_info, train_all
 from genarena.bench.diffusion import DIGITS_BUDGET
 from genarena.catalogue import better
 from genarena.checkpoint import atomic_write_bytes, atomic_write_text
-from genarena.metrics.modes import ranked_reverse_kl
+from genarena.metrics.modes import ranked_value
 from genarena.report.curves import band, run_curve
 from genarena.report.plots import bands_png
 from genarena.stats import check_claim, estimate, format_estimate
@@ -297,7 +297,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
     for (arm, seed), r in zip(plan, runs):
         metrics = r.summary["metrics"]
         for m in s.metrics:
-            v = ranked_reverse_kl(metrics) if m == "reverse_kl" else metrics.get(m)
+            v = ranked_value(metrics, m)
             if isinstance(v, (int, float)) and math.isfinite(v):
                 values[arm.label].setdefault(m, {})[seed] = float(v)
             curves[m].setdefault(arm.label, []).append(run_curve(r.path, m, grid))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -59,3 +60,9 @@ def ranked_reverse_kl(metrics: dict[str, float | None]) -> float | None:
     if metrics.get("modes_captured") == 0 and metrics.get("modes_total"):
         return math.log(float(metrics["modes_total"]))
     return None
+
+
+def ranked_value(metrics: dict[str, Any], name: str) -> Any:
+    """A run's metric `name` as boards, curves and claims compare runs: the reverse KL ranked
+    (ranked_reverse_kl), every other metric as recorded."""
+    return ranked_reverse_kl(metrics) if name == "reverse_kl" else metrics.get(name)

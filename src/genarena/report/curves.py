@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-from genarena.metrics.modes import ranked_reverse_kl
+from genarena.metrics.modes import ranked_value
 from genarena.run import RunDir
 from genarena.stats import estimate
 
@@ -17,25 +17,21 @@ Point = tuple[int, float]
 def run_curve(path: str | Path, metric: str, grid: int = 1) -> list[Point]:
     """(step, value) of `metric` at each evaluation of the run, the final one included, in step
     order (an evaluation the metric was undefined at is left out; the reverse KL of no mode
-    counts as log K, as on the boards: metrics.modes.ranked_reverse_kl). Extended runs keep
+    counts as log K, as on the boards: metrics.modes.ranked_value). Extended runs keep
     their earlier final evaluations on the curve. Steps are placed on multiples of `grid` (an
     evaluation due at an interval runs at the first step past it)."""
     run = RunDir(Path(path))
     points: dict[int, float] = {}
     for row in run.read_metrics():
-        value = _value(row["eval"], metric) if isinstance(row.get("eval"), dict) else None
+        value = ranked_value(row["eval"], metric) if isinstance(row.get("eval"), dict) else None
         if isinstance(value, (int, float)) and math.isfinite(value):
             points[int(row["step"]) // grid * grid] = float(value)
     if run.summary_file.exists():
         summary = run.read_summary()
-        value = _value(summary.get("metrics", {}), metric)
+        value = ranked_value(summary.get("metrics", {}), metric)
         if isinstance(value, (int, float)) and math.isfinite(value):
             points[int(summary["steps"])] = float(value)
     return sorted(points.items())
-
-
-def _value(metrics: dict, metric: str) -> object:
-    return ranked_reverse_kl(metrics) if metric == "reverse_kl" else metrics.get(metric)
 
 
 def band(curves: Sequence[Sequence[Point]]) -> list[tuple[int, float, float, float]]:

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from genarena.catalogue import RANKING, better, mean_sd
 from genarena.stats import Estimate, estimate
 from genarena.checkpoint import atomic_write_text
-from genarena.metrics.modes import ranked_reverse_kl
+from genarena.metrics.modes import ranked_value
 from genarena.report.html import STYLE, embedded_img
 from genarena.report.curves import band, run_curve
 from genarena.report.plots import bands_png, bars_png
@@ -77,9 +77,8 @@ def aggregate(entries: Sequence[Entry]) -> list[Row]:
         row = rows.setdefault((e.dataset, e.method), Row(e.method, e.dataset))
         row.seeds.append(e.seed)
         row.seconds.append(e.seconds)
-        metrics = ({**e.metrics, "reverse_kl": ranked_reverse_kl(e.metrics)}
-                   if "modes_captured" in e.metrics else e.metrics)
-        for k, v in metrics.items():
+        for k in e.metrics:
+            v = ranked_value(e.metrics, k)
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 row.values.setdefault(k, []).append(float(v))
         row.thumbnail = row.thumbnail or e.thumbnail
