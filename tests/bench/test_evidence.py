@@ -99,3 +99,28 @@ def test_the_marl_suite_is_a_study_with_its_own_results(tmp_path):
     assert evidence.SUITES["marl"] == "marl" and s.results == "marl"
     assert evidence.steps_for(s, s.budget) == 200_000              # 0.1 of EPyMARL's 2 000 000
     assert {c.better.split()[-1] for c in s.claims} == {"DMIX", "DDN", "DIQL"}
+
+
+def test_a_shared_stage_is_one_frozen_score_net_per_seed_under_both_arms():
+    from genarena.config import load_config
+    from genarena.train.diffusion import score_net_signature
+    s = evidence.STUDIES["dlsm-digits"]
+    stage = load_config(s.shared.preset, evidence.shared_overrides(s, 1, False))
+    assert stage.steps == 6000 and stage.guidance.classifier == "none" and stage.seed == 1
+    assert stage.eval.interval == 600                     # the score net's own curve
+    assert evidence.steps_for(s, s.budget) == 3000        # the budget is in classifier updates
+    for arm in s.arms:
+        cfg = load_config(arm.preset, {**evidence.overrides_for(s, arm, 1, s.budget, False),
+                                       s.shared_key: "elsewhere"})
+        assert cfg.guidance.classifier_steps == 3000 and cfg.eval.interval == 300
+        assert score_net_signature(cfg) == score_net_signature(stage)   # the net it can load
+
+
+def test_the_final_point_of_a_curve_sits_at_the_loops_last_step(tmp_path):
+    from genarena.report.curves import run_curve
+    # a guided diffusion run: 6 000 score-net steps, then 3 000 classifier steps
+    rows = [{"step": 3000, "eval": {"fid": 9.0}}, {"step": 6000, "eval": {"fid": 7.0}}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "summary.json").write_text(json.dumps({"steps": 6000, "final_step": 9000,
+                                                       "metrics": {"fid": 5.0}}))
+    assert run_curve(tmp_path, "fid", grid=3000) == [(3000, 9.0), (6000, 7.0), (9000, 5.0)]

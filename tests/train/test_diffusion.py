@@ -37,6 +37,7 @@ def test_guided_run_trains_the_classifier_and_samples_by_label(tmp_path, cli):
     # `steps` is the score net's (the generator's) budget; the classifier's is reported apart
     assert run.summary["steps"] == 400 and run.summary["model"] == "ema-score+total-classifier"
     assert run.summary["updates"] == {"generator": 400, "classifier": 150}
+    assert run.summary["final_step"] == 550            # where its curve's last point sits
     assert _rows(run, "dlsm") and _rows(run, "ce")
     m = run.summary["metrics"]
     assert 0 <= m["classwise_precision"] <= 1 and 0 <= m["classwise_recall"] <= 1
@@ -58,6 +59,7 @@ def test_classifier_on_a_shared_score_run(tmp_path):
                                                           "model__d_hidden": [48],
                                                           "data__batch_size": 128})
     assert ce.summary["updates"] == {"generator": 0, "classifier": 50}   # the score net is reused
+    assert ce.summary["final_step"] == 50
     state = json.loads((ce.path / "summary.json").read_text())
     assert state["model"] == "ema-score+ce-classifier"
     a = score.model().net.state_dict()

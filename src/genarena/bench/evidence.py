@@ -23,6 +23,7 @@ from typing import Any, Mapping
 from genarena.bench.common import Launch, machine_info, train_all
 from genarena.bench.diffusion import DIGITS_BUDGET
 from genarena.catalogue import better
+from genarena.config import load_config
 from genarena.checkpoint import atomic_write_bytes, atomic_write_text
 from genarena.metrics.modes import ranked_value
 from genarena.report.curves import band, run_curve
@@ -71,6 +72,11 @@ class Study:
     extra: tuple[str, ...] = ()     # figures computed after training (EXTRA_FIGURES)
     results: str = ""               # also write out/RESULTS.json and .md (a suite of its own)
     xlabel: str = "generator updates"
+    steps_key: str = "steps"        # the config key the budget sets
+    # a stage every arm of a seed builds on (a frozen score net), trained once per seed at its
+    # preset's budget; each arm gets its run folder as `shared_key`
+    shared: Arm | None = None
+    shared_key: str = ""
 
 
 def _toy_arms(dataset: str) -> tuple[Arm, ...]:
@@ -189,15 +195,22 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
           tuple(Claim("total (α=1)", "CE (α=1)", m, "DLSM (seed 001) Table: on CIFAR-10 the "
                       "total loss raises CAS 0.38 → 0.58 and lowers FID 4.10 → 2.25")
                 for m in ("cas", "fid")),
-          6000, "the digits presets' 6 000 score-net updates (then 3 000 classifier updates; "
-          "the paper's CIFAR-10 budget does not transfer)", 1.0, 600, 3,
-          "digits-dlsm-{ce,total}: VP score U-Net (width 32), a noise-conditional classifier "
-          "trained by CE or by the total loss after the score net, guidance α=1, predictor-"
-          "corrector at 100 NFE; CAS (a LeNet trained on 1 000 generated labelled samples, "
-          "tested on the real test split) and FID on the digits LeNet features. Evaluations "
-          "before step 6 000 guide with a classifier not yet trained",
+          3000, "the digits presets' 3 000 classifier updates (on a score net of 6 000 updates; "
+          "the paper's CIFAR-10 budget does not transfer)", 1.0, 300, 3,
+          "digits-dlsm-{ce,total}: one VP score U-Net (width 32, 6 000 updates, unguided FID "
+          "logged every 600) per seed, frozen and shared by both arms of the seed, so the arms "
+          "differ only in the classifier's loss; a noise-conditional classifier trained by CE or "
+          "by the total loss against it, guidance α=1, predictor-corrector at 100 NFE; CAS (a "
+          "LeNet trained on 1 000 generated labelled samples, tested on the real test split) and "
+          "FID on the digits LeNet features, against classifier updates",
           {"steps": 2, "guidance.classifier_steps": 2, "eval.interval": 1, "eval.n_samples": 100,
-           "diffusion.nfe": 4, "model.width": 8}),
+           "diffusion.nfe": 4, "model.width": 8},
+          xlabel="classifier updates", steps_key="guidance.classifier_steps",
+          shared=Arm("score net", "digits-dlsm-ce",
+                     {**DIGITS_BUDGET, "guidance.classifier": "none",
+                      "guidance.classifier_steps": 0, "eval.interval": 600,
+                      "log.checkpoint_interval": 600}),
+          shared_key="guidance.score_run"),
     Study("controllers", "Grid controllers: per-cell DQN and the DFAC team against Mustangs",
           (Arm("Mustangs", "grid25-mustangs-static"), Arm("per-cell DQN", "grid25-mustangs-dqn"),
            Arm("DFAC team (DMIX)", "grid25-mustangs-dfac")),
@@ -254,8 +267,35 @@ def overrides_for(study: Study, arm: Arm, seed: int, budget: float, quick: bool)
     checkpoint interval is the evaluation interval, so a killed run loses at most one."""
     if quick:
         return {**arm.overrides, **study.quick, "log.checkpoint_interval": 2, "seed": seed}
-    return {**arm.overrides, "steps": steps_for(study, budget), "eval.interval": study.eval_every,
-            "log.checkpoint_interval": study.eval_every, "seed": seed}
+    return {**arm.overrides, study.steps_key: steps_for(study, budget),
+            "eval.interval": study.eval_every, "log.checkpoint_interval": study.eval_every,
+            "seed": seed}
+
+
+def shared_overrides(study: Study, seed: int, quick: bool) -> dict[str, Any]:
+    """The overrides of the seed's shared stage: its own budget (its preset's), or the smoke one."""
+    assert study.shared is not None
+    if quick:
+        return {**study.shared.overrides, **study.quick, "log.checkpoint_interval": 2,
+                "seed": seed}
+    return {**study.shared.overrides, "seed": seed}
+
+
+def _train_shared(study: Study, root: Path, seeds: list[int], quick: bool,
+                  launch: Launch) -> dict[int, Any]:
+    """The shared stage of each seed (root/<label>-s<seed>), trained, resumed or reused."""
+    if study.shared is None:
+        return {}
+    runs = train_all([(study.shared.preset, root / f"{_slug(study.shared.label)}-s{seed}",
+                       shared_overrides(study, seed, quick)) for seed in seeds], launch)
+    return dict(zip(seeds, runs))
+
+
+def _budget_steps(cfg: Any, key: str) -> int:
+    """The value of the dotted config key the budget sets (`steps`, `guidance.classifier_steps`)."""
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
+    return int(cfg)
 
 
 def _slug(label: str) -> str:
@@ -289,8 +329,11 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
     # evaluations fall on the first step past each interval (a round of episodes may overrun):
     # each is placed at the interval it crossed, so seeds share their curve's steps
     grid = (s.quick.get("eval.interval", 1) if quick else s.eval_every)
+    shared = _train_shared(s, root, seeds, quick, launch)
     runs = train_all([(arm.preset, root / f"{_slug(arm.label)}-s{seed}",
-                       overrides_for(s, arm, seed, budget, quick)) for arm, seed in plan], launch)
+                       {**overrides_for(s, arm, seed, budget, quick),
+                        **({s.shared_key: str(shared[seed].path)} if shared else {})})
+                      for arm, seed in plan], launch)
     values: dict[str, dict[str, dict[int, float]]] = {a.label: {} for a in s.arms}
     curves: dict[str, dict[str, list]] = {m: {} for m in s.metrics}
     seconds: dict[str, list[float]] = {a.label: [] for a in s.arms}
@@ -305,7 +348,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
             values[arm.label].setdefault(m, {})[seed] = EXTRA_FIGURES[m](r) if not quick else \
                 float(metrics.get("fid_logits", math.nan))
         seconds[arm.label].append(r.summary["train_seconds"])
-    steps = runs[0].config.steps
+    steps = _budget_steps(runs[0].config, s.steps_key)
     folder = out / "evidence"
     folder.mkdir(parents=True, exist_ok=True)
     pictures: dict[str, str] = {}
@@ -331,6 +374,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
                              for m in (*s.metrics, *s.extra)}} for a in s.arms],
         "curves": {m: {label: band(c) for label, c in curves[m].items()} for m in s.metrics},
         "metrics": list(s.metrics), "pictures": pictures, "claims": verdicts,
+        "shared": _shared_record(s, shared),
     }
     js = folder / f"{study}.json"
     text = json.dumps(record, indent=1, allow_nan=False, default=float) + "\n"
@@ -342,6 +386,22 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
             [f"# {s.title}", "", *_verdict_table([record]), *_study_section(record)]) + "\n")
         own = [out / f"{s.results}.json", out / f"{s.results}.md"]
     return [js, *(folder / p for p in pictures.values()), *own, *write_report(out)]
+
+
+def _shared_record(s: Study, shared: dict[int, Any]) -> dict[str, Any] | None:
+    """The shared stage: its preset, budget, final figures per seed and curves (mean and band)."""
+    if s.shared is None or not shared:
+        return None
+    first = next(iter(shared.values()))
+    values = {m: {str(seed): float(r.summary["metrics"][m]) for seed, r in shared.items()
+                  if isinstance(r.summary["metrics"].get(m), (int, float))} for m in s.metrics}
+    every = first.config.eval.interval or first.config.steps
+    return {"label": s.shared.label, "preset": s.shared.preset, "steps": first.config.steps,
+            "overrides": dict(s.shared.overrides),
+            "train_seconds": [r.summary["train_seconds"] for r in shared.values()],
+            "values": {m: v for m, v in values.items() if v},
+            "curves": {m: band([run_curve(r.path, m, every) for r in shared.values()])
+                       for m, v in values.items() if v}}
 
 
 def _command(study: str, budget: float, s: Study, quick: bool, seeds: list[int]) -> str:
@@ -460,6 +520,15 @@ def _study_section(r: dict[str, Any]) -> list[str]:
         pub = ", ".join(f"{k} {v:g}" for k, v in a["published"].items()) or "–"
         secs = statistics.fmean(a["train_seconds"]) if a["train_seconds"] else math.nan
         lines.append(f"| {a['label']} | " + " | ".join(cells) + f" | {pub} | {secs:.0f} |")
+    if r.get("shared"):
+        sh = r["shared"]
+        figures = "; ".join(
+            f"{m} {_cell(_estimate({int(k): v for k, v in per_seed.items()}))}, curve "
+            + " → ".join(f"{p[1]:.3g}" for p in sh["curves"][m][::max(1, len(sh["curves"][m]) // 4)])
+            for m, per_seed in sh["values"].items())
+        lines += ["", f"Every arm of a seed builds on that seed's {sh['label']} (`{sh['preset']}`, "
+                  f"{sh['steps']} updates, {statistics.fmean(sh['train_seconds']):.0f} s, trained "
+                  f"once and frozen): {figures}."]
     lines += [""] + [f"![{m}](evidence/{png})" for m, png in r["pictures"].items()]
     lines += ["", "Has each method plateaued? Its curve's mean half-way through and at the end "
               "(the change over the second half of training):", ""]
@@ -522,12 +591,24 @@ def estimate_minutes(study: str, budget: float | None = None, workers: int = 2,
     steps = steps_for(s, budget)
     unit = math.lcm(s.eval_every, s.step_unit)
     started = time.perf_counter()
-    runs = train_all([(arm.preset, root / study / _slug(arm.label),
-                       {**arm.overrides, "steps": unit, "eval.interval": 0, "seed": 999})  # never a reported seed
-                      for arm in s.arms], Launch(workers))
+    seed = 999                                                   # never a reported seed
     lines = [f"{study}: {steps} updates per run ({budget:g} × {s.reference}), "
              f"{steps // s.eval_every} evaluations, {s.seeds} seeds"]
-    total = 0.0
+    total, extra = 0.0, {}
+    if s.shared is not None:
+        over = shared_overrides(s, seed, False)
+        full = load_config(s.shared.preset, over)
+        [stage] = train_all([(s.shared.preset, root / study / _slug(s.shared.label),
+                              {**over, "steps": unit, "eval.interval": 0})], Launch(workers))
+        evals = full.steps // full.eval.interval if full.eval.interval else 0
+        per_seed = (stage.summary["train_seconds"] * full.steps / unit
+                    + stage.summary["eval_seconds"] * (evals + 1)) / 60
+        total += per_seed * s.seeds
+        lines.append(f"  {s.shared.label} (once per seed): {per_seed:.1f} min")
+        extra = {s.shared_key: str(stage.path)}
+    runs = train_all([(arm.preset, root / study / _slug(arm.label),
+                       {**arm.overrides, **extra, s.steps_key: unit, "eval.interval": 0,
+                        "seed": seed}) for arm in s.arms], Launch(workers))
     for arm, r in zip(s.arms, runs):
         summary = r.summary
         per_run = (summary["train_seconds"] * steps / unit

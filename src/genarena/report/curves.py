@@ -30,7 +30,9 @@ def run_curve(path: str | Path, metric: str, grid: int = 1) -> list[Point]:
         summary = run.read_summary()
         value = ranked_value(summary.get("metrics", {}), metric)
         if isinstance(value, (int, float)) and math.isfinite(value):
-            points[int(summary["steps"])] = float(value)
+            # at the loop's budget (a guided diffusion run counts its classifier's updates
+            # after its `steps`); runs from before final_step was recorded give `steps`
+            points[int(summary.get("final_step", summary["steps"]))] = float(value)
     return sorted(points.items())
 
 

@@ -199,7 +199,8 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir | None, dataset: Dataset | No
     return {
         "trainer": cfg.trainer.name,
         "dataset": dataset.name if dataset is not None else cfg.marl.task, "seed": cfg.seed,
-        "steps": cfg.steps, "updates": updates_of(trainer), "model": trainer.final_model_name,
+        "steps": cfg.steps, "final_step": trainer.total_steps, "updates": updates_of(trainer),
+        "model": trainer.final_model_name,
         "train_seconds": round(train_seconds, 3),
         "eval_seconds": round(time.perf_counter() - started, 3), "divergence_retries": loop.retries,
         "eval": ({"n_samples": cfg.eval.n_samples, "seed": eval_seed(cfg)} if dataset is not None
