@@ -84,3 +84,6 @@ def test_prdc_compares_equal_numbers_of_real_and_fake_samples(mnist, feature_cac
     fake = torch.cat([mnist.test_x, mnist.test_x])            # twice as many fakes as reals
     m = image_metrics(fake, mnist, EvalConfig(cache_dir=feature_cache), seed=0)
     assert sizes == [(n_test, n_test)] and m["prdc_samples"] == n_test
+    monkeypatch.setattr(images, "PRDC_MAX_SAMPLES", 100)    # capped: its cost is quadratic
+    m = image_metrics(fake, mnist, EvalConfig(cache_dir=feature_cache), seed=0)
+    assert sizes[-1] == (100, 100) and m["prdc_samples"] == 100
