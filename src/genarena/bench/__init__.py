@@ -36,7 +36,7 @@ QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says o
 # suite not yet run in full has no entry (`--estimate` measures it).
 MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coevolution": 90,
                             "mspg": 60, "dfac": 5, "modes": 230,
-                            "scale": 35, "evidence-pacgan": 120, "evidence-stacked": 75,
+                            "scale": 35, "evidence-pacgan": 175, "evidence-stacked": 75,
                             "evidence-mustangs": 40, "evidence-mspg": 30,
                             "evidence-controllers": 45, "marl": 240})
 ABOUT = MappingProxyType({
