@@ -17,6 +17,7 @@ import re
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -268,7 +269,7 @@ def overrides_for(study: Study, arm: Arm, seed: int, budget: float, quick: bool)
     """The run's overrides: the arm's, the budget (or the smoke budget) and the seed; the
     checkpoint interval is the evaluation interval, so a killed run loses at most one."""
     if quick:
-        return {**arm.overrides, **study.quick, "log.checkpoint_interval": 2, "seed": seed}
+        return _smoke(study, arm.overrides, seed)
     return {**arm.overrides, study.steps_key: steps_for(study, budget),
             "eval.interval": study.eval_every, "log.checkpoint_interval": study.eval_every,
             "seed": seed}
@@ -278,9 +279,13 @@ def shared_overrides(study: Study, seed: int, quick: bool) -> dict[str, Any]:
     """The overrides of the seed's shared stage: its own budget (its preset's), or the smoke one."""
     assert study.shared is not None
     if quick:
-        return {**study.shared.overrides, **study.quick, "log.checkpoint_interval": 2,
-                "seed": seed}
+        return _smoke(study, study.shared.overrides, seed)
     return {**study.shared.overrides, "seed": seed}
+
+
+def _smoke(study: Study, overrides: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """`overrides` at the study's smoke budget (--quick), checkpointing every other step."""
+    return {**overrides, **study.quick, "log.checkpoint_interval": 2, "seed": seed}
 
 
 def _train_shared(study: Study, root: Path, seeds: list[int], quick: bool,
@@ -291,13 +296,6 @@ def _train_shared(study: Study, root: Path, seeds: list[int], quick: bool,
     runs = train_all([(study.shared.preset, root / f"{_slug(study.shared.label)}-s{seed}",
                        shared_overrides(study, seed, quick)) for seed in seeds], launch)
     return dict(zip(seeds, runs))
-
-
-def _budget_steps(cfg: Any, key: str) -> int:
-    """The value of the dotted config key the budget sets (`steps`, `guidance.classifier_steps`)."""
-    for part in key.split("."):
-        cfg = getattr(cfg, part)
-    return int(cfg)
 
 
 def _slug(label: str) -> str:
@@ -350,7 +348,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
             values[arm.label].setdefault(m, {})[seed] = EXTRA_FIGURES[m](r) if not quick else \
                 float(metrics.get("fid_logits", math.nan))
         seconds[arm.label].append(r.summary["train_seconds"])
-    steps = _budget_steps(runs[0].config, s.steps_key)
+    steps = int(attrgetter(s.steps_key)(runs[0].config))      # the dotted key the budget sets
     folder = out / "evidence"
     folder.mkdir(parents=True, exist_ok=True)
     pictures: dict[str, str] = {}
