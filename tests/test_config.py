@@ -109,3 +109,14 @@ def test_presets_do_not_set_unknown_keys():
         raw = load_raw(name)
         top = {f.name for f in dataclasses.fields(Config)}
         assert set(raw) <= top, name
+
+
+def test_loop_steps_counts_a_guided_runs_classifier_updates():
+    """The loop's step count (progress lines, a curve's last step) from the config alone."""
+    assert load_config("ring8-nsgan", {"steps": 700}).loop_steps() == 700
+    assert load_config("moons-score", {"steps": 400}).loop_steps() == 400
+    guided = {"steps": 400, "guidance.classifier_steps": 150}
+    assert load_config("moons-dlsm-total", guided).loop_steps() == 550
+    # a reused score net trains no step of its own: only the classifier's updates remain
+    shared = {**guided, "guidance.score_run": "runs/score"}
+    assert load_config("moons-dlsm-ce", shared).loop_steps() == 150

@@ -354,6 +354,14 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     backend: BackendConfig = field(default_factory=BackendConfig)
 
+    def loop_steps(self) -> int:
+        """The steps the training loop counts (a run's progress and its curves' last step):
+        `steps`, except a guided diffusion run, which counts its classifier's updates after the
+        score net's (none when it reuses guidance.score_run)."""
+        if self.trainer.name != "diffusion" or self.guidance.classifier == "none":
+            return self.steps
+        return (0 if self.guidance.score_run else self.steps) + self.guidance.classifier_steps
+
 
 # ----------------------------------------------------------------------------------------------
 # Building a Config from plain data

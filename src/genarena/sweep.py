@@ -136,7 +136,7 @@ def _progress(running: list[Job]) -> str:
     for job in running:
         rows = RunDir(job.path).read_metrics()
         step = max((int(r.get("step", 0)) for r in rows), default=0)
-        parts.append(f"{job.name} {step}/{load_config(job.preset, job.overrides).steps}")
+        parts.append(f"{job.name} {step}/{load_config(job.preset, job.overrides).loop_steps()}")
     return ", ".join(parts)
 
 

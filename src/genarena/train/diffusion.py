@@ -70,7 +70,7 @@ class DiffusionTrainer:
         if cfg.guidance.classifier != "none":
             self.classifier = build_classifier(cfg, dataset, self.sde.noise_std).to(device)
             self.opt_clf = make_optimizer(cfg.optim, self.classifier.parameters(), self.knobs.lr_d)
-        self.total_steps = self.score_steps + (cfg.guidance.classifier_steps if self.classifier else 0)
+        self.total_steps = cfg.loop_steps()
         self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
         clf_batch = cfg.guidance.batch_size
         self.clf_stream = (dataset.stream(clf_batch, seed=cfg.seed)
