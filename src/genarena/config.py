@@ -290,6 +290,10 @@ class EvalConfig:
     """Evaluation during and after training (SPEC 7)."""
     n_samples: int = _opt(2500, lo=1)
     interval: int = _opt(0, lo=0, doc="steps between in-training evaluations (0: at the end only)")
+    conditional: str = _opt("final", choices=("final", "every"),
+                            doc="a guided model's class-conditional metrics (class-wise PRDC/FID, "
+                                "CAS): at the final evaluation only, or at every eval.interval "
+                                "too (each adds a guided draw per class and a LeNet fit)")
     cache_dir: str = _opt("", path=True, doc="where trained feature classifiers are cached "
                                   "(empty: $XDG_CACHE_HOME/genarena or ~/.cache/genarena)")
     inception_weights: str = _opt("", path=True, doc="optional Inception-v3 state dict (a file you provide) "

@@ -49,7 +49,9 @@ def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
                                        "evidence.md"}
     for label, pts in record["curves"]["modes_captured"].items():
         assert [p[0] for p in pts] == [2, 4], label          # every evaluation, then the final
+    assert record["eval_every"] == 2
     md = (out / "evidence.md").read_text()
+    assert "evaluated every 2 steps" in md
     assert md.count("| pacgan | ") == 12 and "7.8 / 6.3" in md        # published beside ours
     assert "smoke run" in md
     stamp = (runs / "pacgan-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime
@@ -113,6 +115,7 @@ def test_a_shared_stage_is_one_frozen_score_net_per_seed_under_both_arms():
         cfg = load_config(arm.preset, {**evidence.overrides_for(s, arm, 1, s.budget, False),
                                        s.shared_key: "elsewhere"})
         assert cfg.guidance.classifier_steps == 3000 and cfg.eval.interval == 300
+        assert cfg.eval.conditional == "every"            # CAS, the claim's metric, has a curve
         assert score_net_signature(cfg) == score_net_signature(stage)   # the net it can load
 
 

@@ -55,11 +55,19 @@ def test_classifier_on_a_shared_score_run(tmp_path):
     score = genarena.train("moons-score", out=tmp_path / "score", **SMALL)
     # sampling, batch size and the classifier's width do not touch the score net: reuse is allowed
     ce = genarena.train("moons-dlsm-ce", out=tmp_path / "ce", guidance__score_run=str(score.path),
-                        guidance__classifier_steps=50, **{**SMALL, "diffusion__sampler": "ode",
-                                                          "model__d_hidden": [48],
-                                                          "data__batch_size": 128})
+                        guidance__classifier_steps=50, eval__interval=25,
+                        **{**SMALL, "diffusion__sampler": "ode", "model__d_hidden": [48],
+                           "data__batch_size": 128})
     assert ce.summary["updates"] == {"generator": 0, "classifier": 50}   # the score net is reused
     assert ce.summary["final_step"] == 50
+    # eval.conditional=final (the default): mid-run evaluations carry no class-conditional metric
+    [mid] = _rows(ce, "eval")
+    assert "swd" in mid and "classwise_coverage" not in mid
+    every = genarena.train("moons-dlsm-ce", out=tmp_path / "every", guidance__score_run=str(score.path),
+                           guidance__classifier_steps=50, eval__interval=25,
+                           eval__conditional="every", **SMALL)
+    [mid] = _rows(every, "eval")                       # at step 25: the classifier's curve too
+    assert 0 <= mid["classwise_coverage"] <= 1 and mid["classwise_samples"] > 0
     state = json.loads((ce.path / "summary.json").read_text())
     assert state["model"] == "ema-score+ce-classifier"
     a = score.model().net.state_dict()

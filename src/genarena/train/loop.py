@@ -184,8 +184,10 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir | None, dataset: Dataset | No
         loop.restore(resume_state)
         if run is not None:
             run.truncate_metrics(trainer.step)
+    # the class-conditional metrics at every evaluation, or (by default) at the final one only
+    every_label_fn = label_fn if cfg.eval.conditional == "every" else None
     with StopRequest() as stop:
-        _train(loop, progress, sample_fn, dataset, save_samples, stop, on_log)
+        _train(loop, progress, sample_fn, dataset, save_samples, stop, on_log, every_label_fn)
     progress.close()
     if run is None:
         return {}
@@ -212,7 +214,8 @@ def fit(trainer: Trainer, cfg: Config, run: RunDir | None, dataset: Dataset | No
 def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor] | None,
            dataset: Dataset | None,
            save_samples: Callable[[Tensor, str], None] | None, stop: StopRequest,
-           on_log: Callable[[dict[str, Any], Tensor | None], None] | None) -> None:
+           on_log: Callable[[dict[str, Any], Tensor | None], None] | None,
+           label_fn: Callable[[int, int], Tensor] | None = None) -> None:
     """The phases of the loop, step after step: train, log, evaluate, picture, checkpoint (the
     writing phases on rank 0 only; every rank keeps the state a rollback returns to)."""
     trainer, cfg, run = loop.trainer, loop.cfg, loop.run
@@ -233,7 +236,7 @@ def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor] |
             _log_phase(loop, run, progress, before, on_log)
             with loop.off_the_clock():
                 _picture_phase(loop, run, progress, before, sample_fn, dataset, save_samples,
-                               on_log)
+                               on_log, label_fn)
         if due(before, step, cfg.log.checkpoint_interval) or step == total or stopping:
             state = loop.snapshot()
             if run is not None:
@@ -263,14 +266,16 @@ def _log_phase(loop: _Loop, run: RunDir, progress: Progress, before: int,
 def _picture_phase(loop: _Loop, run: RunDir, progress: Progress, before: int,
                    sample_fn: Callable[[int], Tensor] | None, dataset: Dataset | None,
                    save_samples: Callable[[Tensor, str], None] | None,
-                   on_log: Callable[[dict[str, Any], Tensor | None], None] | None) -> None:
-    """At the eval and sample intervals: evaluation rows and sample pictures (one draw)."""
+                   on_log: Callable[[dict[str, Any], Tensor | None], None] | None,
+                   label_fn: Callable[[int, int], Tensor] | None = None) -> None:
+    """At the eval and sample intervals: evaluation rows (with the class-conditional metrics
+    when `label_fn` is given) and sample pictures (one draw)."""
     cfg, step = loop.cfg, loop.trainer.step
     samples = drawn_once(sample_fn, cfg.eval.n_samples) if sample_fn is not None else None
     if due(before, step, cfg.eval.interval) and step < loop.trainer.total_steps:
         progress.note(f"evaluating at step {step} (eval.interval)")
         row = {"step": step, "elapsed": round(loop.seconds(), 3),
-               "eval": _evaluation(loop, samples, dataset)}
+               "eval": _evaluation(loop, samples, dataset, label_fn)}
         run.append_metrics(row)
         if on_log:
             on_log(row, samples(cfg.eval.n_samples) if samples is not None else None)
