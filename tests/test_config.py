@@ -120,3 +120,5 @@ def test_loop_steps_counts_a_guided_runs_classifier_updates():
     # a reused score net trains no step of its own: only the classifier's updates remain
     shared = {**guided, "guidance.score_run": "runs/score"}
     assert load_config("moons-dlsm-ce", shared).loop_steps() == 150
+    # an unguided run on a reused score net has nothing left to train
+    assert load_config("moons-score", {"guidance.score_run": "runs/score"}).loop_steps() == 0

@@ -360,11 +360,16 @@ class Config:
 
     def loop_steps(self) -> int:
         """The steps the training loop counts (a run's progress and its curves' last step):
-        `steps`, except a guided diffusion run, which counts its classifier's updates after the
-        score net's (none when it reuses guidance.score_run)."""
-        if self.trainer.name != "diffusion" or self.guidance.classifier == "none":
+        `steps`, except a diffusion run, which counts its score net's and then its classifier's."""
+        if self.trainer.name != "diffusion":
             return self.steps
-        return (0 if self.guidance.score_run else self.steps) + self.guidance.classifier_steps
+        classifier = self.guidance.classifier_steps if self.guidance.classifier != "none" else 0
+        return self.score_net_steps() + classifier
+
+    def score_net_steps(self) -> int:
+        """A diffusion run's score-net updates: `steps`, or none when it reuses the frozen net of
+        guidance.score_run."""
+        return 0 if self.guidance.score_run else self.steps
 
 
 # ----------------------------------------------------------------------------------------------

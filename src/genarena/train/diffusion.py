@@ -57,10 +57,9 @@ class DiffusionTrainer:
         self.cfg, self.dataset, self.device = cfg, dataset, device
         self.sde = make_sde(cfg, dataset)
         self.net = build_score_net(cfg.model, dataset).to(device)
-        self.score_steps = cfg.steps
+        self.score_steps = cfg.score_net_steps()
         if cfg.guidance.score_run:
             self.net.load_state_dict(_load_score_run(cfg.guidance.score_run, cfg, dataset))
-            self.score_steps = 0
         self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=1)
         self.opt = make_optimizer(cfg.optim, self.net.parameters(), self.knobs.lr_g)
         half_life = cfg.trainer.ema_half_life
