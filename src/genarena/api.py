@@ -103,6 +103,9 @@ class Run:
     def model(self) -> Any:
         """The final generative model: generate(n, rng, labels) (loaded once)."""
         if self._model is None:
+            if not self.checkpoint.exists() and self.dir.summary_file.exists():
+                raise UserError(f"run '{self.path}': a record of a finished run (summary, metrics, "
+                                "samples) without its checkpoint; train it again to sample it")
             state = load_checkpoint(self.checkpoint)
             spec = get_trainer(self.config.trainer.name)
             device = resolve_device(self.device or self.config.device)

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from genarena.cluster import cores
 from genarena.config import load_config, parse_override
 from genarena.errors import UserError
+from genarena.records import Records
 from genarena.run import RunDir
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,18 @@ def run_state(job: Job, replace: bool = False) -> str:
         return "resume"
     run.discard()                                           # killed before its first checkpoint
     return "fresh"
+
+
+def restore_record(job: Job, records: Records | None) -> None:
+    """Put the kept record of `job` into its empty folder when the record is of the job's very
+    configuration (a record of another budget has no checkpoint to extend, so it is left)."""
+    if records is None or not records.has(job.path) or RunDir(job.path).config_file.exists():
+        return
+    record = records.record_of(job.path)
+    assert record is not None
+    if RunDir(record).read_config() == load_config(job.preset, job.overrides):
+        records.restore(job.path)
+        log.info("sweep: %s restored from its record %s", job.name, record)
 
 
 def _progress(running: list[Job]) -> str:
@@ -246,13 +259,19 @@ def run_sweep(preset: str, overrides: list[str], seeds: list[int], vary: list[st
 
 def run_jobs(jobs: list[Job], workers: int | None = None, retries: int = 2, replace: bool = False,
              poll_s: float = 0.2, every_s: float = 10.0, threads: int = 1,
-             address: str = "") -> list[Path]:
+             address: str = "", records: Records | None = None) -> list[Path]:
     """Every job on `workers` processes of `threads` torch threads each (default: as many as the
     cores allow), or as Ray tasks when `address` is given ("local" starts a Ray on 127.0.0.1;
     workers default to the cluster's CPUs ÷ threads). Jobs are reused when finished, resumed
     when interrupted and retried from their checkpoint when their process dies; a progress line
-    every `every_s` seconds; the run directories, in the jobs' order."""
+    every `every_s` seconds; the run directories, in the jobs' order. With `records`, a job whose
+    folder is empty reuses its kept record, and each finished run's record is kept."""
+    for job in jobs:
+        restore_record(job, records)
     todo = [j for j in jobs if run_state(j, replace) != "done"]
+    if records is not None:
+        for job in (j for j in jobs if all(j is not t for t in todo)):
+            records.save(job.path)
     ray, owns_ray = None, False
     if address and todo:
         from genarena.cluster import import_ray, start_ray
@@ -282,6 +301,8 @@ def run_jobs(jobs: list[Job], workers: int | None = None, retries: int = 2, repl
                 code, err = job.proc.poll(), job.proc.error()
                 if code == 0:
                     finished += 1
+                    if records is not None:
+                        records.save(job.path)
                     left = len(todo) + len(running)
                     eta = left * (time.monotonic() - started) / finished
                     log.info("sweep: %s done; %d of %d runs left, eta %.0f s", job.name, left,

@@ -1,6 +1,7 @@
 """The evidence suites (#17): budgets as fractions of the published ones, runs extended rather
 than retrained, every claim a verdict with its interval, curves per method, evidence.md."""
 import json
+import shutil
 
 import pytest
 
@@ -57,6 +58,14 @@ def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
     stamp = (runs / "pacgan-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime
     evidence.run(out, quick=True, study="pacgan", runs_root=runs, launch=evidence.Launch(workers=0))
     assert (runs / "pacgan-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime == stamp
+    # a fresh scratch disk: every run comes back from the records kept beside the results
+    kept = out / "runs" / "runs" / "pacgan-quick" / "ring8-gan-s0"
+    assert {p.name for p in kept.iterdir()} >= {"config.yaml", "summary.json", "metrics.jsonl"}
+    shutil.rmtree(runs)
+    evidence.run(out, quick=True, study="pacgan", runs_root=runs, launch=evidence.Launch(workers=0))
+    assert not (runs / "pacgan-quick" / "ring8-gan-s0" / "checkpoints").exists()   # not retrained
+    again = json.loads((out / "evidence" / "pacgan.json").read_text())
+    assert again["claims"] == record["claims"] and again["curves"] == record["curves"]
 
 
 def test_the_report_keeps_the_dlsm_and_dfac_reproductions(tmp_path):

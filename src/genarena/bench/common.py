@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from genarena.checkpoint import atomic_write_text
+from genarena.records import Records
 from genarena.run import json_safe
 
 log = logging.getLogger(__name__)
@@ -115,34 +116,48 @@ class Launch:
     address: str = ""
 
 
-def train_all(runs: list[tuple[str, Path, dict[str, Any]]], launch: Launch = Launch()) -> list[Any]:
+def records_beside(out: Path, runs_root: Path) -> Records:
+    """The records of a suite's runs (runs_root/...), kept with its results: out/runs/<suite>/...,
+    so a later sitting on a fresh scratch disk reuses every run this one finished."""
+    return Records(runs_root, out / "runs" / runs_root.name)
+
+
+def train_all(runs: list[tuple[str, Path, dict[str, Any]]], launch: Launch = Launch(),
+              records: Records | None = None) -> list[Any]:
     """Train every (preset, run directory, overrides) through the run scheduler, in parallel, or
-    reuse / resume what is there (the rule of train_or_reuse); the Runs, in order."""
+    reuse / resume what is there (the rule of train_or_reuse); the Runs, in order. With
+    `records`, finished runs are kept as records and restored from them (genarena.records)."""
     from genarena.api import Run
     from genarena.sweep import Job, run_jobs
     if launch.workers == 0 and not launch.address:
-        return [train_or_reuse(preset, out, overrides) for preset, out, overrides in runs]
+        return [train_or_reuse(preset, out, overrides, records) for preset, out, overrides in runs]
     jobs = [Job(out.name, out, overrides, preset) for preset, out, overrides in runs]
-    paths = run_jobs(jobs, launch.workers, replace=True, address=launch.address)
+    paths = run_jobs(jobs, launch.workers, replace=True, address=launch.address, records=records)
     return [Run(path) for path in paths]
 
 
-def train_or_reuse(preset: str, out: Path, overrides: dict[str, Any]) -> Any:
-    """Train `preset` into `out` in this process, or reuse a finished run there with the same
-    resolved config, or resume an unfinished one (the sweep's rule, genarena.sweep.run_state):
-    a killed suite picks up where it stopped."""
+def train_or_reuse(preset: str, out: Path, overrides: dict[str, Any],
+                   records: Records | None = None) -> Any:
+    """Train `preset` into `out` in this process, or reuse a finished run there (or its record)
+    with the same resolved config, or resume an unfinished one (the sweep's rule,
+    genarena.sweep.run_state): a killed suite picks up where it stopped."""
     from genarena.api import Run, train
-    from genarena.sweep import Job, run_state
-    state = run_state(Job(out.name, out, overrides, preset), replace=True)
+    from genarena.sweep import Job, restore_record, run_state
+    job = Job(out.name, out, overrides, preset)
+    restore_record(job, records)
+    state = run_state(job, replace=True)
     if state == "done":
         log.info("bench: reusing the finished run %s", out)
-        return Run(out)
-    if state in ("resume", "extend"):
+        run = Run(out)
+    elif state in ("resume", "extend"):
         log.info("bench: %s %s", "resuming" if state == "resume" else "extending", out)
-        return train(resume=out, quiet=True, overrides={"steps": overrides.get("steps")}
-                     if "steps" in overrides else {})
-    log.info("bench: training %s into %s", preset, out)
-    started = time.perf_counter()
-    run = train(preset, out=out, quiet=True, overrides=overrides)
-    log.info("bench: %s done in %.0f s", out.name, time.perf_counter() - started)
+        run = train(resume=out, quiet=True, overrides={"steps": overrides.get("steps")}
+                    if "steps" in overrides else {})
+    else:
+        log.info("bench: training %s into %s", preset, out)
+        started = time.perf_counter()
+        run = train(preset, out=out, quiet=True, overrides=overrides)
+        log.info("bench: %s done in %.0f s", out.name, time.perf_counter() - started)
+    if records is not None:
+        records.save(out)
     return run

@@ -21,12 +21,13 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, Mapping
 
-from genarena.bench.common import Launch, machine_info, train_all
+from genarena.bench.common import Launch, machine_info, records_beside, train_all
 from genarena.bench.diffusion import DIGITS_BUDGET
 from genarena.catalogue import better
 from genarena.config import load_config
 from genarena.checkpoint import atomic_write_bytes, atomic_write_text
 from genarena.metrics.modes import ranked_value
+from genarena.records import Records
 from genarena.report.curves import band, run_curve
 from genarena.report.plots import bands_png
 from genarena.stats import check_claim, estimate, format_estimate
@@ -290,13 +291,19 @@ def _smoke(study: Study, overrides: Mapping[str, Any], seed: int) -> dict[str, A
     return {**overrides, **study.quick, "log.checkpoint_interval": 2, "seed": seed}
 
 
-def _train_shared(study: Study, root: Path, seeds: list[int], quick: bool,
-                  launch: Launch) -> dict[int, Any]:
-    """The shared stage of each seed (root/<label>-s<seed>), trained, resumed or reused."""
+def _train_shared(study: Study, root: Path, seeds: list[int], quick: bool, launch: Launch,
+                  records: Records | None) -> dict[int, Any]:
+    """The shared stage of each seed (root/<label>-s<seed>), trained, resumed or reused; from its
+    record only when every arm is recorded too (an arm still to train needs its checkpoint)."""
     if study.shared is None:
         return {}
+    arms_recorded = records is not None and all(
+        records.has(root / f"{_slug(arm.label)}-s{seed}") for arm in study.arms for seed in seeds)
     runs = train_all([(study.shared.preset, root / f"{_slug(study.shared.label)}-s{seed}",
-                       shared_overrides(study, seed, quick)) for seed in seeds], launch)
+                       shared_overrides(study, seed, quick)) for seed in seeds], launch,
+                     records if arms_recorded else None)
+    for r in runs if records is not None else []:
+        records.save(r.path)
     return dict(zip(seeds, runs))
 
 
@@ -331,11 +338,12 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
     # evaluations fall on the first step past each interval (a round of episodes may overrun):
     # each is placed at the interval it crossed, so seeds share their curve's steps
     grid = (s.quick.get("eval.interval", 1) if quick else s.eval_every)
-    shared = _train_shared(s, root, seeds, quick, launch)
+    records = records_beside(out, runs_root)
+    shared = _train_shared(s, root, seeds, quick, launch, records)
     runs = train_all([(arm.preset, root / f"{_slug(arm.label)}-s{seed}",
                        {**overrides_for(s, arm, seed, budget, quick),
                         **({s.shared_key: str(shared[seed].path)} if shared else {})})
-                      for arm, seed in plan], launch)
+                      for arm, seed in plan], launch, records)
     values: dict[str, dict[str, dict[int, float]]] = {a.label: {} for a in s.arms}
     curves: dict[str, dict[str, list]] = {m: {} for m in s.metrics}
     seconds: dict[str, list[float]] = {a.label: [] for a in s.arms}
@@ -349,6 +357,8 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
         for m in s.extra:
             values[arm.label].setdefault(m, {})[seed] = EXTRA_FIGURES[m](r) if not quick else \
                 float(metrics.get("fid_logits", math.nan))
+        if s.extra:
+            records.save(r.path)                   # the extra figures' caches join the record
         seconds[arm.label].append(r.summary["train_seconds"])
     steps = int(attrgetter(s.steps_key)(runs[0].config))      # the dotted key the budget sets
     folder = out / "evidence"
