@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("suites", nargs="*", help="suite names (genarena bench lists them)")
     b.add_argument("--out", default=None, help="results folder (default benchmarks/results; "
                    "with --quick runs/bench-quick); modes, evidence-* and marl keep a record of "
-                   "each finished run in OUT/runs/ and reuse it when runs/bench/ is gone")
+                   "each finished run in OUT/records/ and reuse it when runs/bench/ is gone")
     b.add_argument("--quick", action="store_true", help="short repeats, for a smoke test")
     b.add_argument("--workers", type=int, default=None, metavar="N",
                    help="training runs at once, one torch thread each (default: one per core; "

@@ -59,7 +59,7 @@ def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
     evidence.run(out, quick=True, study="pacgan", runs_root=runs, launch=evidence.Launch(workers=0))
     assert (runs / "pacgan-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime == stamp
     # a fresh scratch disk: every run comes back from the records kept beside the results
-    kept = out / "runs" / "runs" / "pacgan-quick" / "ring8-gan-s0"
+    kept = out / "records" / "runs" / "pacgan-quick" / "ring8-gan-s0"
     assert {p.name for p in kept.iterdir()} >= {"config.yaml", "summary.json", "metrics.jsonl"}
     shutil.rmtree(runs)
     evidence.run(out, quick=True, study="pacgan", runs_root=runs, launch=evidence.Launch(workers=0))

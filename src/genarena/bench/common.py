@@ -117,9 +117,9 @@ class Launch:
 
 
 def records_beside(out: Path, runs_root: Path) -> Records:
-    """The records of a suite's runs (runs_root/...), kept with its results: out/runs/<suite>/...,
+    """The records of a suite's runs (runs_root/...), kept with its results: out/records/<suite>/...,
     so a later sitting on a fresh scratch disk reuses every run this one finished."""
-    return Records(runs_root, out / "runs" / runs_root.name)
+    return Records(runs_root, out / "records" / runs_root.name)
 
 
 def train_all(runs: list[tuple[str, Path, dict[str, Any]]], launch: Launch = Launch(),
