@@ -35,7 +35,7 @@ QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says o
 # default 5 seeds), so that `genarena bench` can say what a suite costs before it starts; a
 # suite not yet run in full has no entry (`--estimate` measures it).
 MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coevolution": 90,
-                            "mspg": 60, "dfac": 5, "modes": 230,
+                            "mspg": 60, "dfac": 5, "modes": 130,
                             "scale": 35, "evidence-pacgan": 175, "evidence-stacked": 75,
                             "evidence-mustangs": 40, "evidence-mspg": 30,
                             "evidence-controllers": 45, "evidence-dlsm-digits": 100,
