@@ -1,5 +1,6 @@
 """Run records (genarena.records): finished runs kept beside a bench's results come back on a
 fresh scratch disk, only whole and only for the very configuration asked."""
+import dataclasses
 import json
 import shutil
 
@@ -67,3 +68,15 @@ def test_the_scheduler_keeps_each_finished_runs_record_and_reuses_it(tmp_path):
     run_jobs(fresh, workers=2, records=records)
     assert not any((j.path / "checkpoints").exists() for j in fresh)        # none retrained
     assert [json.loads((j.path / "summary.json").read_text())["metrics"] for j in fresh] == first
+
+
+def test_records_that_do_not_restore_are_still_kept(tmp_path):
+    records, run = _finished(tmp_path)
+    keeping = dataclasses.replace(records, restores=False)      # a shared stage an arm still needs
+    keeping.save(run)
+    assert records.has(run)
+    shutil.rmtree(run)
+    restore_record(Job(run.name, run, OVER, "ring8-nsgan"), keeping)
+    assert not run.exists()
+    restore_record(Job(run.name, run, OVER, "ring8-nsgan"), records)
+    assert run_state(Job(run.name, run, OVER, "ring8-nsgan")) == "done"

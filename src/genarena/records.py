@@ -24,9 +24,11 @@ RECORD_FILES = ("config.yaml", "metrics.jsonl", "samples/final.png",
 
 @dataclass(frozen=True)
 class Records:
-    """The records of the runs under `runs`, kept under `store` at the same relative paths."""
+    """The records of the runs under `runs`, kept under `store` at the same relative paths;
+    `restores=False` keeps records without putting any back (genarena.sweep.restore_record)."""
     runs: Path
     store: Path
+    restores: bool = True
 
     def record_of(self, run: Path) -> Path | None:
         """Where `run`'s record lives (None for a run outside `runs`)."""
@@ -42,24 +44,24 @@ class Records:
 
     def save(self, run: Path) -> None:
         """Keep the record of the finished run `run` (its summary last: a record cut short by a
-        kill has none and is never restored)."""
+        kill has none and is never restored); files the record already holds are not rewritten."""
         record = self.record_of(run)
         if record is None or not (Path(run) / "summary.json").is_file():
             return
         for name in RECORD_FILES:
-            source = Path(run) / name
+            source, target = Path(run) / name, record / name
             if source.is_file():
-                atomic_write_bytes(record / name, source.read_bytes())
+                data = source.read_bytes()
+                if not (target.is_file() and target.read_bytes() == data):
+                    atomic_write_bytes(target, data)
 
-    def restore(self, run: Path) -> bool:
-        """Copy `run`'s record into its folder when that folder holds no run; True if it did."""
+    def restore(self, run: Path) -> None:
+        """Copy `run`'s whole record into its folder, replacing what a run killed before writing
+        its config left (whether to restore is genarena.sweep.restore_record's rule)."""
         record = self.record_of(run)
-        if record is None or not self.has(run) or (Path(run) / "config.yaml").exists():
-            return False
-        if Path(run).exists():                    # what a run killed before its config left
+        assert record is not None and self.has(run)
+        if Path(run).exists():
             shutil.rmtree(run)
         for name in RECORD_FILES:
-            source = record / name
-            if source.is_file():
-                atomic_write_bytes(Path(run) / name, source.read_bytes())
-        return True
+            if (record / name).is_file():
+                atomic_write_bytes(Path(run) / name, (record / name).read_bytes())

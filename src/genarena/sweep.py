@@ -134,7 +134,8 @@ def run_state(job: Job, replace: bool = False) -> str:
 def restore_record(job: Job, records: Records | None) -> None:
     """Put the kept record of `job` into its empty folder when the record is of the job's very
     configuration (a record of another budget has no checkpoint to extend, so it is left)."""
-    if records is None or not records.has(job.path) or RunDir(job.path).config_file.exists():
+    if (records is None or not records.restores or not records.has(job.path)
+            or RunDir(job.path).config_file.exists()):
         return
     record = records.record_of(job.path)
     assert record is not None

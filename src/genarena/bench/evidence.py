@@ -16,7 +16,7 @@ import math
 import re
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Mapping
@@ -301,9 +301,7 @@ def _train_shared(study: Study, root: Path, seeds: list[int], quick: bool, launc
         records.has(root / f"{_slug(arm.label)}-s{seed}") for arm in study.arms for seed in seeds)
     runs = train_all([(study.shared.preset, root / f"{_slug(study.shared.label)}-s{seed}",
                        shared_overrides(study, seed, quick)) for seed in seeds], launch,
-                     records if arms_recorded else None)
-    for r in runs if records is not None else []:
-        records.save(r.path)
+                     replace(records, restores=arms_recorded) if records is not None else None)
     return dict(zip(seeds, runs))
 
 
