@@ -19,7 +19,8 @@ SHORT = {"steps": 1200, "eval.interval": 400, "log.interval": 200,
          "marl.updates_per_round": 2, "marl.batch": 8, "marl.hidden": 16}
 
 
-@pytest.mark.parametrize("preset", ["marl-lbf-8x8-2p-2f-coop-dmix", "marl-mpe-spread-dmix"])
+@pytest.mark.parametrize("preset", ["marl-lbf-8x8-2p-2f-coop-dmix", "marl-lbf-10x10-3p-3f-dmix",
+                                    "marl-mpe-spread-dmix"])
 def test_each_task_trains_and_reports_its_test_return(tmp_path, preset):
     run = genarena.train(preset, out=tmp_path / "r", overrides={**SHORT, "steps": 600})
     s = run.summary
