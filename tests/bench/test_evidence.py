@@ -110,6 +110,10 @@ def test_the_marl_suite_is_a_study_with_its_own_results(tmp_path):
     assert evidence.SUITES["marl"] == "marl" and s.results == "marl"
     assert evidence.steps_for(s, s.budget) == 200_000              # 0.1 of EPyMARL's 2 000 000
     assert {c.better.split()[-1] for c in s.claims} == {"DMIX", "DDN", "DIQL"}
+    assert evidence.picture_name("marl", "LBF 10x10-3p-3f", "test_return") == \
+        "marl-lbf-10x10-3p-3f-test_return.png"                      # a markdown link: no spaces
+    assert evidence.picture_name("pacgan", "ring8", "modes_captured") == \
+        "pacgan-ring8-modes_captured.png"
 
 
 def test_a_shared_stage_is_one_frozen_score_net_per_seed_under_both_arms():

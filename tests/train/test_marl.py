@@ -7,7 +7,7 @@ import torch
 
 import genarena
 from genarena.config import load_config
-from genarena.train.marl import MARLTrainer
+from genarena.train.marl import random_test_return
 
 from helpers import metric_rows, train_then_kill
 
@@ -47,15 +47,8 @@ def test_a_learned_policy_beats_a_random_one_on_a_small_task(tmp_path):
             "marl.epsilon_decay": 1500, "marl.target_update": 50, "marl.hidden": 32}
     run = genarena.train("marl-mpe-spread-qmix", out=tmp_path / "m", overrides=over)
     learned = run.summary["metrics"]["test_return"]
-    # the uniform random policy on the same test episodes: an untrained learner at ε = 1
-    trainer = MARLTrainer(load_config("marl-mpe-spread-qmix", over), None, torch.device("cpu"))
-    trainer.learner.settings.epsilon_end = trainer.learner.settings.epsilon_start = 1.0
-    from genarena.rl.runner import episode_seed, run_batch
-    seeds = [episode_seed(0, i, test=True) for i in range(32)]
-    randoms = []
-    for start in range(0, 32, 8):
-        randoms += run_batch(trainer.learner, trainer.tasks, seeds[start:start + 8]).returns
-    random_return = sum(randoms) / len(randoms)
+    # uniform random agents on the same test episodes
+    random_return = random_test_return(load_config("marl-mpe-spread-qmix", over))
     assert random_return < 6.0 and learned >= 7.0          # 2A's 7 (or 2B's 8) vs about 4.75
 
 
@@ -72,3 +65,12 @@ def test_marl_runs_refuse_what_they_cannot_do(tmp_path, cli, capsys):
     capsys.readouterr()                           # the training's own log lines
     assert_user_error(cli("sample", run.path, "--n", "4", "--out", tmp_path / "x.png"), "marl run")
     assert json.loads((run.path / "summary.json").read_text())["dataset"] == "mpe-spread"
+
+
+def test_random_agents_give_one_floor_per_task_and_seed_whatever_the_method():
+    over = {"marl.test_episodes": 6, "marl.envs": 4}
+    floors = {m: random_test_return(load_config(f"marl-mpe-spread-{m}", over))
+              for m in ("vdn", "dmix")}
+    assert floors["vdn"] == floors["dmix"] < 0            # Spread's rewards are negative distances
+    other_seed = random_test_return(load_config("marl-mpe-spread-vdn", {**over, "seed": 1}))
+    assert other_seed != floors["vdn"]                     # its own test episodes

@@ -29,6 +29,7 @@ from genarena.checkpoint import atomic_write_bytes, atomic_write_text
 from genarena.metrics.modes import ranked_value
 from genarena.records import Records
 from genarena.report.curves import band, run_curve
+from genarena.train.marl import random_test_return
 from genarena.report.plots import bands_png
 from genarena.stats import check_claim, estimate, format_estimate
 
@@ -248,14 +249,15 @@ STUDIES["marl"] = Study(
     2_000_000, "EPyMARL's 2 000 000 environment steps", 0.1, 20_000, 3,
     "marl-{lbf-10x10-3p-3f,mpe-spread}-{iql,vdn,qmix,diql,ddn,dmix}: GRU agents (observation, "
     "last action, agent id), EPyMARL's value-based hyperparameters, 8 parallel environments, one "
-    "update per episode; greedy test return over 100 fixed test episodes. EPyMARL's published "
+    "update per episode; greedy test return over 100 fixed test episodes; random_return is "
+    "uniformly random agents on the same test episodes, the floor of the task. EPyMARL's published "
     "returns for these tasks (Papoudakis et al. 2021, arXiv 2006.07869, Table 3 and its "
     "appendix) are not printed beside ours: the copies of the paper this project's search tool "
     "holds stop before its tables, and a figure from memory is not a citation; their MPE Spread "
     "is also on another reward scale (docs/dfac.md)",
     {"steps": 800, "eval.interval": 400, "marl.test_episodes": 4, "marl.envs": 4,
      "marl.updates_per_round": 2, "marl.batch": 8, "marl.hidden": 16},
-    results="marl", xlabel="environment steps")
+    results="marl", xlabel="environment steps", extra=("random_return",))
 
 # `genarena bench SUITE` of each study
 SUITES = {**{f"evidence-{name}": name for name in STUDIES if name != "marl"}, "marl": "marl"}
@@ -309,9 +311,16 @@ def _slug(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
-def _fid_logits_5000(run: Any) -> float:
+def picture_name(study: str, group: str, metric: str) -> str:
+    """The file of a study's curves of one metric (and group): a markdown link, so no spaces."""
+    return f"{study}-{_slug(group) + '-' if group else ''}{metric}.png"
+
+
+def _fid_logits_5000(run: Any, quick: bool) -> float:
     """Classifier-FID of the final model on 5 000 samples (the paper's is on 1 000), cached
-    in the run's folder beside its summary."""
+    in the run's folder beside its summary (a quick run reads its own FID instead)."""
+    if quick:
+        return float(run.summary["metrics"].get("fid_logits", math.nan))
     cache = run.path / "evidence-fid-logits-5000.json"
     if cache.exists() and json.loads(cache.read_text())["steps"] == run.config.steps:
         return float(json.loads(cache.read_text())["fid_logits"])
@@ -320,7 +329,12 @@ def _fid_logits_5000(run: Any) -> float:
     return value
 
 
-EXTRA_FIGURES = {"fid_logits_5000": _fid_logits_5000}
+def _random_return(run: Any, quick: bool) -> float:
+    """Uniformly random agents on the run's own test episodes: the floor of its task."""
+    return random_test_return(run.config)
+
+
+EXTRA_FIGURES = {"fid_logits_5000": _fid_logits_5000, "random_return": _random_return}
 
 
 def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | None = None,
@@ -353,8 +367,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
                 values[arm.label].setdefault(m, {})[seed] = float(v)
             curves[m].setdefault(arm.label, []).append(run_curve(r.path, m, grid))
         for m in s.extra:
-            values[arm.label].setdefault(m, {})[seed] = EXTRA_FIGURES[m](r) if not quick else \
-                float(metrics.get("fid_logits", math.nan))
+            values[arm.label].setdefault(m, {})[seed] = EXTRA_FIGURES[m](r, quick)
         if s.extra:
             records.save(r.path)                   # the extra figures' caches join the record
         seconds[arm.label].append(r.summary["train_seconds"])
@@ -369,7 +382,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
             refs = {a.label: a.published[m] for a in arms if m in a.published}
             png = bands_png({k: v for k, v in bands.items() if v}, s.xlabel, m,
                             f"{group or s.title}: {m} ({len(seeds)} seeds, mean, 95% band)", refs)
-            name = f"{study}-{group + '-' if group else ''}{m}.png"
+            name = picture_name(study, group, m)
             atomic_write_bytes(folder / name, png)
             pictures[f"{group} {m}".strip()] = name
     verdicts = [_verdict(c, values) for c in s.claims]

@@ -69,13 +69,17 @@ class MARLTrainer:
     def evaluate_policy(self) -> dict[str, float]:
         """Greedy test episodes on fixed seeds (the same at every evaluation): their mean and sd
         return, and the share that ended by the task's own termination."""
+        return self.test_episodes(greedy=True)
+
+    def test_episodes(self, greedy: bool) -> dict[str, float]:
+        """The run's test episodes, acted greedily or ε-greedily (see `random_test_return`)."""
         returns: list[float] = []
         ended = 0
         n, e = self.cfg.marl.test_episodes, len(self.tasks)
         for start in range(0, n, e):
             tasks = self.tasks[:min(e, n - start)]
             seeds = [episode_seed(self.cfg.seed, start + i, test=True) for i in range(len(tasks))]
-            batch = run_batch(self.learner, tasks, seeds, greedy=True)
+            batch = run_batch(self.learner, tasks, seeds, greedy=greedy)
             returns += batch.returns
             ended += sum(bool(ep.terminated[-1] > 0) for ep in batch.episodes)
         return {"test_return": statistics.fmean(returns),
@@ -107,6 +111,17 @@ class MARLTrainer:
     def close(self) -> None:
         for task in self.tasks:
             task.close()
+
+
+def random_test_return(cfg: Config) -> float:
+    """The mean return of uniformly random agents on a run's test episodes (the same seeds as
+    its greedy tests): the floor a learned policy has to clear on that task."""
+    trainer = MARLTrainer(cfg, None, torch.device("cpu"))
+    try:
+        trainer.learner.settings.epsilon_start = trainer.learner.settings.epsilon_end = 1.0
+        return trainer.test_episodes(greedy=False)["test_return"]
+    finally:
+        trainer.close()
 
 
 def load_agents(cfg: Config, dataset: Any, state: dict[str, Any], device: torch.device) -> Any:
