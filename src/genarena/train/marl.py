@@ -116,7 +116,7 @@ class MARLTrainer:
 def random_test_return(cfg: Config) -> float:
     """The mean return of uniformly random agents on a run's test episodes (the same seeds as
     its greedy tests): the floor a learned policy has to clear on that task."""
-    trainer = MARLTrainer(cfg, None, torch.device("cpu"))
+    trainer = MARLTrainer(cfg, None, torch.device(cfg.device))      # the trainer checks it
     try:
         trainer.learner.settings.epsilon_start = trainer.learner.settings.epsilon_end = 1.0
         return trainer.test_episodes(greedy=False)["test_return"]
