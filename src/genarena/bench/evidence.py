@@ -29,9 +29,9 @@ from genarena.checkpoint import atomic_write_bytes, atomic_write_text
 from genarena.metrics.modes import ranked_value
 from genarena.records import Records
 from genarena.report.curves import band, run_curve
-from genarena.train.marl import random_test_return
 from genarena.report.plots import bands_png
 from genarena.stats import check_claim, estimate, format_estimate
+from genarena.train.marl import random_test_return
 
 RUNS_ROOT = Path("runs/bench/evidence")
 
