@@ -19,7 +19,7 @@ from genarena.checkpoint import atomic_write_bytes
 # what a record keeps of a finished run; the summary is what makes a record whole, so it is
 # written last and restored last
 RECORD_FILES = ("config.yaml", "metrics.jsonl", "samples/final.png",
-                "evidence-fid-logits-5000.json", "summary.json")
+                "evidence-fid-logits-5000.json", "evidence-random-return.json", "summary.json")
 
 
 @dataclass(frozen=True)

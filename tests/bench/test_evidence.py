@@ -2,6 +2,7 @@
 than retrained, every claim a verdict with its interval, curves per method, evidence.md."""
 import json
 import shutil
+from types import SimpleNamespace
 
 import pytest
 
@@ -140,3 +141,14 @@ def test_the_final_point_of_a_curve_sits_at_the_loops_last_step(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps({"steps": 6000, "final_step": 9000,
                                                        "metrics": {"fid": 5.0}}))
     assert run_curve(tmp_path, "fid", grid=3000) == [(3000, 9.0), (6000, 7.0), (9000, 5.0)]
+
+
+def test_a_figure_after_training_is_computed_once_per_run_length(tmp_path):
+    calls = []
+    run = SimpleNamespace(path=tmp_path, config=SimpleNamespace(steps=100))
+    compute = lambda: calls.append(1) or 0.25                            # noqa: E731
+    assert evidence._cached(run, "evidence-x.json", "x", compute) == 0.25
+    assert evidence._cached(run, "evidence-x.json", "x", compute) == 0.25
+    assert len(calls) == 1                                     # the second read the run's cache
+    run.config.steps = 200                                     # the run was extended
+    assert evidence._cached(run, "evidence-x.json", "x", compute) == 0.25 and len(calls) == 2

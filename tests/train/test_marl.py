@@ -3,7 +3,6 @@ return in summary.json, resumes exactly after SIGKILL, and a learned policy beat
 import json
 
 import pytest
-import torch
 
 import genarena
 from genarena.config import load_config

@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from genarena.bench.common import Launch, machine_info, records_beside, train_all
 from genarena.bench.diffusion import DIGITS_BUDGET
@@ -316,22 +316,32 @@ def picture_name(study: str, group: str, metric: str) -> str:
     return f"{study}-{_slug(group) + '-' if group else ''}{metric}.png"
 
 
+def _cached(run: Any, file: str, key: str, compute: Callable[[], float]) -> float:
+    """A figure of the final model, computed once and kept in the run's folder beside its
+    summary (so its record carries it); recomputed when the run was extended."""
+    cache = run.path / file
+    if cache.exists():
+        kept = json.loads(cache.read_text())
+        if kept["steps"] == run.config.steps:
+            return float(kept[key])
+    value = float(compute())
+    atomic_write_text(cache, json.dumps({"steps": run.config.steps, key: value}) + "\n")
+    return value
+
+
 def _fid_logits_5000(run: Any, quick: bool) -> float:
-    """Classifier-FID of the final model on 5 000 samples (the paper's is on 1 000), cached
-    in the run's folder beside its summary (a quick run reads its own FID instead)."""
+    """Classifier-FID of the final model on 5 000 samples (the paper's is on 1 000); a quick
+    run reads its own FID instead."""
     if quick:
         return float(run.summary["metrics"].get("fid_logits", math.nan))
-    cache = run.path / "evidence-fid-logits-5000.json"
-    if cache.exists() and json.loads(cache.read_text())["steps"] == run.config.steps:
-        return float(json.loads(cache.read_text())["fid_logits"])
-    value = float(run.evaluate(5000)["fid_logits"])
-    atomic_write_text(cache, json.dumps({"steps": run.config.steps, "fid_logits": value}) + "\n")
-    return value
+    return _cached(run, "evidence-fid-logits-5000.json", "fid_logits",
+                   lambda: run.evaluate(5000)["fid_logits"])
 
 
 def _random_return(run: Any, quick: bool) -> float:
     """Uniformly random agents on the run's own test episodes: the floor of its task."""
-    return random_test_return(run.config)
+    return _cached(run, "evidence-random-return.json", "random_return",
+                   lambda: random_test_return(run.config))
 
 
 EXTRA_FIGURES = {"fid_logits_5000": _fid_logits_5000, "random_return": _random_return}
