@@ -56,6 +56,9 @@ def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
     assert "evaluated every 2 steps" in md
     assert md.count("| pacgan | ") == 12 and "7.8 / 6.3" in md        # published beside ours
     assert "smoke run" in md
+    done = {d.name: (d / "summary.json").stat().st_mtime_ns for d in (runs / "pacgan-quick").iterdir()}
+    assert max(v for k, v in done.items() if k.endswith("-s0")) \
+        < min(v for k, v in done.items() if k.endswith("-s1"))     # seed-major: all arms' seed 0 first
     stamp = (runs / "pacgan-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime
     evidence.run(out, quick=True, study="pacgan", runs_root=runs, launch=evidence.Launch(workers=0))
     assert (runs / "pacgan-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime == stamp
