@@ -32,3 +32,9 @@ def test_identical_sets_score_full_precision_and_recall():
 def test_knn_radius_excludes_the_point_itself():
     x = torch.tensor([[0.0], [1.0], [3.0]])
     assert knn_radii(x, 1).tolist() == [1.0, 1.0, 2.0]
+
+
+def test_knn_radius_is_the_k_plus_first_smallest_distance_in_every_chunk():
+    x = torch.randn(300, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    brute = torch.cdist(x, x).sort(dim=1).values[:, 5]
+    torch.testing.assert_close(knn_radii(x, 5, chunk=64), brute, rtol=0, atol=0)
