@@ -78,8 +78,8 @@ def test_prdc_compares_equal_numbers_of_real_and_fake_samples(mnist, feature_cac
     import genarena.metrics.images as images
     sizes = []
     real_prdc = images.prdc
-    monkeypatch.setattr(images, "prdc", lambda r, f, k: sizes.append((len(r), len(f))) or
-                        real_prdc(r, f, k=k))
+    monkeypatch.setattr(images, "prdc", lambda r, f, k, real_radii: sizes.append((len(r), len(f)))
+                        or real_prdc(r, f, k=k, real_radii=real_radii))
     n_test = len(mnist.test_x)
     fake = torch.cat([mnist.test_x, mnist.test_x])            # twice as many fakes as reals
     m = image_metrics(fake, mnist, EvalConfig(cache_dir=feature_cache), seed=0)
@@ -87,3 +87,21 @@ def test_prdc_compares_equal_numbers_of_real_and_fake_samples(mnist, feature_cac
     monkeypatch.setattr(images, "PRDC_MAX_SAMPLES", 100)    # capped: its cost is quadratic
     m = image_metrics(fake, mnist, EvalConfig(cache_dir=feature_cache), seed=0)
     assert sizes[-1] == (100, 100) and m["prdc_samples"] == 100
+
+
+def test_a_memo_computes_the_reference_side_once_with_the_same_metrics(mnist, feature_cache,
+                                                                        monkeypatch):
+    """A run evaluates many times against one reference: its features and k-NN radii are kept."""
+    import genarena.metrics.images as images
+    cfg = EvalConfig(cache_dir=feature_cache)
+    fake = mnist.test_x[torch.randperm(len(mnist.test_x), generator=torch.Generator().manual_seed(0))]
+    fake = (fake + 0.3 * torch.randn(fake.shape, generator=torch.Generator().manual_seed(1))).clamp(-1, 1)
+    alone = image_metrics(fake, mnist, cfg, seed=0)
+    calls = []
+    real_radii = images.knn_radii
+    monkeypatch.setattr(images, "knn_radii", lambda x, k: calls.append(len(x)) or real_radii(x, k))
+    memo: dict = {}
+    first = image_metrics(fake, mnist, cfg, seed=0, memo=memo)
+    monkeypatch.setattr(mnist, "reference", lambda *a: pytest.fail("the reference was drawn again"))
+    second = image_metrics(fake, mnist, cfg, seed=0, memo=memo)
+    assert first == alone and second == alone and calls == [len(fake)]

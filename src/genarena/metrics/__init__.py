@@ -22,16 +22,18 @@ def is_image_dataset(dataset: Dataset) -> bool:
 
 
 def evaluate(sample: SampleFn, dataset: Dataset, cfg: EvalConfig, seed: int,
-             n: int | None = None, sample_label: LabelSampleFn | None = None) -> dict[str, Any]:
+             n: int | None = None, sample_label: LabelSampleFn | None = None,
+             memo: dict[Any, Any] | None = None) -> dict[str, Any]:
     """Metrics of n (default eval.n_samples) generated samples against the dataset's reference;
-    a conditional model (sample_label(n, y)) adds the class-conditional metrics."""
+    a conditional model (sample_label(n, y)) adds the class-conditional metrics. `memo`: one
+    dict across a run's evaluations, so the reference's side is computed once."""
     n = n or cfg.n_samples
     fake = sample(n).detach().cpu().float()
     out: dict[str, Any] = {"n_samples": n}
     if sample_label is not None:
         out.update(conditional_metrics(sample_label, dataset, cfg, seed, n))
     if is_image_dataset(dataset):
-        out.update(image_metrics(fake, dataset, cfg, seed))
+        out.update(image_metrics(fake, dataset, cfg, seed, memo))
     if dataset.modes is not None:
         out.update(mode_metrics(fake, dataset.modes))
     unlabelled_images = len(dataset.sample_shape) == 3 and not is_image_dataset(dataset)

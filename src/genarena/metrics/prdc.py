@@ -15,10 +15,13 @@ def knn_radii(x: Tensor, k: int, chunk: int = 1024) -> Tensor:
                       for part in x.split(chunk)])
 
 
-def prdc(real: Tensor, fake: Tensor, k: int = 5, chunk: int = 1024) -> dict[str, float]:
-    """The four manifold metrics of fake features against real features, in float64."""
+def prdc(real: Tensor, fake: Tensor, k: int = 5, chunk: int = 1024,
+         real_radii: Tensor | None = None) -> dict[str, float]:
+    """The four manifold metrics of fake features against real features, in float64
+    (`real_radii`: knn_radii(real, k), when the caller kept them from an earlier evaluation)."""
     real, fake = real.double().flatten(1), fake.double().flatten(1)
-    r_real, r_fake = knn_radii(real, k, chunk), knn_radii(fake, k, chunk)
+    r_real = knn_radii(real, k, chunk) if real_radii is None else real_radii
+    r_fake = knn_radii(fake, k, chunk)
     inside_any, inside_count = [], []
     for part in fake.split(chunk):
         within = torch.cdist(part, real) < r_real[None, :]          # fake j inside real ball i

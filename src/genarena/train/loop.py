@@ -134,6 +134,7 @@ class _Loop:
         self.retries = 0
         self.elapsed = 0.0
         self.started = time.perf_counter()
+        self.reference_memo: dict[Any, Any] = {}       # the reference's side of the evaluations
 
     def seconds(self) -> float:
         """Training seconds so far: wall time, less evaluations and sample pictures."""
@@ -291,7 +292,8 @@ def _evaluation(loop: _Loop, samples: Callable[[int], Tensor] | None, dataset: D
     if own is not None:
         return own()
     assert samples is not None and dataset is not None
-    return evaluate(samples, dataset, loop.cfg.eval, eval_seed(loop.cfg), sample_label=label_fn)
+    return evaluate(samples, dataset, loop.cfg.eval, eval_seed(loop.cfg), sample_label=label_fn,
+                    memo=loop.reference_memo)
 
 
 def _roll_back(loop: _Loop, last_good: dict[str, Any], stats: dict[str, float]) -> dict[str, Any]:
