@@ -23,7 +23,7 @@ def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int,
                   memo: dict[Any, Any] | None = None) -> dict[str, Any]:
     """Every image metric of `fake` against the dataset's reference images. `memo` keeps what
     depends on the reference alone (its features, logits and k-NN radii) across the evaluations
-    of one run: on 10 000 stacked-MNIST images that was a quarter of each evaluation."""
+    of one run: on 10 000 stacked-MNIST images that was about a fifth of each evaluation."""
     fx = feature_extractor(dataset, cfg.cache_dir)
     memo = {} if memo is None else memo
     key = (len(fake), seed, fx.name)
