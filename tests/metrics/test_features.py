@@ -98,8 +98,8 @@ def test_a_memo_computes_the_reference_side_once_with_the_same_metrics(mnist, fe
     fake = (fake + 0.3 * torch.randn(fake.shape, generator=torch.Generator().manual_seed(1))).clamp(-1, 1)
     alone = image_metrics(fake, mnist, cfg, seed=0)
     calls = []
-    real_radii = images.knn_radii
-    monkeypatch.setattr(images, "knn_radii", lambda x, k: calls.append(len(x)) or real_radii(x, k))
+    real_radii = images.manifold_radii
+    monkeypatch.setattr(images, "manifold_radii", lambda x, k: calls.append(len(x)) or real_radii(x, k))
     memo: dict = {}
     first = image_metrics(fake, mnist, cfg, seed=0, memo=memo)
     monkeypatch.setattr(mnist, "reference", lambda *a: pytest.fail("the reference was drawn again"))

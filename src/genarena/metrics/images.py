@@ -9,7 +9,7 @@ from genarena.config import EvalConfig
 from genarena.data.base import Dataset
 from genarena.metrics.features import feature_extractor
 from genarena.metrics.fid import fid
-from genarena.metrics.prdc import knn_radii, prdc
+from genarena.metrics.prdc import manifold_radii, prdc
 from genarena.metrics.scores import classes_covered, inception_score, modes_and_reverse_kl, tvd
 
 
@@ -49,7 +49,7 @@ def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int,
     m = min(len(f_real), len(f_fake), PRDC_MAX_SAMPLES)
     if m > PRDC_K:
         if ("radii", m, key) not in memo:
-            memo["radii", m, key] = knn_radii(f_real[:m].double().flatten(1), PRDC_K)
+            memo["radii", m, key] = manifold_radii(f_real[:m], PRDC_K)
         out.update(prdc(f_real[:m], f_fake[:m], k=PRDC_K, real_radii=memo["radii", m, key]))
         out["prdc_samples"] = m
     if fx.channels_as_digits:
