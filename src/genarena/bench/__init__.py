@@ -39,6 +39,7 @@ MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coe
                             "scale": 35, "evidence-pacgan": 175, "evidence-stacked": 75,
                             "evidence-mustangs": 40, "evidence-mspg": 30,
                             "evidence-controllers": 45, "evidence-dlsm-digits": 100,
+                            "evidence-mspg-stacked": 215,
                             "marl": 120})
 ABOUT = MappingProxyType({
     "throughput": "pair-trainer steps/s against a hand-written loop of the same nets",

@@ -191,8 +191,8 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
           "and FID on 10 000 samples by the MNIST-5k LeNet (the arms are compared with each "
           "other, no published figure exists, and 26 000 samples cost 2.6× the evaluation). The "
           "parts that are losses or controllers (D_aux, feature matching, contrastive, DQN/IQN, "
-          "APFL) are the `mspg` study's, on grid25: the conv MSPG-SEN trains at about 0.9 s per "
-          "update on one core against the DCGAN's 0.1, so this study keeps the two parts only "
+          "APFL) are the `mspg` study's, on grid25: the conv MSPG-SEN trains at about 0.75 s per "
+          "update on one core against the DCGAN's 0.11, so this study keeps the two parts only "
           "images can test. 0.05 of the budget, as the `stacked` study's DCGAN needed to draw "
           "digits (FID 267): at 0.02 MSPG-SEN's samples were blobs (FID 1 236 and 1 616)",
           {"steps": 2, "eval.interval": 1, "eval.n_samples": 300}),
