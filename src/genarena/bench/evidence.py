@@ -146,7 +146,7 @@ STUDIES: dict[str, Study] = {s.name: s for s in (
                              ("Lip-HEU", "Lip-MSE"), ("Mustangs", "Lip-MSE"),
                              ("Mustangs", "GAN-BCE"), ("Mustangs", "E-GAN"),
                              ("Lip-BCE", "GAN-BCE"), ("Lip-BCE", "E-GAN"))),
-          60_000, "the GECCO'19 200 generations × 300 batches", 0.05, 300, 3,
+          60_000, "the GECCO'19 200 generations × 300 batches", 0.1, 300, 3,
           "mnist5k-paper-*: 3×3 grid, D every other batch, fitness on 1 000 samples, selection "
           "off, classifier-FID (LeNet logits) on 1 000 samples as the paper, and on 5 000",
           {"steps": 4, "coevolution.batches_per_gen": 2, "coevolution.rows": 2,
