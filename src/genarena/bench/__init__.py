@@ -37,7 +37,7 @@ QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says o
 MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coevolution": 90,
                             "mspg": 60, "dfac": 5, "modes": 130,
                             "scale": 35, "evidence-pacgan": 175, "evidence-stacked": 75,
-                            "evidence-mustangs": 40, "evidence-mspg": 30,
+                            "evidence-mustangs": 65, "evidence-mspg": 30,
                             "evidence-controllers": 45, "evidence-dlsm-digits": 100,
                             "evidence-mspg-stacked": 215,
                             "marl": 120})
