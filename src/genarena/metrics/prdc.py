@@ -15,19 +15,24 @@ def knn_radii(x: Tensor, k: int, chunk: int = 1024) -> Tensor:
                       for part in x.split(chunk)])
 
 
+def _as_points(features: Tensor) -> Tensor:
+    """Features as `prdc` measures them: one flattened float64 row per sample."""
+    return features.double().flatten(1)
+
+
 def manifold_radii(features: Tensor, k: int = 5, chunk: int = 1024) -> Tensor:
-    """The k-NN radii of a feature set as `prdc` measures them (flattened, float64), for a caller
-    that keeps the reference's across evaluations."""
-    return knn_radii(features.double().flatten(1), k, chunk)
+    """The k-NN radii of a feature set as `prdc` measures them, for a caller that keeps the
+    reference's across evaluations."""
+    return knn_radii(_as_points(features), k, chunk)
 
 
 def prdc(real: Tensor, fake: Tensor, k: int = 5, chunk: int = 1024,
          real_radii: Tensor | None = None) -> dict[str, float]:
     """The four manifold metrics of fake features against real features, in float64
     (`real_radii`: manifold_radii(real, k), when the caller kept them from an earlier evaluation)."""
-    r_real = manifold_radii(real, k, chunk) if real_radii is None else real_radii
-    r_fake = manifold_radii(fake, k, chunk)
-    real, fake = real.double().flatten(1), fake.double().flatten(1)
+    real, fake = _as_points(real), _as_points(fake)                 # converted once, here
+    r_real = knn_radii(real, k, chunk) if real_radii is None else real_radii
+    r_fake = knn_radii(fake, k, chunk)
     inside_any, inside_count = [], []
     for part in fake.split(chunk):
         within = torch.cdist(part, real) < r_real[None, :]          # fake j inside real ball i
