@@ -19,8 +19,14 @@ $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	touch $(STAMP)
 
+# torch-fidelity and clean-fid are the FID parity tests' oracles. Both declare torchvision,
+# which cannot import beside the pinned torch, so they come without their dependencies; the tests
+# import only their modules that need none (tests/reference_libraries.py).
+ORACLES := torch-fidelity==0.4.0 clean-fid==0.1.35
+
 $(TESTSTAMP): $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,ray,tensorboard,marl]"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(ORACLES)
 	touch $(TESTSTAMP)
 
 install: $(TESTSTAMP)

@@ -35,12 +35,16 @@ def _stats(group: str, *names: str, progress: Sequence[str] = ()) -> list[Measur
 _UP, _DOWN = "higher", "lower"
 METRICS: dict[str, Measure] = {name: Measure(name, better) for name, better in (
     ("modes_captured", _UP), ("modes_total", ""), ("high_quality_fraction", _UP),
-    ("reverse_kl", _DOWN), ("swd", _DOWN), ("fid", _DOWN), ("fid_logits", _DOWN),
-    ("fid_inception", _DOWN), ("inception_score", _UP), ("tvd", _DOWN), ("classes_covered", _UP),
+    ("reverse_kl", _DOWN), ("swd", _DOWN), ("fid", _DOWN), ("kid", _DOWN), ("kid_sd", ""),
+    ("fid_logits", _DOWN), ("fid_inception", _DOWN), ("kid_inception", _DOWN),
+    ("kid_inception_sd", ""), ("inception_score_inception", _UP), ("inception_network", ""),
+    ("inception_weights_sha256", ""), ("inception_score", _UP), ("tvd", _DOWN),
+    ("classes_covered", _UP),
     ("precision", _UP), ("recall", _UP), ("density", _UP), ("coverage", _UP), ("cas", _UP),
     ("classwise_precision", _UP), ("classwise_recall", _UP), ("classwise_density", _UP),
     ("classwise_coverage", _UP), ("classwise_fid", _DOWN), ("classwise_samples", ""),
-    ("n_samples", ""), ("reference_samples", ""), ("prdc_samples", ""), ("features", ""),
+    ("n_samples", ""), ("reference_samples", ""), ("reference_split", ""), ("prdc_samples", ""),
+    ("features", ""),
     ("features_test_accuracy", _UP),
     # the marl trainer's evaluation: greedy test episodes
     ("test_return", _UP), ("test_return_sd", ""), ("test_terminated", _UP), ("test_episodes", ""))}

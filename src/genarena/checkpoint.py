@@ -105,7 +105,9 @@ def load_checkpoint_file(path: str | Path, what: str = "checkpoint") -> Any:
     except pickle.UnpicklingError:
         raise UserError(f"{what} '{path}': refused, it needs arbitrary pickled objects "
                         "(only plain tensors, numbers, strings and containers are loaded)") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError, IndexError,
+            KeyError, TypeError, AttributeError) as exc:
+        # a damaged file surfaces as whichever of these the unpickler meets first
         raise UserError(f"{what} '{path}': corrupt or truncated "
                         f"({type(exc).__name__})") from None
 

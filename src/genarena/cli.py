@@ -91,6 +91,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    from genarena.scoring import load_image_set, score
+    a = load_image_set(args.a, args.n, args.seed)
+    b = load_image_set(args.b, args.n, args.seed)
+    result = score(a, b, args.features or ("fid-inception" if args.weights else "lenet"),
+                   args.weights or "", args.resize, args.dataset or "", args.cache_dir or "")
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k}: {format_value(v)}")
+    return 0
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
     from genarena.checkpoint import atomic_write_bytes
@@ -297,6 +311,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="FILE.png (a picture) or FILE.npz (array x)")
     s.add_argument("--label", type=int, default=None, help="class to sample (guided models)")
     s.set_defaults(func=cmd_sample)
+
+    sc = add("score", help="FID, KID, IS and precision/recall/density/coverage of image set A "
+             "against reference B (folders, .npz, runs or dataset names)")
+    sc.add_argument("a", help="the images judged: a folder (root/*.png or root/CLASS/*.png), an "
+                    ".npz (x: float N×C×H×W in [-1, 1] or uint8 N×H×W×C), a run directory "
+                    "(sampled now) or a dataset name (its test split)")
+    sc.add_argument("b", help="the reference, in any of the same forms (its features are cached)")
+    sc.add_argument("--features", choices=("lenet", "fid-inception"), default=None,
+                    help="LeNet of the dataset (fast, offline; default without --weights) or the "
+                    "FID Inception network (comparable with papers; default with --weights)")
+    sc.add_argument("--weights", metavar="PATH", help="the pt_inception-2015-12-05 state dict "
+                    "(pytorch-fid / torch-fidelity layout); its SHA-256 is printed with the scores")
+    sc.add_argument("--resize", choices=("torch-fidelity", "clean-fid"), default="torch-fidelity",
+                    help="how images reach 299×299 for the Inception network (docs/images.md)")
+    sc.add_argument("--dataset", metavar="NAME", help="whose LeNet scores folders and .npz files "
+                    "(default: the dataset of a run or dataset given as A or B)")
+    sc.add_argument("--n", type=int, default=None, help="samples drawn from a run (default its "
+                    "eval.n_samples); for other inputs, the first N images")
+    sc.add_argument("--seed", type=int, default=None, help="seed of a run's samples (default "
+                    "its evaluation seed) and of a dataset's subset (default 0)")
+    sc.add_argument("--cache-dir", default=None, help="feature and reference cache (default "
+                    "$XDG_CACHE_HOME/genarena or ~/.cache/genarena)")
+    sc.add_argument("--json", action="store_true", help="one JSON object instead of key: value lines")
+    sc.set_defaults(func=cmd_score)
 
     c = add("compare", help="table of several runs' metrics (unfinished ones marked)")
     c.add_argument("run_dirs", nargs="+", help="run directories, or folders of them (a sweep's "

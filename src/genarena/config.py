@@ -296,8 +296,14 @@ class EvalConfig:
                                 "too (each adds a guided draw per class and a LeNet fit)")
     cache_dir: str = _opt("", path=True, doc="where trained feature classifiers are cached "
                                   "(empty: $XDG_CACHE_HOME/genarena or ~/.cache/genarena)")
-    inception_weights: str = _opt("", path=True, doc="optional Inception-v3 state dict (a file you provide) "
-                                          "for fid_inception; never downloaded")
+    inception_weights: str = _opt("", path=True, doc="optional FID Inception weights (the "
+                                  "pt_inception-2015-12-05 state dict of pytorch-fid and "
+                                  "torch-fidelity, a file you provide; never downloaded): adds "
+                                  "fid_inception, kid_inception and inception_score_inception")
+    inception_resize: str = _opt("torch-fidelity", choices=("torch-fidelity", "clean-fid"),
+                                 doc="how images reach the FID network's 299×299: as "
+                                     "torch-fidelity (uint8, TensorFlow 1 bilinear) or as "
+                                     "clean-fid (PIL bicubic); docs/images.md")
 
 
 @dataclass

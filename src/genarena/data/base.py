@@ -40,6 +40,18 @@ class Dataset:
         assert self.train_x is not None
         return ArrayStream(self.train_x, self.train_y, batch_size, seed)
 
+    def reference_split(self, n: int) -> str:
+        """Which real samples `reference(n, seed)` returns, said beside every score made on them:
+        the whole test split, a seeded subset of it, or fresh draws."""
+        if self.test_sampler is not None:
+            return "test draws"
+        if self.sampler is not None and self.test_x is None:
+            return "fresh draws"
+        split = "test" if self.test_x is not None else "train"
+        x = self.test_x if self.test_x is not None else self.train_x
+        assert x is not None
+        return split if n >= len(x) else f"{split} subset"
+
     def reference(self, n: int, seed: int) -> tuple[Tensor, Tensor | None]:
         """Real samples to compare generated ones with: fresh exact draws, or the test split."""
         if self.test_sampler is not None:

@@ -203,7 +203,7 @@ def load_cifar_folder(folder: Path) -> Dataset:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
-def _image_files(folder: Path) -> list[tuple[Path, int]]:
+def image_files(folder: Path) -> list[tuple[Path, int]]:
     """(file, class id): root/CLASS/* with classes sorted by name, or root/* as one class."""
     def images_in(d: Path) -> list[Path]:
         return [f for f in sorted(d.iterdir()) if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
@@ -212,15 +212,13 @@ def _image_files(folder: Path) -> list[tuple[Path, int]]:
     return files or [(f, 0) for f in images_in(folder)]
 
 
-def load_image_folder(folder: Path, resolution: int) -> Dataset:
-    """root/CLASS/*.png|jpg (classes sorted by name) or a flat root/*.png|jpg (one unlabelled class),
-    read with Pillow and resized to data.resolution."""
+def read_image_files(files: list[Path], where: Path, resolution: int = 0,
+                     hint: str = "; set data.resolution") -> np.ndarray:
+    """uint8 N×C×H×W images read with Pillow: one channel when every file is grey, else RGB;
+    resized (bilinear) to `resolution` when it is given, else all of one square size."""
     from PIL import Image, UnidentifiedImageError
-    files = _image_files(folder)
-    if not files:
-        raise _fail(folder, "no images found (expected root/CLASS/*.png|jpg or root/*.png|jpg)")
     images = []
-    for f, _ in files:
+    for f in files:
         try:
             with Image.open(f) as im:
                 im.load()
@@ -230,11 +228,20 @@ def load_image_folder(folder: Path, resolution: int) -> Dataset:
     gray = all(im.mode in ("L", "1", "I;16", "I") for im in images)
     size = resolution or images[0].size[0]
     if not resolution and any(im.size != (size, size) for im in images):
-        raise _fail(folder, "images differ in size or are not square; set data.resolution")
+        raise _fail(where, f"images differ in size or are not square{hint}")
     arr = np.stack([np.asarray(im.convert("L" if gray else "RGB").resize((size, size),
                                                                            Image.BILINEAR))
                     for im in images])
-    arr = arr[:, None] if gray else arr.transpose(0, 3, 1, 2)
+    return arr[:, None] if gray else arr.transpose(0, 3, 1, 2)
+
+
+def load_image_folder(folder: Path, resolution: int) -> Dataset:
+    """root/CLASS/*.png|jpg (classes sorted by name) or a flat root/*.png|jpg (one unlabelled class),
+    read with Pillow and resized to data.resolution."""
+    files = image_files(folder)
+    if not files:
+        raise _fail(folder, "no images found (expected root/CLASS/*.png|jpg or root/*.png|jpg)")
+    arr = read_image_files([f for f, _ in files], folder, resolution)
     labelled = any(f.parent != folder for f, _ in files)
     y = torch.tensor([i for _, i in files], dtype=torch.int64) if labelled else None
     return _labelled_images(folder.name, str(folder), _image_tensor(arr), y, None)
@@ -264,7 +271,7 @@ def load_path(path: str, resolution: int = 0) -> Dataset:
             return load_idx_folder(p)
         if (p / "data_batch_1").is_file():
             return load_cifar_folder(p)
-        if _image_files(p):
+        if image_files(p):
             return load_image_folder(p, resolution)
     raise UserError(f"data path '{path}': unsupported (expected an .npz file, an MNIST IDX folder, "
                     "a CIFAR-10 python-batches folder, or an image folder root/CLASS/*.png "

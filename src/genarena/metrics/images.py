@@ -9,11 +9,14 @@ from genarena.config import EvalConfig
 from genarena.data.base import Dataset
 from genarena.metrics.features import feature_extractor
 from genarena.metrics.fid import fid
+from genarena.metrics.kid import SEED as KID_SEED, kid
 from genarena.metrics.prdc import manifold_radii, prdc
+from genarena.metrics.reference import FeatureNetwork, reference_features
 from genarena.metrics.scores import classes_covered, inception_score, modes_and_reverse_kl, tvd
 
 
 PRDC_K = 5
+INCEPTION_SCORE_SPLITS = 10          # torch-fidelity's and the papers' ten splits
 # PRDC's k-NN distances are quadratic in the sample count: on stacked MNIST's 26 000 samples
 # they took 135 s of a 215 s evaluation (measured), ten times per run of an evidence study
 PRDC_MAX_SAMPLES = 10_000
@@ -28,14 +31,15 @@ def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int,
     memo = {} if memo is None else memo
     key = (len(fake), seed, fx.name)
     if ("reference", key) not in memo:
-        real, _ = dataset.reference(len(fake), seed)
-        memo["reference", key] = (len(real), *fx.features_and_logits(real))
+        memo["reference", key] = _reference(dataset, len(fake), seed, fx, cfg.cache_dir)
     n_real, f_real, l_real = memo["reference", key]
     f_fake, l_fake = fx.features_and_logits(fake)
     y_real, y_fake = fx.labels(l_real), fx.labels(l_fake)
     k = dataset.num_classes
+    kid_mean, kid_sd = kid(f_real, f_fake)
     out: dict[str, Any] = {
         "fid": fid(f_real, f_fake),
+        "kid": kid_mean, "kid_sd": kid_sd,
         "fid_logits": fid(l_real, l_fake),
         "inception_score": inception_score(fx.probs(l_fake)),
         "tvd": tvd(y_fake, y_real, k),
@@ -56,10 +60,36 @@ def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int,
         modes, rkl = modes_and_reverse_kl(y_fake, k)
         out.update({"modes_captured": modes, "modes_total": k, "reverse_kl": rkl})
     if cfg.inception_weights:
-        from genarena.nets.inception import inception_features, load_inception
-        net = load_inception(cfg.inception_weights)
-        real, _ = dataset.reference(len(fake), seed)
-        out["fid_inception"] = fid(inception_features(net, real), inception_features(net, fake))
-    out.update({"reference_samples": n_real, "features": fx.name,
-                "features_test_accuracy": fx.test_accuracy})
+        out.update(inception_metrics(fake, dataset, cfg, seed, memo))
+    out.update({"reference_samples": n_real, "reference_split": dataset.reference_split(len(fake)),
+                "features": fx.name, "features_test_accuracy": fx.test_accuracy})
     return out
+
+
+def _reference(dataset: Dataset, n: int, seed: int, network: FeatureNetwork,
+               configured_cache: str) -> tuple[int, Tensor, Tensor]:
+    """(count, features, logits) of the dataset's reference for n fakes, through the disk cache."""
+    real, _ = dataset.reference(n, seed)
+    label = f"{dataset.name}-{dataset.reference_split(n)}"
+    return (len(real), *reference_features(real, network, configured_cache, label))
+
+
+def inception_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int,
+                      memo: dict[Any, Any]) -> dict[str, Any]:
+    """FID, KID and IS on the FID Inception network (eval.inception_weights), named by the
+    weights' SHA-256 and the resize, so the score says what it can be compared with."""
+    from genarena.metrics.inception import inception_extractor
+    if ("inception", cfg.inception_weights, cfg.inception_resize) not in memo:
+        memo["inception", cfg.inception_weights, cfg.inception_resize] = \
+            inception_extractor(cfg.inception_weights, cfg.inception_resize)
+    net = memo["inception", cfg.inception_weights, cfg.inception_resize]
+    key = (len(fake), seed, net.name)
+    if ("reference", key) not in memo:
+        memo["reference", key] = _reference(dataset, len(fake), seed, net, cfg.cache_dir)
+    _, f_real, _ = memo["reference", key]
+    f_fake, l_fake = net.features_and_logits(fake)
+    kid_mean, kid_sd = kid(f_real, f_fake)
+    return {"fid_inception": fid(f_real, f_fake), "kid_inception": kid_mean,
+            "kid_inception_sd": kid_sd, "inception_score_inception": inception_score(
+                net.probs(l_fake), splits=INCEPTION_SCORE_SPLITS, shuffle_seed=KID_SEED),
+            "inception_network": net.name, "inception_weights_sha256": net.weights_sha256}

@@ -3,14 +3,23 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 
 
-def inception_score(probs: Tensor, splits: int = 1) -> float:
-    """exp E_x KL(p(y|x) ‖ p(y)), averaged over `splits` equal parts (Salimans 2016)."""
-    scores = []
-    for part in probs.double().chunk(splits):
+def inception_score(probs: Tensor, splits: int = 1, shuffle_seed: int | None = None) -> float:
+    """exp E_x KL(p(y|x) ‖ p(y)), averaged over `splits` parts (Salimans 2016). Parts are cut at
+    i·N // splits, after a NumPy RandomState(shuffle_seed) permutation when one is given: as
+    torch-fidelity (seed 2020), so its inception scores are reproduced; with fewer samples than
+    splits, one part per sample."""
+    probs = probs.double()
+    if shuffle_seed is not None:
+        probs = probs[torch.from_numpy(np.random.RandomState(shuffle_seed).permutation(len(probs)))]
+    n, scores = len(probs), []
+    splits = max(1, min(splits, n))           # never an empty part, however few the samples
+    for i in range(splits):
+        part = probs[i * n // splits:(i + 1) * n // splits]
         marginal = part.mean(0, keepdim=True)
         kl = (part * (part.clamp_min(1e-30).log() - marginal.clamp_min(1e-30).log())).sum(1)
         scores.append(math.exp(float(kl.mean())))
