@@ -107,3 +107,17 @@ def test_a_collapsed_run_counts_at_log_k_in_the_reverse_kl_cell_and_curve(tmp_pa
         Entry("gan", "ring8", 0, {"modes_captured": 8, "modes_total": 8, "reverse_kl": 0.1}, 1.0),
         Entry("gan", "ring8", 1, collapsed, 1.0, path=d)])
     assert rows[0].values["reverse_kl"] == [0.1, math.log(8)]
+
+
+def test_each_board_says_what_sample_counts_its_scores_compare(tmp_path):
+    counts = {"n_samples": 5000, "reference_samples": 500, "reference_split": "test"}
+    rows = leaderboard.aggregate([Entry("D", "mnist5k", 0, {"fid": 30.0, **counts}, 5.0),
+                                  Entry("D", "mnist5k", 1, {"fid": 31.0, **counts}, 5.0),
+                                  Entry("E", "mnist5k", 0, {"fid": 20.0, **counts,
+                                                            "n_samples": 1000}, 5.0),
+                                  Entry("A", "ring8", 0, {"modes_captured": 8}, 1.0)])
+    text = "\n".join(leaderboard.markdown(rows))
+    assert "Scores on 5000 generated vs 500 reference (test); 1000 generated vs 500 reference " \
+           "(test) samples." in text
+    assert text.count("Scores on") == 1                     # the ring8 board recorded no counts
+    assert "5000 generated vs 500 reference (test)" in leaderboard.page("board", rows)

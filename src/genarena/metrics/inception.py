@@ -18,7 +18,9 @@ from genarena.nets.inception import FIDInceptionV3, load_fid_inception, sha256_o
 
 SIZE = 299
 RESIZES = ("torch-fidelity", "clean-fid")
-CHUNK = 32                       # images per forward pass (about 0.3 GB of activations)
+# Images per forward pass, channels-last: 0.10 s an image on 2 cores against 0.21 s for NCHW in
+# chunks of 32 (measured; features equal within 1e-6 relative)
+CHUNK = 8
 
 
 def quantise(x: Tensor) -> Tensor:
@@ -74,6 +76,9 @@ class InceptionExtractor:
     weights_sha256: str
     resize: str = "torch-fidelity"
 
+    def __post_init__(self) -> None:
+        self.net = self.net.to(memory_format=torch.channels_last)
+
     @property
     def name(self) -> str:
         return f"fid-inception-{self.weights_sha256[:12]}-{self.resize}"
@@ -81,7 +86,8 @@ class InceptionExtractor:
     @torch.no_grad()
     def features_and_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """pool3 features (N×2048) and bias-free logits (N×1008), CHUNK images at a time."""
-        parts = [self.net.pool3(preprocess(part, self.resize)) for part in x.split(CHUNK)]
+        parts = [self.net.pool3(preprocess(part, self.resize).contiguous(
+            memory_format=torch.channels_last)) for part in x.split(CHUNK)]
         f = torch.cat(parts) if parts else torch.empty(0, 2048)
         return f, self.net.logits(f)
 

@@ -49,6 +49,7 @@ class Row:
     thumbnail: bytes | None = None
     published: str = ""
     paths: list[Path] = field(default_factory=list)
+    scored_on: list[str] = field(default_factory=list)   # what each seed's scores compared
 
     def curve(self, key: str) -> list[tuple[int, float, float, float]]:
         """The convergence curve of `key` over the seeds: (step, mean, lo, hi) at each
@@ -82,9 +83,27 @@ def aggregate(entries: Sequence[Entry]) -> list[Row]:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 row.values.setdefault(k, []).append(float(v))
         row.thumbnail = row.thumbnail or e.thumbnail
+        counts = scored_on(e.metrics)
+        if counts and counts not in row.scored_on:
+            row.scored_on.append(counts)
         if e.path is not None:
             row.paths.append(e.path)
     return list(rows.values())
+
+
+def scored_on(metrics: dict[str, Any]) -> str:
+    """"N generated vs M reference (split)": the sample counts behind a run's scores (sample-count
+    biased scores such as FID compare only at equal counts)."""
+    if "n_samples" not in metrics or "reference_samples" not in metrics:
+        return ""
+    split = f" ({metrics['reference_split']})" if metrics.get("reference_split") else ""
+    return f"{metrics['n_samples']} generated vs {metrics['reference_samples']} reference{split}"
+
+
+def scored_on_line(group: Sequence[Row]) -> str:
+    """One sentence naming the sample counts of a data set's board (empty when none recorded)."""
+    counts = list(dict.fromkeys(c for r in group for c in r.scored_on))
+    return f"Scores on {'; '.join(counts)} samples." if counts else ""
 
 
 def rank_keys(rows: Sequence[Row]) -> list[tuple[str, str]]:
@@ -152,7 +171,8 @@ def markdown(rows: Sequence[Row]) -> list[str]:
                   "[95% bootstrap interval] over seeds; \"=\" marks ranks whose intervals on the "
                   "first key overlap (tied). The last column is the mean of the first key "
                   "half-way through training and at its end: has the method plateaued? (The "
-                  "curves, with their bands: the HTML page.)", "",
+                  "curves, with their bands: the HTML page.)",
+                  *([scored_on_line(group)] if scored_on_line(group) else []), "",
                   "| rank | method | seeds | " + " | ".join(cols) + " | train s | "
                   f"{first} ½ → end |", "|---|---|---|" + "---|" * len(cols) + "---|---|"]
         order = ranked(group)
@@ -175,6 +195,8 @@ def page(title: str, rows: Sequence[Row], preamble: Sequence[str] = (),
         cols, keys = columns(group), rank_keys(group)
         order = ranked(group)
         parts.append(f"<h2>{html.escape(dataset)}</h2>")
+        if scored_on_line(group):
+            parts.append(f"<p>{html.escape(scored_on_line(group))}</p>")
         head = "".join(f"<th>{html.escape(c)}</th>" for c in ["rank", "method", "seeds", *cols,
                                                               "train s"])
         body = []
