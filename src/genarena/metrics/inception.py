@@ -30,10 +30,11 @@ def quantise(x: Tensor) -> Tensor:
     return torch.round((x.float() + 1) * 127.5).clamp(0, 255)
 
 
-def _source_grid(n_in: int, n_out: int) -> tuple[Tensor, Tensor, Tensor]:
+def _source_grid(n_in: int, n_out: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
     """TensorFlow 1's legacy sampling grid (no half-pixel centres): the lower and upper source
     index of every output pixel and the weight of the upper one."""
-    pos = torch.arange(n_out, dtype=torch.float32) * torch.tensor(n_in / n_out, dtype=torch.float32)
+    pos = torch.arange(n_out, dtype=torch.float32, device=device) \
+        * torch.tensor(n_in / n_out, dtype=torch.float32, device=device)
     lo = pos.long()
     return lo, (lo + 1).clamp_max(n_in - 1), pos - lo.float()
 
@@ -41,8 +42,8 @@ def _source_grid(n_in: int, n_out: int) -> tuple[Tensor, Tensor, Tensor]:
 def resize_tf1_bilinear(x: Tensor, size: int = SIZE) -> Tensor:
     """Bilinear resize of N×C×H×W floats as tf.image.resize_bilinear(align_corners=False) of
     TensorFlow 1.x, the resize torch-fidelity reproduces: along the width, then the height."""
-    y_lo, y_hi, dy = _source_grid(x.shape[2], size)
-    x_lo, x_hi, dx = _source_grid(x.shape[3], size)
+    y_lo, y_hi, dy = _source_grid(x.shape[2], size, x.device)
+    x_lo, x_hi, dx = _source_grid(x.shape[3], size, x.device)
     top, bottom = x[:, :, y_lo], x[:, :, y_hi]
     top = top[..., x_lo] + (top[..., x_hi] - top[..., x_lo]) * dx
     bottom = bottom[..., x_lo] + (bottom[..., x_hi] - bottom[..., x_lo]) * dx
@@ -53,11 +54,11 @@ def resize_pil_bicubic(x: Tensor, size: int = SIZE) -> Tensor:
     """Bicubic resize of each float channel by PIL, clipped to 0..255: clean-fid's "clean" mode."""
     from PIL import Image
     out = np.empty((x.shape[0], x.shape[1], size, size), dtype=np.float32)
-    for i, image in enumerate(x.numpy().astype(np.float32)):
+    for i, image in enumerate(x.detach().cpu().numpy().astype(np.float32)):
         for c, channel in enumerate(image):
             resized = Image.fromarray(channel).resize((size, size), Image.Resampling.BICUBIC)
             out[i, c] = np.asarray(resized).clip(0, 255)
-    return torch.from_numpy(out)
+    return torch.from_numpy(out).to(x.device)
 
 
 def preprocess(x: Tensor, resize: str) -> Tensor:
@@ -88,7 +89,7 @@ class InceptionExtractor:
         """pool3 features (N×2048) and bias-free logits (N×1008), CHUNK images at a time."""
         parts = [self.net.pool3(preprocess(part, self.resize).contiguous(
             memory_format=torch.channels_last)) for part in x.split(CHUNK)]
-        f = torch.cat(parts) if parts else torch.empty(0, 2048)
+        f = torch.cat(parts) if parts else torch.empty(0, 2048, device=x.device)
         return f, self.net.logits(f)
 
     def features(self, x: Tensor) -> Tensor:
