@@ -9,7 +9,8 @@ import pytest
 import genarena
 from genarena.errors import UserError
 from genarena.records import Records
-from genarena.sweep import Job, restore_record, run_jobs, run_state
+from genarena.reuse import Reuse
+from genarena.sweep import Job, restore_record, reuse_decision, run_jobs
 
 OVER = {"steps": 20, "model.g_hidden": [16], "model.d_hidden": [16], "eval.n_samples": 200,
         "log.interval": 10, "log.checkpoint_interval": 10, "seed": 3}
@@ -36,7 +37,7 @@ def test_a_saved_record_restores_a_finished_run_without_its_checkpoint(tmp_path)
     restore_record(job, records)
     assert (run / "summary.json").read_text() == summary
     assert not (run / "checkpoints").exists()
-    assert run_state(job) == "done"
+    assert reuse_decision(job) == Reuse()
     with pytest.raises(UserError, match="a record of a finished run .* without its checkpoint"):
         genarena.Run(run).sample(4)
 
@@ -79,4 +80,4 @@ def test_records_that_do_not_restore_are_still_kept(tmp_path):
     restore_record(Job(run.name, run, OVER, "ring8-nsgan"), keeping)
     assert not run.exists()
     restore_record(Job(run.name, run, OVER, "ring8-nsgan"), records)
-    assert run_state(Job(run.name, run, OVER, "ring8-nsgan")) == "done"
+    assert reuse_decision(Job(run.name, run, OVER, "ring8-nsgan")) == Reuse()

@@ -70,7 +70,8 @@ def test_a_larger_budget_extends_finished_runs_and_a_smaller_one_is_refused(tmp_
     short_final = _metrics(out / "ring8-nsgan-s0")
     code, _, err = cli("sweep", "ring8-nsgan", *RUN, "--workers", "1", "--out", out)   # 300
     assert code == 0, err
-    assert_user_error(cli("sweep", "ring8-nsgan", *RUN, "steps=100", "--out", out), "300 steps")
+    assert_user_error(cli("sweep", "ring8-nsgan", *RUN, "steps=100", "--out", out),
+                      "longer run (steps=300)", "--replace")
     # the run continued from its 150-step checkpoint: the same as 300 steps straight
     assert _metrics(out / "ring8-nsgan-s0") == _straight(tmp_path, 0).summary["metrics"]
     rows = [json.loads(line) for line in (out / "ring8-nsgan-s0" / "metrics.jsonl").open()]

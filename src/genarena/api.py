@@ -25,6 +25,7 @@ from genarena.run import RunDir
 from genarena.trainers import TRAINERS, config_yaml, get_trainer
 from genarena.generative import label_sampler_fn, sampler_fn
 from genarena.report.tensorboard import TensorBoard
+from genarena.reuse import BUDGET_KEYS
 from genarena.train.loop import Interrupted, eval_seed, fit
 from genarena.train.precision import switches
 
@@ -135,34 +136,39 @@ class Run:
                         label_sampler_fn(self.model(), eval_seed(self.config)))
 
 
-EXTENDABLE = ("steps",)       # and `device`, which moves the run without changing it
 
 
 def _extend(run: RunDir, cfg: Config, overrides: Mapping[str, Any], at_step: int,
             record: bool = True) -> Config:
     """--resume RUN steps=N: the same run, with a larger budget recorded in config.yaml and
-    metrics.jsonl (only `steps` may change: anything else would not be the same run); `record`
+    metrics.jsonl (only a budget key may change, genarena.reuse.BUDGET_KEYS: anything else would
+    not be the same run; `device` moves it without changing it); `record`
     is False on ranks other than 0, which read the run but never write it."""
-    bad = [k for k in overrides if k not in EXTENDABLE]
+    bad = [k for k in overrides if k not in BUDGET_KEYS]
     if bad:
         raise UserError(f"--resume: override '{bad[0]}' would change the run; only "
-                        f"{', '.join(EXTENDABLE)} (to extend it) and device may be given")
+                        f"{', '.join(BUDGET_KEYS)} (to extend it) and device may be given")
     new = load_config(to_dict(cfg), dict(overrides))
-    if new.steps == cfg.steps:
+    if new == cfg:
         return cfg
-    if new.steps < max(at_step, 1):
-        raise UserError(f"config key 'steps': the run is at step {at_step}; expected at least that, "
-                        f"got {new.steps}")
-    if cfg.trainer.name == "diffusion" and cfg.guidance.classifier != "none":
+    key = "steps" if new.steps != cfg.steps else "guidance.classifier_steps"
+    if new.loop_steps() < max(at_step, 1):
+        raise UserError(f"config key '{key}': the run is at step {at_step}; expected a budget "
+                        f"of at least that, got {new.loop_steps()}")
+    guided = cfg.trainer.name == "diffusion" and cfg.guidance.classifier != "none"
+    if guided and new.steps != cfg.steps:
         raise UserError("config key 'steps': a guided diffusion run trains its classifier after "
                         "the score net, so its score net cannot be extended; start a new run with "
                         "guidance.score_run")
+    if key == "guidance.classifier_steps" and not guided:
+        raise UserError("config key 'guidance.classifier_steps': only a guided diffusion run "
+                        "trains a classifier")
     if record:
         # a finished run's final evaluation lives in summary.json, which the extended run will
         # rewrite: it stays on the convergence curve as this row's evaluation
         final = run.read_summary().get("metrics") if run.summary_file.exists() else None
-        run.append_metrics({"step": at_step, "event": "extended", "from_steps": cfg.steps,
-                            "to_steps": new.steps, **({"eval": final} if final else {})})
+        run.append_metrics({"step": at_step, "event": "extended", "from_steps": cfg.loop_steps(),
+                            "to_steps": new.loop_steps(), **({"eval": final} if final else {})})
         run.write_config(config_yaml(new))
     return new
 

@@ -202,7 +202,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print("\n".join(estimate_minutes(study, args.budget, args.workers or 2)))
         return 0
     for path in run_suites(args.suites, out, quick=args.quick, seeds=args.seeds,
-                           launch=Launch(args.workers, args.address), budget=args.budget):
+                           launch=Launch(args.workers, args.address, args.replace),
+                           budget=args.budget):
         print(path)
     return 0
 
@@ -212,7 +213,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers: expected a positive number, got {args.workers}")
     paths = run_sweep(args.config, args.overrides, parse_seeds(args.seeds), args.vary,
-                      args.workers, Path(args.out), address=args.address)
+                      args.workers, Path(args.out), address=args.address, replace=args.replace)
     rows, cols = comparison_rows(paths)
     print(format_table(rows, cols))
     print(args.out)
@@ -293,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "or on the cluster of `ray start --head` (auto or its address); its nodes "
                    "must see --out")
     w.add_argument("--out", required=True, help="folder of the run directories")
+    w.add_argument("--replace", action="store_true", help="delete and retrain a run there of "
+                   "another configuration (by default refused; a larger steps extends it)")
     w.set_defaults(func=cmd_sweep)
 
     e = add("eval", help="metrics of a run's final model")
@@ -367,6 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--budget", type=float, default=None, metavar="F",
                    help="evidence-* and marl: train F × the published budget (default: the study's; a "
                         "larger F extends the finished runs)")
+    b.add_argument("--replace", action="store_true",
+                   help="delete and retrain runs whose configuration differs from the suite's "
+                        "(by default they are refused: a larger budget extends, nothing else is "
+                        "thrown away)")
     b.add_argument("--estimate", action="store_true",
                    help="evidence-* and marl: time a short run of every method and print what the "
                         "study would cost, without running it")

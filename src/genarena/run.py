@@ -72,7 +72,8 @@ class RunDir:
 
     def discard(self) -> None:
         """Remove what a failed run wrote (and the folder, if that leaves it empty)."""
-        for name in ("config.yaml", "metrics.jsonl", "summary.json", "report.html", "failed.txt"):
+        for name in ("config.yaml", "metrics.jsonl", "summary.json", "report.html", "failed.txt",
+                     "train.log"):
             (self.path / name).unlink(missing_ok=True)
         for sub in (self.samples, self.checkpoints, self.path / "tensorboard"):
             if sub.is_dir():

@@ -12,11 +12,9 @@ starting it again continues where it stopped.
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from genarena.cluster import cores
 from genarena.config import load_config, parse_override
 from genarena.errors import UserError
 from genarena.records import Records
+from genarena.reuse import Decision, Extend, Fresh, Resume, Reuse, apply, inspect, plan as plan_reuse
 from genarena.run import RunDir
 
 log = logging.getLogger(__name__)
@@ -96,39 +95,14 @@ def plan(preset: str, overrides: list[str], seeds: list[int], vary: list[tuple[s
     return jobs
 
 
-def run_state(job: Job, replace: bool = False) -> str:
-    """done | resume | extend | fresh, from what the job's directory holds: the one rule by which
-    sweeps, benches and the quickstart reuse finished runs and resume interrupted ones. A run of
-    the same configuration with a smaller `steps` is extended (`train --resume RUN steps=N`: a
-    larger budget continues the curve instead of starting over); one with a larger `steps` is an
-    error (a smaller budget never throws training away). A run of another configuration there
-    is an error, or (`replace`, for benches whose budgets changed) removed; what a run killed
-    before its first checkpoint left is removed for a fresh start."""
-    run = RunDir(job.path)
-    if not run.config_file.exists():
-        return "fresh"
-    stored, wanted = run.read_config(), load_config(job.preset, job.overrides)
-    if stored != wanted and dataclasses.replace(stored, steps=wanted.steps) == wanted:
-        if wanted.steps < stored.steps:
-            raise UserError(f"sweep: '{job.path}' holds a longer run ({stored.steps} steps) than "
-                            f"asked ({wanted.steps}); ask for at least its budget, or use "
-                            "another folder")
-        if run.summary_file.exists() or run.last_checkpoint.exists():
-            return "extend"
-        run.discard()
-        return "fresh"
-    if stored != wanted:
-        if not replace:
-            raise UserError(f"sweep: '{job.path}' holds a run of another configuration "
-                            "(use another --out)")
-        shutil.rmtree(job.path)
-        return "fresh"
-    if run.summary_file.exists():
-        return "done"
-    if run.last_checkpoint.exists():
-        return "resume"
-    run.discard()                                           # killed before its first checkpoint
-    return "fresh"
+def reuse_decision(job: Job, replace: bool = False) -> Decision:
+    """What to do with the job's folder (genarena.reuse): the one rule by which sweeps, benches
+    and the quickstart reuse finished runs, resume interrupted ones and extend shorter ones. A
+    run of another configuration, or of a larger budget, is refused (exit 2 naming --replace)
+    unless `replace`, which deletes it; leftovers of a run killed before its first checkpoint
+    are removed."""
+    decision = plan_reuse(inspect(job.path), load_config(job.preset, job.overrides))
+    return apply(job.path, decision, replace)
 
 
 def restore_record(job: Job, records: Records | None) -> None:
@@ -154,12 +128,14 @@ def _progress(running: list[Job]) -> str:
     return ", ".join(parts)
 
 
-def _command(job: Job, fresh: bool) -> list[str]:
-    """The `genarena` command line of a job: a fresh run, or a resumed one."""
-    # resumed with the job's budget: an interrupted run continues, a shorter one is extended
-    args = (["train", job.preset, *(f"{k}={v}" for k, v in job.overrides.items()), "--out",
-             str(job.path)] if fresh else
-            ["train", "--resume", str(job.path), f"steps={load_config(job.preset, job.overrides).steps}"])
+def _command(job: Job, decision: Decision) -> list[str]:
+    """The `genarena` command line of a job: a fresh run, a resumed one or an extended one."""
+    if isinstance(decision, Fresh):
+        args = ["train", job.preset, *(f"{k}={v}" for k, v in job.overrides.items()), "--out",
+                str(job.path)]
+    else:
+        extend = [f"{decision.key}={decision.to}"] if isinstance(decision, Extend) else []
+        args = ["train", "--resume", str(job.path), *extend]
     return [*args, "--quiet"]
 
 
@@ -173,24 +149,35 @@ def _die_with_parent() -> None:
         pass
 
 
-def _popen(args: list[str], threads: int) -> subprocess.Popen:
+def _popen(args: list[str], threads: int, stderr: Any = subprocess.PIPE) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     return subprocess.Popen([sys.executable, "-m", "genarena", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.DEVNULL, stderr=stderr, text=True,
                             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
 
 
-class LocalRun:
-    """A run as a child process of this one."""
+LOG_NAME = "train.log"        # a sweep's run writes its stderr here, beside config.yaml
 
-    def __init__(self, args: list[str], threads: int) -> None:
-        self.proc = _popen(args, threads)
+
+class LocalRun:
+    """A run as a child process of this one, its stderr streamed to RUN/train.log (a pipe read
+    only at exit would block a child that writes more than the pipe holds)."""
+
+    def __init__(self, args: list[str], threads: int, log_file: Path) -> None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file = log_file
+        self.offset = log_file.stat().st_size if log_file.exists() else 0
+        with open(log_file, "a") as stream:
+            self.proc = _popen(args, threads, stream)
 
     def poll(self) -> int | None:
         return self.proc.poll()
 
     def error(self) -> str:
-        return self.proc.stderr.read() if self.proc.stderr else ""
+        """What this attempt wrote to stderr."""
+        with open(self.log_file) as f:
+            f.seek(self.offset)
+            return f.read()
 
     def terminate(self) -> None:
         if self.proc.poll() is None:
@@ -244,18 +231,20 @@ class RayRun:
             pass
 
 
-def _start(job: Job, fresh: bool, threads: int, ray: Any = None) -> None:
+def _start(job: Job, decision: Decision, threads: int, ray: Any = None) -> None:
     job.attempts += 1
-    args = _command(job, fresh)
-    job.proc = RayRun(ray, args, threads) if ray is not None else LocalRun(args, threads)
+    args = _command(job, decision)
+    job.proc = RayRun(ray, args, threads) if ray is not None \
+        else LocalRun(args, threads, job.path / LOG_NAME)
 
 
 def run_sweep(preset: str, overrides: list[str], seeds: list[int], vary: list[str],
-              workers: int | None, out: Path, retries: int = 2, address: str = "") -> list[Path]:
-    """Run (or reuse, or resume) every combination on `workers` processes, or as Ray tasks when
-    `address` is given; the run directories."""
+              workers: int | None, out: Path, retries: int = 2, address: str = "",
+              replace: bool = False) -> list[Path]:
+    """Run (or reuse, resume or extend) every combination on `workers` processes, or as Ray
+    tasks when `address` is given; the run directories."""
     return run_jobs(plan(preset, overrides, seeds, parse_vary(vary), out), workers, retries,
-                    address=address)
+                    address=address, replace=replace)
 
 
 def run_jobs(jobs: list[Job], workers: int | None = None, retries: int = 2, replace: bool = False,
@@ -269,7 +258,7 @@ def run_jobs(jobs: list[Job], workers: int | None = None, retries: int = 2, repl
     folder is empty reuses its kept record, and each finished run's record is kept."""
     for job in jobs:
         restore_record(job, records)
-    todo = [j for j in jobs if run_state(j, replace) != "done"]
+    todo = [j for j in jobs if not isinstance(reuse_decision(j, replace), Reuse)]
     if records is not None:
         for job in (j for j in jobs if all(j is not t for t in todo)):
             records.save(job.path)
@@ -290,7 +279,7 @@ def run_jobs(jobs: list[Job], workers: int | None = None, retries: int = 2, repl
         while todo or running:
             while todo and len(running) < workers:
                 job = todo.pop(0)
-                _start(job, run_state(job) == "fresh", threads, ray)
+                _start(job, reuse_decision(job), threads, ray)
                 running.append(job)
             time.sleep(poll_s)
             if time.monotonic() - shown >= every_s:

@@ -1,4 +1,4 @@
-"""Benchmark helpers: a killed suite reuses finished runs and retrains changed ones."""
+"""Benchmark helpers: a killed suite reuses finished runs; changed ones are refused unless replaced."""
 import json
 
 import pytest
@@ -20,7 +20,9 @@ def test_train_or_reuse(tmp_path):
     assert any(r.get("event") == "extended" for r in longer.dir.read_metrics())
     with pytest.raises(UserError, match="holds a longer run"):        # never thrown away
         train_or_reuse("ring8-nsgan", out, {**FAST, "steps": 20})
-    other = train_or_reuse("ring8-nsgan", out, {**FAST, "optim.lr_g": 5e-4})   # another run
+    with pytest.raises(UserError, match="another configuration.*--replace"):  # not deleted
+        train_or_reuse("ring8-nsgan", out, {**FAST, "optim.lr_g": 5e-4})
+    other = train_or_reuse("ring8-nsgan", out, {**FAST, "optim.lr_g": 5e-4}, replace=True)
     assert other.config.optim.lr_g == 5e-4
 
 

@@ -114,6 +114,7 @@ class Launch:
     workers=0 trains them in this process, one after another (smoke runs, debugging)."""
     workers: int | None = None
     address: str = ""
+    replace: bool = False           # retrain runs of another config (`bench --replace`)
 
 
 def records_beside(out: Path, runs_root: Path) -> Records:
@@ -130,29 +131,33 @@ def train_all(runs: list[tuple[str, Path, dict[str, Any]]], launch: Launch = Lau
     from genarena.api import Run
     from genarena.sweep import Job, run_jobs
     if launch.workers == 0 and not launch.address:
-        return [train_or_reuse(preset, out, overrides, records) for preset, out, overrides in runs]
+        return [train_or_reuse(preset, out, overrides, records, launch.replace)
+                for preset, out, overrides in runs]
     jobs = [Job(out.name, out, overrides, preset) for preset, out, overrides in runs]
-    paths = run_jobs(jobs, launch.workers, replace=True, address=launch.address, records=records)
+    paths = run_jobs(jobs, launch.workers, replace=launch.replace, address=launch.address,
+                     records=records)
     return [Run(path) for path in paths]
 
 
 def train_or_reuse(preset: str, out: Path, overrides: dict[str, Any],
-                   records: Records | None = None) -> Any:
+                   records: Records | None = None, replace: bool = False) -> Any:
     """Train `preset` into `out` in this process, or reuse a finished run there (or its record)
-    with the same resolved config, or resume an unfinished one (the sweep's rule,
-    genarena.sweep.run_state): a killed suite picks up where it stopped."""
+    with the same resolved config, resume an unfinished one or extend a shorter one (the
+    sweep's rule, genarena.reuse): a killed suite picks up where it stopped. A run of another
+    configuration is refused unless `replace`."""
     from genarena.api import Run, train
-    from genarena.sweep import Job, restore_record, run_state
+    from genarena.reuse import Extend, Resume, Reuse
+    from genarena.sweep import Job, restore_record, reuse_decision
     job = Job(out.name, out, overrides, preset)
     restore_record(job, records)
-    state = run_state(job, replace=True)
-    if state == "done":
+    decision = reuse_decision(job, replace)
+    if isinstance(decision, Reuse):
         log.info("bench: reusing the finished run %s", out)
         run = Run(out)
-    elif state in ("resume", "extend"):
-        log.info("bench: %s %s", "resuming" if state == "resume" else "extending", out)
-        run = train(resume=out, quiet=True, overrides={"steps": overrides.get("steps")}
-                    if "steps" in overrides else {})
+    elif isinstance(decision, (Resume, Extend)):
+        log.info("bench: %s %s", "resuming" if isinstance(decision, Resume) else "extending", out)
+        run = train(resume=out, quiet=True, overrides={decision.key: decision.to}
+                    if isinstance(decision, Extend) else {})
     else:
         log.info("bench: training %s into %s", preset, out)
         started = time.perf_counter()

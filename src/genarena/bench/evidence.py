@@ -638,7 +638,8 @@ def estimate_minutes(study: str, budget: float | None = None, workers: int = 2,
         over = shared_overrides(s, seed, False)
         full = load_config(s.shared.preset, over)
         [stage] = train_all([(s.shared.preset, root / study / _slug(s.shared.label),
-                              {**over, "steps": unit, "eval.interval": 0})], Launch(workers))
+                              {**over, "steps": unit, "eval.interval": 0})],
+                            Launch(workers, replace=True))          # timing runs are disposable
         evals = full.steps // full.eval.interval if full.eval.interval else 0
         per_seed = (stage.summary["train_seconds"] * full.steps / unit
                     + stage.summary["eval_seconds"] * (evals + 1)) / 60
@@ -647,7 +648,7 @@ def estimate_minutes(study: str, budget: float | None = None, workers: int = 2,
         extra = {s.shared_key: str(stage.path)}
     runs = train_all([(arm.preset, root / study / _slug(arm.label),
                        {**arm.overrides, **extra, s.steps_key: unit, "eval.interval": 0,
-                        "seed": seed}) for arm in s.arms], Launch(workers))
+                        "seed": seed}) for arm in s.arms], Launch(workers, replace=True))
     for arm, r in zip(s.arms, runs):
         summary = r.summary
         per_run = (summary["train_seconds"] * steps / unit
