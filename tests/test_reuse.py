@@ -1,16 +1,13 @@
 """Run reuse as a plan: the pure decision for every state a run folder can be in, the one place
 that deletes, and the studies' case of a budget in a key other than `steps` (dlsm-digits)."""
 import pytest
+from helpers import FAST
 
 from genarena.bench.common import train_or_reuse
 from genarena.config import load_config
 from genarena.errors import UserError
-from genarena.reuse import (Existing, Extend, Fresh, Refuse, Resume, Reuse, apply, differences,
-                            inspect, plan)
+from genarena.reuse import Existing, Extend, Fresh, Refuse, Resume, Reuse, apply, differences, inspect, plan
 from genarena.run import RunDir
-
-from helpers import FAST
-
 
 
 def _cfg(**over):
@@ -74,8 +71,9 @@ def test_a_new_classifier_budget_extends_the_dlsm_runs_and_nothing_is_deleted(tm
     score net. A larger budget extends each run; another change is refused, not retrained."""
     small = {"diffusion.nfe": 5, "eval.n_samples": 64, "model.width": 8, "eval.interval": 0,
              "log.checkpoint_interval": 5, "backend.threads": 1}
-    score = train_or_reuse("digits-dlsm-ce", tmp_path / "score", {**small, "steps": 10, "guidance.classifier_steps": 0,
-                                                                   "guidance.classifier": "none"})
+    score = train_or_reuse("digits-dlsm-ce", tmp_path / "score",
+                           {**small, "steps": 10, "guidance.classifier_steps": 0,
+                            "guidance.classifier": "none"})
     over = {**small, "guidance.score_run": str(score.path), "guidance.classifier_steps": 10}
     first = train_or_reuse("digits-dlsm-ce", tmp_path / "ce", over)
     assert first.summary["updates"]["classifier"] == 10

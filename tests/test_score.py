@@ -5,6 +5,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers import assert_user_error
+from nets.test_inception import fid_inception_weights
 from PIL import Image
 
 from genarena.config import DataConfig
@@ -12,8 +14,6 @@ from genarena.data import build_dataset
 from genarena.metrics.fid import fid
 from genarena.metrics.inception import inception_extractor
 from genarena.metrics.kid import kid
-from helpers import assert_user_error
-from nets.test_inception import fid_inception_weights
 
 TINY = ["steps=10", "data.batch_size=8", "model.width=8", "model.z_dim=8", "eval.n_samples=64",
         "eval.interval=0", "log.interval=5", "log.checkpoint_interval=5", "backend.threads=1"]

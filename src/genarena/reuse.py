@@ -2,21 +2,18 @@
 is about to train into, decided by a pure function of what the directory holds and the config
 wanted, then carried out by a separate `apply` (the only place that deletes anything).
 
-| what the folder holds                                   | decision                      |
-|---------------------------------------------------------|-------------------------------|
-| nothing                                                 | Fresh                         |
-| the same config, finished                               | Reuse                         |
-| the same config, checkpointed                           | Resume                        |
-| the same config, killed before its first checkpoint     | Fresh (its leftovers removed) |
-| a smaller budget (a budget key only), with a checkpoint | Extend(key, to)               |
-| a smaller budget, killed before its first checkpoint    | Fresh (its leftovers removed) |
-| a larger budget, a record without checkpoint, or any other difference | Refuse(reason); with `replace`: Fresh, the old run removed |
+- nothing: Fresh;
+- the same config: Reuse when finished, Resume when checkpointed, else Fresh (the leftovers of a
+  run killed before its first checkpoint are removed);
+- a larger budget in one of BUDGET_KEYS and nothing else: Extend(key, to) when the run has a
+  checkpoint (Fresh when killed before its first);
+- a smaller budget, a kept record without checkpoint whose budget grew, or any other
+  difference: Refuse(reason); with `replace`, Fresh after the old run is removed.
 
 A refusal is a user error that names `--replace`: nothing is ever deleted silently.
 """
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,14 +80,6 @@ def _get(cfg: Config, key: str) -> Any:
     for part in key.split("."):
         value = getattr(value, part)
     return value
-
-
-def _with(cfg: Config, key: str, value: Any) -> Config:
-    """A copy of `cfg` with the dotted `key` set to `value`."""
-    head, _, rest = key.partition(".")
-    if not rest:
-        return dataclasses.replace(cfg, **{head: value})
-    return dataclasses.replace(cfg, **{head: _with(getattr(cfg, head), rest, value)})
 
 
 def differences(stored: Config, wanted: Config) -> list[str]:

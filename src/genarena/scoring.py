@@ -21,7 +21,8 @@ from torch import Tensor
 from genarena.data.base import Dataset
 from genarena.errors import UserError
 from genarena.metrics.fid import fid
-from genarena.metrics.kid import SEED as KID_SEED, kid
+from genarena.metrics.kid import SEED as KID_SEED
+from genarena.metrics.kid import kid
 from genarena.metrics.prdc import prdc
 from genarena.metrics.reference import FeatureNetwork, reference_features
 from genarena.metrics.scores import inception_score
@@ -83,8 +84,8 @@ def load_image_set(spec: str, n: int | None = None, seed: int | None = None) -> 
     """An image set from a run directory, an .npz file, an image folder or a dataset name; n:
     the samples a run draws (default its eval.n_samples), else the first n images; seed: of a
     run's samples (default the run's evaluation seed) and of a dataset's subset (default 0)."""
-    from genarena.data import BUILTIN, build_dataset
     from genarena.config import DataConfig
+    from genarena.data import BUILTIN, build_dataset
     from genarena.run import RunDir
     path = Path(spec).expanduser()
     dataset: Dataset | None = None
@@ -121,8 +122,8 @@ def _network(a: ImageSet, b: ImageSet, features: str, weights: str, resize: str,
                             "pt_inception-2015-12-05 state dict; nothing is downloaded)")
         from genarena.metrics.inception import inception_extractor
         return inception_extractor(weights, resize)
-    from genarena.data import BUILTIN, build_dataset
     from genarena.config import DataConfig
+    from genarena.data import BUILTIN, build_dataset
     from genarena.metrics.features import feature_extractor
     if dataset_name and dataset_name not in BUILTIN:
         raise UserError(f"--dataset: unknown dataset '{dataset_name}' (expected one of: "

@@ -27,7 +27,8 @@ from genarena.cluster import cores
 from genarena.config import load_config, parse_override
 from genarena.errors import UserError
 from genarena.records import Records
-from genarena.reuse import Decision, Extend, Fresh, Resume, Reuse, apply, inspect, plan as plan_reuse
+from genarena.reuse import Decision, Extend, Fresh, Reuse, apply, inspect
+from genarena.reuse import plan as plan_reuse
 from genarena.run import RunDir
 
 log = logging.getLogger(__name__)

@@ -4,14 +4,19 @@ fed to both libraries."""
 import numpy as np
 import pytest
 import torch
-
-from genarena.metrics.fid import fid
-from genarena.metrics.inception import (inception_extractor, preprocess, quantise,
-                                        resize_pil_bicubic, resize_tf1_bilinear)
-from genarena.metrics.kid import kid
-from genarena.metrics.scores import inception_score
 from nets.test_inception import fid_inception_weights
 from reference_libraries import clean_fid_resizer, torch_fidelity
+
+from genarena.metrics.fid import fid
+from genarena.metrics.inception import (
+    inception_extractor,
+    preprocess,
+    quantise,
+    resize_pil_bicubic,
+    resize_tf1_bilinear,
+)
+from genarena.metrics.kid import kid
+from genarena.metrics.scores import inception_score
 
 KID = dict(kid_subsets=10, kid_subset_size=8, kid_kernel="poly", kid_kernel_poly_degree=3,
            kid_kernel_poly_gamma=None, kid_kernel_poly_coef0=1, rng_seed=2020, verbose=False)

@@ -2,6 +2,7 @@
 network (its weights' hash) change; and the Inception scores of a run's evaluation."""
 import pytest
 import torch
+from nets.test_inception import fid_inception_weights
 
 from genarena.config import DataConfig, EvalConfig
 from genarena.data import build_dataset
@@ -9,7 +10,6 @@ from genarena.metrics.fid import fid
 from genarena.metrics.images import image_metrics
 from genarena.metrics.inception import inception_extractor
 from genarena.metrics.reference import reference_features, reference_path
-from nets.test_inception import fid_inception_weights
 
 
 class CountingNetwork:

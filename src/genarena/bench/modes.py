@@ -107,7 +107,8 @@ def run(out: Path, quick: bool = False, seeds: list[int] | None = None,
     runs_root = runs_root or runs_folder("modes", quick)
     seeds = seeds if seeds is not None else [0] if quick else [0, 1, 2, 3, 4]
     jobs = plan(quick, seeds, runs_root, datasets)
-    paths = run_jobs([job for _, job in jobs], launch.workers, replace=True, address=launch.address,
+    paths = run_jobs([job for _, job in jobs], launch.workers, replace=launch.replace,
+                     address=launch.address,
                      records=records_beside(out, runs_root))
     entries = [_named(method, path) for (method, _), path in zip(jobs, paths)]
     rows = leaderboard.aggregate(entries)

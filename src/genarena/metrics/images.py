@@ -9,11 +9,11 @@ from genarena.config import EvalConfig
 from genarena.data.base import Dataset
 from genarena.metrics.features import feature_extractor
 from genarena.metrics.fid import fid
-from genarena.metrics.kid import SEED as KID_SEED, kid
+from genarena.metrics.kid import SEED as KID_SEED
+from genarena.metrics.kid import kid
 from genarena.metrics.prdc import manifold_radii, prdc
 from genarena.metrics.reference import FeatureNetwork, reference_features
 from genarena.metrics.scores import classes_covered, inception_score, modes_and_reverse_kl, tvd
-
 
 PRDC_K = 5
 INCEPTION_SCORE_SPLITS = 10          # torch-fidelity's and the papers' ten splits
