@@ -81,13 +81,17 @@ def _opened(args: argparse.Namespace) -> Any:
     return load_run(args.run_dir, device=None if device is None else str(device))
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    metrics = _opened(args).evaluate(args.n)
-    if args.json:
+def _print_metrics(metrics: dict[str, Any], as_json: bool) -> None:
+    """One JSON object, or `key: value` lines (eval and score)."""
+    if as_json:
         print(json.dumps(metrics))
     else:
         for k, v in metrics.items():
             print(f"{k}: {format_value(v)}")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    _print_metrics(_opened(args).evaluate(args.n), args.json)
     return 0
 
 
@@ -95,13 +99,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     from genarena.scoring import load_image_set, score
     a = load_image_set(args.a, args.n, args.seed)
     b = load_image_set(args.b, args.n, args.seed)
-    result = score(a, b, args.features or ("fid-inception" if args.weights else "lenet"),
-                   args.weights or "", args.resize, args.dataset or "", args.cache_dir or "")
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k}: {format_value(v)}")
+    _print_metrics(score(a, b, args.features or ("fid-inception" if args.weights else "lenet"),
+                         args.weights or "", args.resize, args.dataset or "",
+                         args.cache_dir or ""), args.json)
     return 0
 
 
