@@ -51,6 +51,7 @@ class Job:
     preset: str = ""
     attempts: int = 0
     proc: Launched | None = field(default=None, repr=False)
+    decision: Decision | None = None      # what its folder called for when last looked at
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -103,7 +104,8 @@ def reuse_decision(job: Job, replace: bool = False) -> Decision:
     unless `replace`, which deletes it; leftovers of a run killed before its first checkpoint
     are removed."""
     decision = plan_reuse(inspect(job.path), load_config(job.preset, job.overrides))
-    return apply(job.path, decision, replace)
+    job.decision = apply(job.path, decision, replace)
+    return job.decision
 
 
 def restore_record(job: Job, records: Records | None) -> None:
@@ -280,7 +282,10 @@ def run_jobs(jobs: list[Job], workers: int | None = None, retries: int = 2, repl
         while todo or running:
             while todo and len(running) < workers:
                 job = todo.pop(0)
-                _start(job, reuse_decision(job), threads, ray)
+                # a first start carries out the decision made above; a retry looks again (the
+                # failed attempt may have left a checkpoint to resume from)
+                decision = job.decision if job.attempts == 0 and job.decision else reuse_decision(job)
+                _start(job, decision, threads, ray)
                 running.append(job)
             time.sleep(poll_s)
             if time.monotonic() - shown >= every_s:
