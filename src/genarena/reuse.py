@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Union
 
@@ -75,13 +76,6 @@ def inspect(path: Path) -> Existing:
     return Existing(run.read_config(), run.summary_file.exists(), run.last_checkpoint.exists())
 
 
-def _get(cfg: Config, key: str) -> Any:
-    value: Any = cfg
-    for part in key.split("."):
-        value = getattr(value, part)
-    return value
-
-
 def differences(stored: Config, wanted: Config) -> list[str]:
     """The dotted keys whose values differ between two configs."""
     def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -105,7 +99,7 @@ def plan(existing: Existing, wanted: Config) -> Decision:
     changed = differences(stored, wanted)
     if len(changed) == 1 and changed[0] in BUDGET_KEYS:
         key = changed[0]
-        have, want = _get(stored, key), _get(wanted, key)
+        have, want = attrgetter(key)(stored), attrgetter(key)(wanted)
         if not started:
             return Fresh(leftovers=True)
         if want < have:
@@ -123,7 +117,7 @@ def plan(existing: Existing, wanted: Config) -> Decision:
 
 def _show(cfg: Config, key: str) -> str:
     try:
-        return repr(_get(cfg, key))
+        return repr(attrgetter(key)(cfg))
     except AttributeError:
         return "(none)"
 

@@ -36,11 +36,10 @@ INCEPTION_SPLITS = 10
 
 @dataclass
 class ImageSet:
-    """Images to score: uint8 or [-1, 1] float N×C×H×W, what they are, and their dataset if known
-    (a run's or a built-in one's, which names the LeNet features)."""
+    """Images to score: uint8 or [-1, 1] float N×C×H×W, and their dataset if known (a run's or a
+    built-in one's, which names the LeNet features)."""
     name: str
     x: Tensor
-    kind: str
     dataset: Dataset | None = None
 
 
@@ -93,24 +92,24 @@ def load_image_set(spec: str, n: int | None = None, seed: int | None = None) -> 
         from genarena.api import load_run
         run = load_run(path)
         count = n or run.config.eval.n_samples
-        return ImageSet(str(path), run.sample(count, seed=seed).detach().cpu().float(), "run", run.dataset)
+        return ImageSet(str(path), run.sample(count, seed=seed).detach().cpu().float(), run.dataset)
     if path.suffix == ".npz" and path.is_file():
-        x, kind = _npz_images(path), "npz"
+        x = _npz_images(path)
     elif path.is_dir():
-        x, kind = _folder_images(path), "folder"
+        x = _folder_images(path)
     elif spec in BUILTIN:
         dataset = build_dataset(DataConfig(name=spec))
         if len(dataset.sample_shape) != 3:
             raise UserError(f"score input '{spec}': a dataset of points, not images")
         total = len(dataset.test_x) if dataset.test_x is not None else 10_000
         x = dataset.reference(n or total, seed or 0)[0]
-        return ImageSet(f"{spec} ({dataset.reference_split(n or total)})", x, "dataset", dataset)
+        return ImageSet(f"{spec} ({dataset.reference_split(n or total)})", x, dataset)
     else:
         raise UserError(f"score input '{spec}': not found (expected an image folder, an .npz "
                         f"file, a run directory or a dataset name: {', '.join(BUILTIN)})")
     if len(x) < 2:
         raise UserError(f"score input '{spec}': {len(x)} image(s); a score needs at least 2")
-    return ImageSet(str(path), x[:n] if n else x, kind, dataset)
+    return ImageSet(str(path), x[:n] if n else x, dataset)
 
 
 def _network(a: ImageSet, b: ImageSet, features: str, weights: str, resize: str,
