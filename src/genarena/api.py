@@ -6,7 +6,7 @@ import os
 import platform
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -17,18 +17,18 @@ from genarena.data import build_dataset
 from genarena.data.base import Dataset
 from genarena.distributed import SINGLE, World, joined
 from genarena.errors import UserError
+from genarena.generative import label_sampler_fn, sampler_fn
 from genarena.metrics import evaluate
 from genarena.progress import Progress
 from genarena.report.html import write_report
 from genarena.report.plots import save_sample_figure
-from genarena.run import RunDir
-from genarena.trainers import TRAINERS, config_yaml, get_trainer
-from genarena.generative import label_sampler_fn, sampler_fn
 from genarena.report.tensorboard import TensorBoard
 from genarena.reuse import BUDGET_KEYS
-from genarena.train.loop import Interrupted, eval_seed, fit
+from genarena.run import RunDir
+from genarena.train.base import Trainer, eval_seed
+from genarena.train.loop import Hooks, Interrupted, fit
 from genarena.train.precision import switches
-
+from genarena.trainers import TRAINERS, config_yaml, get_trainer
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class Run:
     def with_guidance_scale(self, scale: float) -> "Run":
         """The same run, sampled with guidance scale α = `scale` (e.g. the α=10 'scaling' baseline)."""
         other = Run(self.path, self.checkpoint_name, self.device)
-        other.config.guidance.scale = scale
+        other.config = load_config(self.config, {"guidance.scale": scale})   # validated anew
         return other
 
     def model(self) -> Any:
@@ -130,7 +130,7 @@ class Run:
         return sampler_fn(model, seed, label)(n)
 
     def evaluate(self, n: int | None = None) -> dict[str, Any]:
-        """The metrics of SPEC 7 for n generated samples (default: eval.n_samples)."""
+        """The metrics of docs/arena.md for n generated samples (default: eval.n_samples)."""
         return evaluate(lambda k: self.sample(k), self.dataset, self.config.eval,
                         eval_seed(self.config), n,
                         label_sampler_fn(self.model(), eval_seed(self.config)))
@@ -174,7 +174,7 @@ def _extend(run: RunDir, cfg: Config, overrides: Mapping[str, Any], at_step: int
 
 
 def _open_or_create(config: Any, resume: str | Path | None,
-                    overrides: list[str] | Mapping[str, Any], kwargs: Mapping[str, Any]
+                    overrides: Sequence[str] | Mapping[str, Any], kwargs: Mapping[str, Any]
                     ) -> tuple[Config, RunDir | None, dict[str, Any] | None, dict[str, Any]]:
     """(config, existing run or None, checkpoint state or None, overrides as a mapping)."""
     base = (dict(overrides) if isinstance(overrides, Mapping)
@@ -190,7 +190,7 @@ def _open_or_create(config: Any, resume: str | Path | None,
 
 def train(config: str | Path | Mapping[str, Any] | Config = "ring8-nsgan", *,
           out: str | Path | None = None, resume: str | Path | None = None, quiet: bool = True,
-          overrides: list[str] | Mapping[str, Any] = (), **kwargs: Any) -> Run | None:
+          overrides: Sequence[str] | Mapping[str, Any] = (), **kwargs: Any) -> Run | None:
     """Train a preset, YAML file, dict or Config; keyword overrides use '__' for dots.
 
     The run directory is `out`, else runs/NAME-TIME under the current directory. With `resume`,
@@ -228,10 +228,10 @@ def check_trainer_support(cfg: Config, nproc: int) -> None:
     if nproc <= 1:
         return
     if not spec.data_parallel:
-        able = [name for name, spec in TRAINERS.items() if spec.data_parallel]
+        parallel = [name for name, other in TRAINERS.items() if other.data_parallel]
         raise UserError(f"--nproc: trainer '{cfg.trainer.name}' trains in one process (a "
                         f"coevolution grid spreads its cells with backend.name); --nproc trains "
-                        f"{' and '.join(able)}")
+                        f"{' and '.join(parallel)}")
     if cfg.data.batch_size % nproc:
         raise UserError(f"config key 'data.batch_size': {cfg.data.batch_size} does not split "
                         f"evenly over --nproc {nproc} processes")
@@ -263,7 +263,7 @@ def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | N
         if world.distributed:
             trainer.data_parallel(world)
         if not world.is_main:                  # in step with rank 0, which writes the run
-            _fit(trainer, cfg, None, dataset, state, True, world)
+            _fit(trainer, None, state, True)
             return None
         created = run is None
         if run is None:
@@ -271,7 +271,7 @@ def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | N
             run.write_config(config_yaml(cfg))
         log.info("run directory %s", run.path.resolve())
         try:
-            summary = _fit(trainer, cfg, run, dataset, state, quiet, world)
+            summary = _fit(trainer, run, state, quiet)
         except Interrupted:
             raise
         except BaseException as exc:
@@ -283,11 +283,32 @@ def _train_run(config: Any, cfg: Config, out: str | Path | None, run: RunDir | N
     return Run(run.path)
 
 
-def _fit(trainer: Any, cfg: Config, run: RunDir | None, dataset: Dataset | None,
-         state: dict[str, Any] | None, quiet: bool, world: World = SINGLE) -> dict[str, Any]:
+def _fit(trainer: Trainer, run: RunDir | None, state: dict[str, Any] | None,
+         quiet: bool) -> dict[str, Any]:
     """The shared loop with this run's sample functions, progress display and TensorBoard (run
     is None on a rank other than 0: it trains and writes nothing)."""
-    seed = eval_seed(cfg)
+    if run is None:
+        return fit(trainer, None, Hooks(Progress(trainer.total_steps, "", quiet=True)), state)
+    board = TensorBoard.open(run.path, trainer.cfg.log.tensorboard)
+    progress = Progress(trainer.total_steps, run.path.name, quiet=quiet,
+                        initial=int(state["step"]) if state else 0)
+    try:
+        summary = fit(trainer, run, _hooks(trainer, run, progress, board), state)
+    finally:
+        if board is not None:
+            board.close()
+    return {"run": run.path.name, **summary, "threads": torch.get_num_threads(),
+            **trainer.summary_extras(), **_extensions(run)}
+
+
+def _hooks(trainer: Trainer, run: RunDir, progress: Progress,
+           board: TensorBoard | None) -> Hooks:
+    """How a run samples its model (seeded for evaluation), pictures it and feeds TensorBoard; a
+    trainer without a data set (it evaluates itself) has nothing to draw or picture."""
+    dataset = trainer.dataset
+    if dataset is None:
+        return Hooks(progress, on_log=board.scalars_and_samples(None) if board else None)
+    seed = eval_seed(trainer.cfg)
 
     def sample_fn(n: int) -> Tensor:
         # Asked afresh each time: a coevolution run's best mixture changes between generations.
@@ -298,39 +319,14 @@ def _fit(trainer: Any, cfg: Config, run: RunDir | None, dataset: Dataset | None,
         assert fn is not None
         return fn(n, label)
 
-    # a trainer that evaluates itself (marl: dataset None) has no samples to draw or picture
-    samples = sample_fn if dataset is not None else None
-    if run is None:
-        return fit(trainer, cfg, None, dataset, Progress(trainer.total_steps, "", quiet=True),
-                   samples, state, world=world)
-    board = TensorBoard.open(run.path, cfg.log.tensorboard)
-
     def save_samples(x: Tensor, tag: str) -> None:
-        assert dataset is not None
         save_sample_figure(x, dataset, run.samples / f"{tag}.png", f"{run.path.name} {tag}")
         if board is not None:
-            board.samples(x, dataset, int(trainer.step))
+            board.samples(x, dataset, trainer.step)
 
-    def on_log(row: dict[str, Any], drawn: Tensor | None) -> None:
-        assert board is not None
-        board.scalars(row)
-        if drawn is not None:              # the evaluated samples, pictured at the eval interval
-            board.samples(drawn, dataset, int(row["step"]))
-
-    progress = Progress(trainer.total_steps, run.path.name, quiet=quiet,
-                        initial=int(state["step"]) if state else 0)
-    conditional = dataset is not None and trainer.final_generative().conditional
-    try:
-        summary = fit(trainer, cfg, run, dataset, progress, samples, state,
-                      save_samples if dataset is not None else None,
-                      label_fn if conditional else None,
-                      on_log=on_log if board is not None else None, world=world)
-    finally:
-        if board is not None:
-            board.close()
-    extras = getattr(trainer, "summary_extras", None)
-    return {"run": run.path.name, **summary, "threads": torch.get_num_threads(),
-            **(extras() if extras else {}), **_extensions(run)}
+    conditional = trainer.final_generative().conditional
+    return Hooks(progress, sample_fn, label_fn if conditional else None, save_samples,
+                 board.scalars_and_samples(dataset) if board else None)
 
 
 def _extensions(run: RunDir) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from typing import Iterator, Sequence
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
+from torch.utils.hooks import RemovableHandle
 
 from genarena.cluster import LOOPBACK
 
@@ -65,16 +66,17 @@ class World:
         k = len(x) // self.size
         return x[self.rank * k:(self.rank + 1) * k]
 
-    def average_gradients(self, module: nn.Module) -> None:
-        """Average each parameter's gradient over the ranks as backward accumulates it."""
+    def average_gradients(self, module: nn.Module) -> list[RemovableHandle]:
+        """Average each parameter's gradient over the ranks as backward accumulates it; the
+        hooks' handles are returned, so that a caller can remove them (none on one rank)."""
         if self.size == 1:
-            return
+            return []
 
         def average(p: Tensor) -> None:
+            assert p.grad is not None          # the hook runs once the gradient is accumulated
             dist.all_reduce(p.grad)
             p.grad.div_(self.size)
-        for p in module.parameters():
-            p.register_post_accumulate_grad_hook(average)
+        return [p.register_post_accumulate_grad_hook(average) for p in module.parameters()]
 
     def broadcast(self, module: nn.Module) -> None:
         """Rank 0's parameters and buffers on every rank (they start identical; this makes sure)."""

@@ -13,14 +13,14 @@ from genarena.coevolution import CoevolutionTrainer, load_mixture
 from genarena.config import Config, dump_yaml
 from genarena.data.base import Dataset
 from genarena.errors import UserError
+from genarena.generative import Generative
+from genarena.train.base import Trainer
 from genarena.train.diffusion import DiffusionTrainer, load_diffusion
 from genarena.train.egan import EGANTrainer
 from genarena.train.marl import MARLTrainer, load_agents
 from genarena.train.mspg import MSPGTrainer
-from genarena.generative import Generative
 from genarena.train.pair import PairTrainer, load_generator
 from genarena.train.vae import VAETrainer, load_vae
-
 
 # The config sections every trainer reads; config.yaml lists them first (the rest under a comment).
 COMMON_SECTIONS = ("data", "model", "trainer", "optim", "eval", "log", "backend")
@@ -32,7 +32,7 @@ class TrainerSpec:
     """A trainer kind: `build` makes the trainer object; `load_model` rebuilds its final model;
     `sections` are the config sections it reads; `data_parallel`: it trains one model on several
     processes (`--nproc`, genarena.distributed); `mixed_precision`: it honours trainer.amp."""
-    build: Callable[[Config, Dataset, torch.device], Any]
+    build: Callable[[Config, Any, torch.device], Trainer]   # the Dataset (None: not generative)
     load_model: Callable[[Config, Dataset, dict[str, Any], torch.device], Generative]
     sections: tuple[str, ...]
     data_parallel: bool = False

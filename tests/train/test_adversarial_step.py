@@ -8,10 +8,10 @@ import genarena
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.losses import LOSSES, get_loss, gradient_penalty, r1_penalty
+from genarena.losses.adversarial import AdversarialLoss
 from genarena.nets.layers import pack
 from genarena.nets.mlp import MLPDiscriminator
-from genarena.train.adversarial_step import (DiscriminatorRules, discriminator_step, frozen,
-                                             generator_step)
+from genarena.train.adversarial_step import DiscriminatorRules, discriminator_step, frozen, generator_step
 from genarena.train.mspg import MSPGTrainer
 
 # What a perfect D outputs for reals and fakes, by the loss's own targets.
@@ -58,15 +58,26 @@ def test_d_accuracy_is_at_most_a_half_for_an_undecided_d(name):
     assert (stats["d_acc_real"] + stats["d_acc_fake"]) / 2 <= 0.5
 
 
-def test_an_lsgan_run_logs_its_own_accuracy_rule(tmp_path):
+def test_an_lsgan_run_logs_its_own_accuracy_rule(tmp_path, monkeypatch):
     # LSGAN outputs near 0.5 for reals: the old rule (output > 0) called all of them right.
     real = torch.full((64, 2), 0.4)
     stats = _d_step("lsgan", FixedD(1.0, 0.0), real, torch.zeros(64, 2) - 0.2)
     assert stats["d_acc_real"] == 0.0 and stats["d_acc_fake"] == 1.0
+    # and a run's logged accuracy is the mean of its own loss's rule over each log interval
+    seen = []
+    rule = AdversarialLoss.d_accuracy
+
+    def recorded(self, out_real, out_fake):
+        seen.append((self.name, rule(self, out_real, out_fake)))
+        return seen[-1][1]
+    monkeypatch.setattr(AdversarialLoss, "d_accuracy", recorded)
     run = genarena.train("ring8-lsgan", out=tmp_path / "r", steps=20, model__g_hidden=[16],
                          model__d_hidden=[16], eval__n_samples=64, log__interval=10)
     rows = [r for r in run.dir.read_metrics() if "d_acc_real" in r]
-    assert rows and all(0 <= r["d_acc_real"] <= 1 for r in rows)
+    assert [name for name, _ in seen] == ["lsgan"] * 20 and len(rows) == 2
+    for row, interval in zip(rows, (seen[:10], seen[10:])):
+        for key in ("d_acc_real", "d_acc_fake"):
+            assert row[key] == pytest.approx(sum(acc[key] for _, acc in interval) / 10)
 
 
 def test_the_gradient_penalty_of_a_pacgan2_critic_is_taken_per_pack():

@@ -4,12 +4,11 @@ import json
 
 import pytest
 import torch
+from helpers import assert_user_error
 
 import genarena
-from genarena.errors import UserError
 from genarena.diffusion.oracle import moons_posterior_errors
-
-from helpers import assert_user_error
+from genarena.errors import UserError
 
 SMALL = {"steps": 400, "diffusion__nfe": 40, "eval__n_samples": 300, "log__checkpoint_interval": 100,
          "model__g_hidden": [64, 64], "model__d_hidden": [32, 32], "backend__threads": 1}

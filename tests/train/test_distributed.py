@@ -8,7 +8,11 @@ import sys
 import pytest
 import torch
 
+from genarena.cli import build_parser, rank_argv
+from genarena.config import load_config
+from genarena.data import build_dataset
 from genarena.distributed import SINGLE, World
+from genarena.train.pair import PairTrainer
 
 RUN = ["steps=20", "log.interval=1", "log.checkpoint_interval=10", "eval.n_samples=300",
        "data.batch_size=256"]
@@ -35,6 +39,26 @@ def test_ranks_take_contiguous_equal_slices_of_the_global_batch():
     x = torch.arange(12.0).reshape(6, 2)
     parts = [World(rank=r, size=3).shard(x) for r in range(3)]
     assert torch.equal(torch.cat(parts), x) and all(len(p) == 2 for p in parts)
+
+
+def test_joining_a_second_world_replaces_the_gradient_averaging_hooks(monkeypatch):
+    """A trainer moved into another world averages each gradient once, not once per world."""
+    monkeypatch.setattr(World, "broadcast", lambda self, module: None)   # no process group here
+    trainer = PairTrainer(load_config("ring8-nsgan", {}), build_dataset(load_config("ring8-nsgan").data),
+                          torch.device("cpu"))
+    param = next(trainer.g.parameters())
+    trainer.data_parallel(World(rank=0, size=2))
+    assert len(param._post_accumulate_grad_hooks) == 1
+    trainer.data_parallel(World(rank=0, size=2))
+    assert len(param._post_accumulate_grad_hooks) == 1
+    trainer.data_parallel(World(rank=0, size=1))            # back to one process: none at all
+    assert not param._post_accumulate_grad_hooks
+
+
+def test_each_rank_runs_the_command_it_was_given_less_nproc():
+    args = build_parser().parse_args(["train", "ring8-nsgan", "steps=20", "--nproc", "2",
+                                      "--out", "o", "-vv"])
+    assert rank_argv(args) == ["train", "ring8-nsgan", "steps=20", "--out", "o", "-v", "-v"]
 
 
 def test_two_gloo_ranks_train_as_one_process_and_resume_in_one(tmp_path):

@@ -3,13 +3,12 @@ import copy
 
 import pytest
 import torch
+from helpers import FAST, as_kwargs
 
 import genarena
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.train.egan import EGANTrainer
-
-from helpers import FAST, as_kwargs
 
 EGAN = {**FAST, "trainer.name": "egan", "loss.name": "bce", "steps": 20}
 

@@ -8,13 +8,12 @@ import time
 
 import pytest
 import torch
+from helpers import FAST, assert_user_error, last_logged_step, metric_rows, train_then_kill
 
 import genarena
 from genarena.cli import main
 from genarena.errors import DivergenceError
 from genarena.train.pair import PairTrainer
-
-from helpers import FAST, assert_user_error, last_logged_step, metric_rows, train_then_kill
 
 RESUME = {**FAST, "steps": 400, "model.g_hidden": [128, 128], "model.d_hidden": [128],
           "data.batch_size": 256, "log.checkpoint_interval": 50, "eval.interval": 100,

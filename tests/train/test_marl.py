@@ -3,12 +3,12 @@ return in summary.json, resumes exactly after SIGKILL, and a learned policy beat
 import json
 
 import pytest
+import torch
+from helpers import metric_rows, train_then_kill
 
 import genarena
 from genarena.config import load_config
-from genarena.train.marl import random_test_return
-
-from helpers import metric_rows, train_then_kill
+from genarena.train.marl import MARLTrainer, random_test_return
 
 pytest.importorskip("lbforaging")
 pytest.importorskip("mpe2")
@@ -25,7 +25,14 @@ def test_each_task_trains_and_reports_its_test_return(tmp_path, preset):
     s = run.summary
     assert s["trainer"] == "marl" and s["updates"]["environment_steps"] >= 600
     assert s["updates"]["gradient_steps"] > 0 and s["eval"] == {"test_episodes": 4}
-    assert isinstance(s["metrics"]["test_return"], float)
+    # the reported test return is what the checkpointed agents score on the run's test episodes
+    again = MARLTrainer(run.config, None, torch.device("cpu"))
+    try:
+        again.load_state_dict(run.dir.load_checkpoint()["trainer_state"])
+        assert again.evaluate(None) == s["metrics"]
+    finally:
+        again.close()
+    assert s["metrics"]["test_episodes"] == 4
     rows = [r for r in metric_rows(tmp_path / "r") if "eval" in r]
     assert rows and all("test_return" in r["eval"] for r in rows)
     assert (tmp_path / "r" / "report.html").exists()

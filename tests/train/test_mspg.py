@@ -3,13 +3,12 @@ import copy
 import json
 
 import torch
+from helpers import FAST, as_kwargs
 
 import genarena
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.train.mspg import MSPGTrainer
-
-from helpers import FAST, as_kwargs
 
 TOY = {**FAST, "steps": 60, "controller.interval": 10, "data.batch_size": 64}
 

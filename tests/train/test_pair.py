@@ -3,12 +3,11 @@ import copy
 
 import pytest
 import torch
+from helpers import FAST
 
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.train.pair import PairTrainer, load_generator
-
-from helpers import FAST
 
 
 def make(**extra):

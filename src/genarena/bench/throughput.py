@@ -1,4 +1,4 @@
-"""SPEC 8.1: pair-trainer steps/s against a minimal hand-written loop of the same nets, same process.
+"""docs/arena.md: pair-trainer steps/s against a minimal hand-written loop of the same nets, same process.
 
 Both sides start from identical weights and draw data the same way; rounds alternate between them
 so that drift of the machine hits both, and the median round counts. The trainer side is the real
@@ -22,10 +22,10 @@ from genarena.bench.common import bare_gan_step, machine_info, peak_rss_mb, writ
 from genarena.config import Config, load_config
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
+from genarena.generative import sampler_fn
 from genarena.progress import Progress
 from genarena.run import RunDir
-from genarena.generative import sampler_fn
-from genarena.train.loop import fit
+from genarena.train.loop import Hooks, fit
 from genarena.train.pair import PairTrainer
 
 
@@ -72,14 +72,15 @@ def _trainer_round(case: Case, cfg: Config, dataset: Dataset, init: PairTrainer)
         progress = Progress(cfg.steps, "bench", quiet=True)
         sample = sampler_fn(trainer.final_generative(), seed=0)
         start = time.perf_counter()
-        fit(trainer, cfg, run, dataset, progress, sample)
+        fit(trainer, run, Hooks(progress, sample))
         return cfg.steps / (time.perf_counter() - start)
 
 
 def _minimal_round(cfg: Config, dataset: Dataset, init: PairTrainer) -> float:
     """Steps/s of the textbook loop: same nets, Adam, non-saturating loss, nothing else."""
     g, d = copy.deepcopy(init.g), copy.deepcopy(init.d)
-    lr_g, lr_d, betas = cfg.optim.lr_g, cfg.optim.lr_d, tuple(cfg.optim.betas)
+    lr_g, lr_d, (beta1, beta2) = cfg.optim.lr_g, cfg.optim.lr_d, cfg.optim.betas
+    betas = (beta1, beta2)
     opt_g = torch.optim.Adam(g.parameters(), lr=lr_g, betas=betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=lr_d, betas=betas)
     stream = dataset.stream(cfg.data.batch_size, seed=0)
@@ -114,7 +115,7 @@ def run(out: Path, quick: bool = False) -> list[Path]:
     torch.set_num_threads(min(2, torch.get_num_threads()) or 1)
     rounds = 1 if quick else 5
     peak = gemm_flops(repeats=3 if quick else 10)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for case in CASES:
         steps = 20 if quick else case.steps
         cfg = _cfg(case, steps)

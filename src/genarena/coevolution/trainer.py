@@ -1,4 +1,4 @@
-"""`trainer=coevolution` (SPEC 5.1): the grid's generations under the shared training loop.
+"""`trainer=coevolution` (docs/coevolution.md): the grid's generations under the shared training loop.
 
 One `train_step` is one synchronous generation of every cell (on the configured backend). As
 everywhere, `steps` counts generator updates: those of each cell's generator, so a run has
@@ -14,13 +14,14 @@ from typing import Any
 
 import torch
 
-from genarena.coevolution.backends import build_backend
+from genarena.coevolution.backends import Backend, build_backend
 from genarena.coevolution.cell import CellContext, CellState
 from genarena.coevolution.mixture import MixtureGenerator
 from genarena.config import Config
 from genarena.control import build_grid_controller
 from genarena.control.multiagent import cell_knobs
 from genarena.data.base import Dataset
+from genarena.train.base import Trainer
 from genarena.train.loop import due
 
 
@@ -35,21 +36,21 @@ def mixture_of(ctx: CellContext, states: dict[int, CellState], cell: int) -> Mix
     return ctx.mixture(states[cell]["weights"], [states[h] for h in hood])
 
 
-class CoevolutionTrainer:
+class CoevolutionTrainer(Trainer):
     """Owns the grid's cell states and a backend that advances them a generation at a time."""
 
-    final_model_name = "mixture"
-
     def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
-        self.cfg = cfg
+        super().__init__(cfg, dataset, device)
         self.ctx = CellContext(cfg, dataset, device=device)
         self.ctx.scorer                      # build (and cache) the scorer before any worker does
         self.states = {c: self.ctx.initial_state(c) for c in range(self.ctx.grid.size)}
         self.controller = build_grid_controller(cfg.controller, self.ctx.grid.size, cfg.seed)
-        self.backend = build_backend(cfg, self.ctx)     # last: it starts workers that close() stops
-        self.step = 0
-        self.total_steps = cfg.steps
+        self.backend: Backend | None = build_backend(cfg, self.ctx)   # last: it starts workers
         self.batches_per_gen = cfg.coevolution.batches_per_gen
+
+    @property
+    def final_model_name(self) -> str:
+        return "mixture"
 
     @property
     def generation(self) -> int:
@@ -64,14 +65,11 @@ class CoevolutionTrainer:
 
     def train_step(self) -> dict[str, float]:
         """One generation of every cell; statistics averaged over cells, plus each cell's score."""
-        if self.step >= self.total_steps:
-            self.close()
+        if self.backend is None or self.step >= self.total_steps:
             raise RuntimeError("training is finished")
         self.states, moved = self.backend.generation(self.states, self.generation)
         before = self.step
         self.step += self.batches_per_gen
-        if self.step == self.total_steps:
-            self.close()
         per_cell = [s["stats"] for s in self.states.values()]
         keys = sorted({k for stats in per_cell for k in stats})
         out = {k: statistics.fmean(s[k] for s in per_cell if k in s) for k in keys}
@@ -89,6 +87,10 @@ class CoevolutionTrainer:
         for cell, knobs in self.controller.decide_grid(self.states).items():
             self.states[cell]["knobs"] = knobs.state_dict()
         return self.controller.log()
+
+    def training_done(self) -> None:
+        """The grid's workers are not needed to evaluate or sample the mixture."""
+        self.close()
 
     def close(self) -> None:
         """Release the backend's workers (idempotent)."""
@@ -124,11 +126,11 @@ class CoevolutionTrainer:
                           for c, s in self.states.items()]}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "states": self.states,
+        return {**super().state_dict(), "states": self.states,
                 "controller": self.controller.state_dict() if self.controller else None}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.step = int(state["step"])
+        super().load_state_dict(state)
         self.states = {int(c): s for c, s in state["states"].items()}
         if self.controller is not None and state.get("controller") is not None:
             self.controller.load_state_dict(state["controller"])

@@ -86,6 +86,8 @@ class Controller(Decider):
     """A pair trainer's controller: `decide` maps (statistics, knobs) to new knobs, always within
     the knob bounds (the policy proposes, `decide` clamps)."""
 
+    needs_quality = False            # True: the trainer measures its quality proxy for `decide`
+
     def decide(self, stats: dict[str, float], knobs: Knobs) -> Knobs:
         """The policy's knobs for these statistics, clamped to KNOB_RANGE / D_STEPS_RANGE."""
         return self.policy(stats, knobs).clamp()

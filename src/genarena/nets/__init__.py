@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from genarena.config import Config, ModelConfig
 from genarena.data.base import Dataset
 from genarena.errors import UserError
+from genarena.nets.base import Discriminator, Generator
 from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP, SigmaBranchClassifier
 from genarena.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from genarena.nets.layers import normal_init
@@ -26,8 +27,11 @@ def output_activation(cfg: ModelConfig, value_range: tuple[float, float] | None)
     return "tanh" if value_range == (-1.0, 1.0) else "identity"
 
 
-def _image_pair(name: str, make: Callable[[], tuple[nn.Module, nn.Module]],
-                sample_shape: Sequence[int]) -> tuple[nn.Module, nn.Module]:
+GANPair = tuple[Generator, Discriminator]
+
+
+def _image_pair(name: str, make: Callable[[], GANPair],
+                sample_shape: Sequence[int]) -> GANPair:
     """(G, D) of a conv architecture, or a user error naming the key when the shape does not fit."""
     if len(sample_shape) != 3:
         raise UserError(f"config key 'model.arch': {name} needs C×H×W images, the data has "
@@ -39,30 +43,30 @@ def _image_pair(name: str, make: Callable[[], tuple[nn.Module, nn.Module]],
                         f"{tuple(sample_shape)} ({exc})") from None
 
 
-def _dcgan(cfg: ModelConfig, shape: Sequence[int], out: str) -> tuple[nn.Module, nn.Module]:
+def _dcgan(cfg: ModelConfig, shape: Sequence[int], out: str) -> GANPair:
     return _image_pair("dcgan", lambda: (DCGANGenerator(cfg.z_dim, shape, cfg.width, out),
                                          DCGANDiscriminator(shape, cfg.width, cfg.d_norm, cfg.pack)),
                        shape)
 
 
-def _mspg(cfg: ModelConfig, shape: Sequence[int], out: str) -> tuple[nn.Module, nn.Module]:
+def _mspg(cfg: ModelConfig, shape: Sequence[int], out: str) -> GANPair:
     return _image_pair("mspg", lambda: (
         MSPGGenerator(cfg.z_dim, shape, cfg.width, cfg.dema, cfg.gctdrn, out),
         MSPGDiscriminator(shape, cfg.width, cfg.dema, cfg.gctdrn, cfg.multiscale)), shape)
 
 
-def _mlp(cfg: ModelConfig, shape: Sequence[int], out: str) -> tuple[nn.Module, nn.Module]:
+def _mlp(cfg: ModelConfig, shape: Sequence[int], out: str) -> GANPair:
     return (MLPGenerator(cfg.z_dim, cfg.g_hidden, shape, cfg.activation, out),
             MLPDiscriminator(shape, cfg.d_hidden, cfg.activation, cfg.pack, cfg.d_maxout))
 
 
 # model.arch -> (G, D) builder, for the adversarial trainers
-GAN_ARCHS: Mapping[str, Callable[[ModelConfig, Sequence[int], str], tuple[nn.Module, nn.Module]]] \
+GAN_ARCHS: Mapping[str, Callable[[ModelConfig, Sequence[int], str], GANPair]] \
     = MappingProxyType({"mlp": _mlp, "dcgan": _dcgan, "mspg": _mspg})
 
 
 def build_gan(cfg: ModelConfig, sample_shape: Sequence[int],
-              value_range: tuple[float, float] | None = None) -> tuple[nn.Module, nn.Module]:
+              value_range: tuple[float, float] | None = None) -> GANPair:
     """(G, D) for data of `sample_shape`, as the config's architecture says."""
     if cfg.arch not in GAN_ARCHS:
         raise UserError(f"config key 'model.arch': '{cfg.arch}' is not available for GAN training")

@@ -1,4 +1,4 @@
-"""Noise-conditional classifiers p(y | x_t, t) for classifier guidance (SPEC 6.2).
+"""Noise-conditional classifiers p(y | x_t, t) for classifier guidance (docs/diffusion.md).
 
 The time embedding is added at every stage, so the classifier knows how noisy its input is.
 """

@@ -9,6 +9,7 @@ from typing import Sequence
 
 from torch import Tensor, nn
 
+from genarena.nets.base import Discriminator, Generator
 from genarena.nets.layers import pack
 
 
@@ -40,7 +41,7 @@ def norm2d(kind: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(Generator):
     """z -> Linear -> (width·2^(k-1), s, s) -> k transposed-conv stages -> tanh image."""
 
     def __init__(self, z_dim: int, out_shape: Sequence[int], width: int = 64,
@@ -64,7 +65,7 @@ class DCGANGenerator(nn.Module):
         return self.upsample(self.project(z))
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(Discriminator):
     """image -> k stride-2 conv stages (LeakyReLU 0.2, no norm on the first) -> Linear -> logit."""
 
     def __init__(self, in_shape: Sequence[int], width: int = 64, norm: str = "batch",

@@ -13,6 +13,7 @@ class GaussianFourierEmbedding(nn.Module):
     def __init__(self, dim: int = 128, scale: float = 16.0) -> None:
         super().__init__()
         generator = torch.Generator().manual_seed(0)       # fixed: part of the architecture
+        self.w: Tensor
         self.register_buffer("w", torch.randn(dim // 2, generator=generator) * scale)
 
     def forward(self, t: Tensor) -> Tensor:

@@ -6,10 +6,11 @@ from typing import Sequence
 
 from torch import Tensor, nn
 
+from genarena.nets.base import Discriminator, Generator
 from genarena.nets.layers import activation, dense_stack, pack
 
 
-class MLPGenerator(nn.Module):
+class MLPGenerator(Generator):
     """z (B, z_dim) -> samples (B, *out_shape) through hidden layers and an output activation."""
 
     def __init__(self, z_dim: int, hidden: Sequence[int], out_shape: Sequence[int],
@@ -25,7 +26,7 @@ class MLPGenerator(nn.Module):
         return self.net(z).reshape(z.shape[0], *self.out_shape)
 
 
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(Discriminator):
     """samples (B, *in_shape) -> raw logits (B/pack, 1); packs `pack` samples per decision."""
 
     def __init__(self, in_shape: Sequence[int], hidden: Sequence[int], act: str = "relu",
@@ -39,7 +40,7 @@ class MLPDiscriminator(nn.Module):
     def features(self, x: Tensor) -> list[Tensor]:
         """Hidden activations (feature matching and the MSPG diversity heads read them)."""
         out, h = [], pack(x.flatten(1), self.pack)
-        for layer in self.net[:-1]:
+        for layer in list(self.net)[:-1]:
             h = layer(h)
             if not isinstance(layer, nn.Linear):
                 out.append(h)

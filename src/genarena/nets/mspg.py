@@ -1,4 +1,4 @@
-"""MSPG-SEN nets (SPEC 4.1–4.3): DEMA attention, GCTDRN blocks, the multi-scale progressive
+"""MSPG-SEN nets (docs/mspg.md): DEMA attention, GCTDRN blocks, the multi-scale progressive
 generator and the multi-scale discriminator. Every part can be switched off for the ablations.
 
 The seed paper gives no equations; docs/mspg.md records the design choices made here.
@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from genarena.nets.base import Discriminator, Generator
 from genarena.nets.dcgan import base_size, square_base
 
 Pyramid = list[Tensor]          # images from the lowest to the highest resolution
@@ -114,7 +115,7 @@ def _channels(width: int, levels: int) -> list[int]:
     return [width * min(2 ** (levels - 1 - i), 4) for i in range(levels)]
 
 
-class MSPGGenerator(nn.Module):
+class MSPGGenerator(Generator):
     """z → base map → GCTDRN upsampling blocks, with an image head (toRGB) at every level.
 
     `pyramid(z)` gives one image per level. Progressive fade-in: with progress p ∈ [0, 1] the
@@ -135,6 +136,7 @@ class MSPGGenerator(nn.Module):
             for a, b in zip(chans[:-1], chans[1:]))
         self.to_rgb = nn.ModuleList(nn.Conv2d(ch, c, 1) for ch in chans)
         self.out_act = nn.Tanh() if out_act == "tanh" else nn.Identity()
+        self.progress: Tensor
         self.register_buffer("progress", torch.ones(()))
 
     @property
@@ -182,7 +184,7 @@ def image_pyramid(x: Tensor, levels: int) -> Pyramid:
     return out[::-1]
 
 
-class MSPGDiscriminator(nn.Module):
+class MSPGDiscriminator(Discriminator):
     """Reads every scale (MSG-GAN): fromRGB at the top, downsampling residual blocks (DEMA when
     on), and at each lower level the image of that scale joins the features via its own fromRGB.
     `multiscale=False` reads only the full-resolution image."""
@@ -231,7 +233,7 @@ def pooled(features: Tensor) -> Tensor:
 
 
 class AuxDiversityDiscriminator(nn.Module):
-    """D_aux (SPEC 4.4): judges packs of m samples from the main D's pooled features.
+    """D_aux (docs/mspg.md): judges packs of m samples from the main D's pooled features.
 
     Input per pack: the mean of the m feature vectors and the sorted pairwise cosine
     similarities (m(m-1)/2 values; sorted, so the order inside a pack does not matter).
@@ -245,6 +247,7 @@ class AuxDiversityDiscriminator(nn.Module):
         pairs = pack * (pack - 1) // 2
         self.net = nn.Sequential(nn.Linear(feature_dim + pairs, hidden), nn.LeakyReLU(0.2),
                                  nn.Linear(hidden, 1))
+        self.upper: Tensor
         self.register_buffer("upper", torch.triu(torch.ones(pack, pack, dtype=torch.bool), 1))
 
     def forward(self, features: Tensor) -> Tensor:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from torch import Tensor
@@ -62,6 +62,16 @@ class TensorBoard:
         image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
         self.writer.add_image("samples", image, step, dataformats="HWC")
         self.writer.flush()
+
+    def scalars_and_samples(self, dataset: Dataset | None
+                            ) -> Callable[[dict[str, Any], Tensor | None], None]:
+        """An observer of the loop's rows: their numbers, and the samples an evaluation row drew
+        (pictured when there is a data set to picture them with)."""
+        def observe(row: dict[str, Any], drawn: Tensor | None) -> None:
+            self.scalars(row)
+            if drawn is not None and dataset is not None:
+                self.samples(drawn, dataset, int(row["step"]))
+        return observe
 
     def close(self) -> None:
         self.writer.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -41,8 +41,14 @@ class DiscriminatorRules:
                    cfg.trainer.grad_clip, cfg.model.pack)
 
 
+class Parametrised(Protocol):
+    """What can be frozen for a step: a module, or a view of one that has no parameters."""
+
+    def parameters(self) -> Iterator[nn.Parameter]: ...
+
+
 @contextmanager
-def frozen(*modules: nn.Module) -> Iterator[None]:
+def frozen(*modules: Parametrised) -> Iterator[None]:
     """Modules whose parameters take no gradient inside the block; their previous flags are
     restored on leaving it, also when the block raises."""
     params = [p for m in modules for p in m.parameters()]
@@ -90,7 +96,7 @@ def discriminator_step(rules: DiscriminatorRules, opt: torch.optim.Optimizer, mo
 
 
 def generator_step(opt: torch.optim.Optimizer, g: nn.Module, loss_fn: Callable[[], Tensor],
-                   frozen_modules: tuple[nn.Module, ...], grad_clip: float = 0.0,
+                   frozen_modules: tuple[Parametrised, ...], grad_clip: float = 0.0,
                    precision: Precision = FULL) -> Tensor:
     """One update of G on `loss_fn()` (G's loss through the discriminators, its forwards at
     `precision`), with the discriminators frozen for the update; returns the loss."""

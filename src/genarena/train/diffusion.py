@@ -1,5 +1,5 @@
 """The diffusion trainer (trainer=diffusion): the score net by DSM, then (optionally) the
-noise-conditional classifier by ce / dlsm / total against the frozen score net (SPEC 6).
+noise-conditional classifier by ce / dlsm / total against the frozen score net (docs/diffusion.md).
 
 `steps` updates of the score net (skipped when guidance.score_run names a trained one), then
 `guidance.classifier_steps` updates of the classifier. The shared loop (and the progress bar)
@@ -23,7 +23,7 @@ from genarena.diffusion.dsm import dsm_loss, score_fn
 from genarena.diffusion.pipeline import DiffusionGenerative, make_sde
 from genarena.errors import UserError
 from genarena.nets import build_classifier, build_score_net
-from genarena.train.ema import EMA
+from genarena.train.base import ModelTrainer
 from genarena.train.optim import lr_factor, make_optimizer, optimizer_step, set_lr
 
 
@@ -49,34 +49,34 @@ def _load_score_run(path: str, cfg: Config, dataset: Dataset) -> dict[str, Any]:
     return state["ema"] if state.get("ema") is not None else state["net"]
 
 
-class DiffusionTrainer:
+class DiffusionTrainer(ModelTrainer):
     """Owns the score net (+EMA), the classifier, their optimizers, the SDE and the data streams
-    (one, unless the classifier's batch size differs from the score net's)."""
+    (one, unless the classifier's batch size differs from the score net's). The knobs' lr_g is
+    the score net's learning rate; the classifier's (optim.lr_d) is `classifier_lr`."""
+
+    net_name = "score"
 
     def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
-        self.cfg, self.dataset, self.device = cfg, dataset, device
+        super().__init__(cfg, dataset, device,
+                         Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=1))
         self.sde = make_sde(cfg, dataset)
         self.net = build_score_net(cfg.model, dataset).to(device)
         self.score_steps = cfg.score_net_steps()
         if cfg.guidance.score_run:
             self.net.load_state_dict(_load_score_run(cfg.guidance.score_run, cfg, dataset))
-        self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=1)
         self.opt = make_optimizer(cfg.optim, self.net.parameters(), self.knobs.lr_g)
-        half_life = cfg.trainer.ema_half_life
-        self.ema = EMA(self.net, half_life, cfg.data.batch_size) if half_life > 0 else None
+        self.track_ema(self.net)
         self.classifier: nn.Module | None = None
-        self.opt_clf = None
+        self.opt_clf: torch.optim.Optimizer | None = None
+        self.classifier_lr = cfg.optim.lr_d
         if cfg.guidance.classifier != "none":
             self.classifier = build_classifier(cfg, dataset, self.sde.noise_std).to(device)
-            self.opt_clf = make_optimizer(cfg.optim, self.classifier.parameters(), self.knobs.lr_d)
-        self.total_steps = cfg.loop_steps()
-        self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
+            self.opt_clf = make_optimizer(cfg.optim, self.classifier.parameters(),
+                                          self.classifier_lr)
         clf_batch = cfg.guidance.batch_size
         self.clf_stream = (dataset.stream(clf_batch, seed=cfg.seed)
                            if self.classifier is not None and clf_batch not in (0, cfg.data.batch_size)
                            else self.stream)
-        self.noise = torch.Generator().manual_seed(cfg.seed + 1)
-        self.step = 0
 
     def updates(self) -> dict[str, int]:
         """Score-net (the generator's) and classifier updates made so far."""
@@ -88,7 +88,7 @@ class DiffusionTrainer:
     @property
     def score_net(self) -> nn.Module:
         """The score net that samples and that the classifier is trained against (EMA if any)."""
-        return self.ema.model if self.ema is not None else self.net
+        return self.sampled(self.net)
 
     def train_step(self) -> dict[str, float]:
         score_phase = self.step < self.score_steps
@@ -107,7 +107,7 @@ class DiffusionTrainer:
             self.score_net.eval()
             g = self.cfg.guidance
             decay = lr_factor(g.lr_decay, self.step - self.score_steps, g.classifier_steps)
-            set_lr(self.opt_clf, self.knobs.lr_d * decay)
+            set_lr(self.opt_clf, self.classifier_lr * decay)
             loss, stats = classifier_loss(g.classifier, self.classifier,
                                           score_fn(self.score_net, self.sde), self.sde, x, y,
                                           self.noise, g.ce_weight, g.weight_power,
@@ -120,19 +120,21 @@ class DiffusionTrainer:
         optimizer_step(opt, loss, module, self.cfg.trainer.grad_clip)
 
     def back_off(self, factor: float) -> None:
-        self.knobs.scale_learning_rates(factor)
-        self._apply_knobs()
+        self.classifier_lr *= factor
+        super().back_off(factor)
 
-    def _apply_knobs(self) -> None:
+    def apply_knobs(self) -> None:
         set_lr(self.opt, self.knobs.lr_g)
         if self.opt_clf is not None:
-            set_lr(self.opt_clf, self.knobs.lr_d)
-
-    def close(self) -> None:
-        """Nothing to release: this trainer runs in the calling process."""
+            set_lr(self.opt_clf, self.classifier_lr)
 
     def knob_log(self) -> dict[str, float]:
-        return {"lr": self.knobs.lr_g, **({"lr_clf": self.knobs.lr_d} if self.classifier else {})}
+        return {"lr": self.knobs.lr_g, **({"lr_clf": self.classifier_lr} if self.classifier else {})}
+
+    def describe_evaluation(self) -> str:
+        d = self.cfg.diffusion
+        return (f"{super().describe_evaluation()}, each {d.nfe} score evaluations of the "
+                f"{d.sampler} sampler (diffusion.nfe)")
 
     def final_generative(self) -> DiffusionGenerative:
         return DiffusionGenerative(self.score_net, self.sde, self.cfg, self.dataset.sample_shape,
@@ -145,32 +147,25 @@ class DiffusionTrainer:
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "step": self.step, "net": self.net.state_dict(),
-            "ema": self.ema.model.state_dict() if self.ema is not None else None,
-            "opt": self.opt.state_dict(),
+            **super().state_dict(), "net": self.net.state_dict(), "opt": self.opt.state_dict(),
             "classifier": self.classifier.state_dict() if self.classifier is not None else None,
             "opt_clf": self.opt_clf.state_dict() if self.opt_clf is not None else None,
-            "knobs": self.knobs.state_dict(), "stream": self.stream.state_dict(),
+            "classifier_lr": self.classifier_lr,
             "clf_stream": self.clf_stream.state_dict() if self.clf_stream is not self.stream else None,
-            "noise": self.noise.get_state(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.step = int(state["step"])
         self.net.load_state_dict(state["net"])
-        if self.ema is not None:
-            self.ema.model.load_state_dict(state["ema"])
         self.opt.load_state_dict(state["opt"])
         if self.classifier is not None:
             self.classifier.load_state_dict(state["classifier"])
             assert self.opt_clf is not None
             self.opt_clf.load_state_dict(state["opt_clf"])
-        self.knobs = Knobs.from_state(state["knobs"])
-        self._apply_knobs()
-        self.stream.load_state_dict(state["stream"])
+        # checkpoints before classifier_lr kept the classifier's rate in the knobs' lr_d
+        self.classifier_lr = float(state.get("classifier_lr", state["knobs"]["lr_d"]))
         if self.clf_stream is not self.stream:
             self.clf_stream.load_state_dict(state["clf_stream"])
-        self.noise.set_state(state["noise"])
+        super().load_state_dict(state)          # last: it applies the knobs to the optimizers
 
 
 def load_diffusion(cfg: Config, dataset: Dataset, state: dict[str, Any],

@@ -1,4 +1,4 @@
-"""E-GAN (SPEC 5.2; Wang et al. 2018) as `trainer=egan`: one D, a generator that evolves.
+"""E-GAN (docs/coevolution.md; Wang et al. 2018) as `trainer=egan`: one D, a generator that evolves.
 
 A step is the pair trainer's D phase, then the evolution phase: from each parent, one child per
 mutation (one G update with that loss: minimax, heuristic, least-squares), each scored by
@@ -6,7 +6,7 @@ fitness = quality + γ·diversity, with quality = E[sigmoid D(G(z))] and diversi
 −log ‖∇_D L_D‖² (a child that leaves D's gradient small keeps the game stable), every child on
 the same real batch and latents (as the reference code does, so children differ only by
 their update); the fittest `egan.parents` children (with their optimizer states) become the
-next parents. The reference's γ (β there) is 1 on the toy sets and 0.001 on images (SPEC 12).
+next parents. The reference's γ (β there) is 1 on the toy sets and 0.001 on images (docs/coevolution.md).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class EGANTrainer(PairTrainer):
         quality = torch.sigmoid(out_fake.detach()).mean()
         d_loss = F.softplus(-self.d(real)).mean() + F.softplus(out_fake).mean()
         grads = torch.autograd.grad(d_loss, [p for p in self.d.parameters() if p.requires_grad])
-        norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))
+        norm = torch.sqrt(sum((g.pow(2).sum() for g in grads), torch.zeros((), device=real.device)))
         return quality.item(), -torch.log(norm.pow(2) + 1e-12).item()
 
     def g_phase(self) -> dict[str, float]:

@@ -1,8 +1,7 @@
 """The loop every trainer shares: logging, checkpoints, resume, the divergence guard, final eval.
 
-A trainer object supplies `step`, `train_step()`, `state_dict()`, `load_state_dict()`,
-`back_off(factor)`, `knob_log()`, `final_generative()`, `final_model_name` and `close()` (release
-workers; the caller closes every trainer it built, whatever happens); this module does the rest.
+It trains any `genarena.train.base.Trainer` through that contract alone (it never asks which
+trainer it has); the caller plugs in sampling, pictures and observers through `Hooks`.
 """
 from __future__ import annotations
 
@@ -11,38 +10,34 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Protocol
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 from torch import Tensor
 
 from genarena.catalogue import progress_keys
 from genarena.checkpoint import cpu_copy
-from genarena.config import Config, to_dict
-from genarena.data.base import Dataset
-from genarena.distributed import SINGLE, World
+from genarena.config import to_dict
 from genarena.errors import DivergenceError
-from genarena.metrics import evaluate
 from genarena.progress import Progress
 from genarena.run import RunDir
-from genarena.generative import Generative
+from genarena.train.base import LabelFn, SampleFn, Trainer
 from genarena.train.meter import Meter
 
 CHECKPOINT_FORMAT = 1
 SHOWN_ON_PROGRESS = progress_keys()
 
 
-class Trainer(Protocol):
-    step: int
-    total_steps: int
-    final_model_name: str
-
-    def train_step(self) -> dict[str, float]: ...
-    def state_dict(self) -> dict[str, Any]: ...
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
-    def back_off(self, factor: float) -> None: ...
-    def knob_log(self) -> dict[str, float]: ...
-    def final_generative(self) -> Generative: ...
-    def close(self) -> None: ...
+@dataclass
+class Hooks:
+    """What the caller plugs into the loop: the progress display; the sample function (none for
+    a trainer that evaluates itself); the class-conditional sampler; the picture writer; and an
+    observer of every metrics row (with the evaluated samples on an evaluation row)."""
+    progress: Progress
+    sample_fn: SampleFn | None = None
+    label_fn: LabelFn | None = None
+    save_samples: Callable[[Tensor, str], None] | None = None
+    on_log: Callable[[dict[str, Any], Tensor | None], None] | None = None
 
 
 def due(before: int, after: int, interval: int) -> bool:
@@ -51,12 +46,6 @@ def due(before: int, after: int, interval: int) -> bool:
     Trainers whose one call advances several updates (a coevolution generation) still log,
     checkpoint and evaluate at the first call on or past each multiple."""
     return interval > 0 and after // interval > before // interval
-
-
-def updates_of(trainer: Trainer) -> dict[str, int]:
-    """What the budget bought, by kind of update ({"generator": steps} unless the trainer says)."""
-    report = getattr(trainer, "updates", None)
-    return report() if report else {"generator": trainer.step}
 
 
 class Interrupted(Exception):
@@ -94,7 +83,7 @@ class StopRequest:
         self._previous.clear()
 
 
-def drawn_once(sample_fn: Callable[[int], Tensor], n: int) -> Callable[[int], Tensor]:
+def drawn_once(sample_fn: SampleFn, n: int) -> SampleFn:
     """`sample_fn`, except that the n samples are drawn at most once: evaluation, sample pictures
     and TensorBoard at one step share one draw (sampling a diffusion model is costly)."""
     cache: list[Tensor] = []
@@ -108,28 +97,13 @@ def drawn_once(sample_fn: Callable[[int], Tensor], n: int) -> Callable[[int], Te
     return sample
 
 
-def evaluation_cost(cfg: Config) -> str:
-    """What the final evaluation will do, and the keys that size it."""
-    if cfg.trainer.name == "marl":
-        return f"running {cfg.marl.test_episodes} greedy test episodes (marl.test_episodes)"
-    text = f"evaluating {cfg.eval.n_samples} samples (eval.n_samples)"
-    if cfg.trainer.name == "diffusion":
-        text += (f", each {cfg.diffusion.nfe} score evaluations of the {cfg.diffusion.sampler} "
-                 "sampler (diffusion.nfe)")
-    return text
-
-
-def eval_seed(cfg: Config) -> int:
-    """Evaluation draws its own noise, so it never disturbs (or depends on) training randomness."""
-    return cfg.seed + 10_000
-
-
 class _Loop:
     """The state of one call to `fit` (kept small: counters the checkpoint must carry). `run` is
     None on ranks other than 0, which train alongside it and write nothing."""
 
-    def __init__(self, trainer: Trainer, cfg: Config, run: RunDir | None, world: World) -> None:
-        self.trainer, self.cfg, self.run, self.world = trainer, cfg, run, world
+    def __init__(self, trainer: Trainer, run: RunDir | None, hooks: Hooks) -> None:
+        self.trainer, self.cfg, self.run, self.hooks = trainer, trainer.cfg, run, hooks
+        self.world = trainer.world
         self.meter = Meter()
         self.retries = 0
         self.elapsed = 0.0
@@ -168,58 +142,46 @@ def _finite(stats: dict[str, float]) -> bool:
     return all(math.isfinite(v) for v in stats.values())
 
 
-def fit(trainer: Trainer, cfg: Config, run: RunDir | None, dataset: Dataset | None,
-        progress: Progress, sample_fn: Callable[[int], Tensor] | None, resume_state: dict[str, Any] | None = None,
-        save_samples: Callable[[Tensor, str], None] | None = None,
-        label_fn: Callable[[int, int], Tensor] | None = None,
-        on_log: Callable[[dict[str, Any], Tensor | None], None] | None = None,
-        world: World = SINGLE) -> dict[str, Any]:
+def fit(trainer: Trainer, run: RunDir | None, hooks: Hooks,
+        resume_state: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train until the trainer's total, writing metrics, checkpoints and samples; return the summary.
 
-    `on_log(row, samples)` sees every metrics row as it is written, with the evaluated samples for
-    an evaluation row. SIGINT/SIGTERM stop the loop after the current step with a checkpoint
-    (raises Interrupted). A rank other than 0 of a data-parallel `world` passes run=None: it
-    trains in step with rank 0, which alone writes and evaluates, and gets an empty summary."""
-    loop = _Loop(trainer, cfg, run, world)
+    SIGINT/SIGTERM stop the loop after the current step with a checkpoint (raises Interrupted).
+    A rank other than 0 of a data-parallel run passes run=None: it trains in step with rank 0,
+    which alone writes and evaluates, and gets an empty summary."""
+    loop = _Loop(trainer, run, hooks)
+    cfg, progress = trainer.cfg, hooks.progress
     if resume_state is not None:
         loop.restore(resume_state)
         if run is not None:
             run.truncate_metrics(trainer.step)
-    # the class-conditional metrics at every evaluation, or (by default) at the final one only
-    every_label_fn = label_fn if cfg.eval.conditional == "every" else None
     with StopRequest() as stop:
-        _train(loop, progress, sample_fn, dataset, save_samples, stop, on_log, every_label_fn)
+        _train(loop, stop)
+    trainer.training_done()
     progress.close()
     if run is None:
         return {}
     train_seconds = loop.seconds()
     started = time.perf_counter()
-    progress.note(evaluation_cost(cfg))
-    final = drawn_once(sample_fn, cfg.eval.n_samples) if sample_fn is not None else None
-    metrics = _evaluation(loop, final, dataset, label_fn)       # evaluated, then pictured
-    if save_samples and final is not None:
-        save_samples(final(cfg.eval.n_samples), "final")
+    progress.note(trainer.describe_evaluation())
+    final = drawn_once(hooks.sample_fn, cfg.eval.n_samples) if hooks.sample_fn else None
+    metrics = trainer.evaluate(final, hooks.label_fn, loop.reference_memo)  # then pictured
+    if hooks.save_samples and final is not None:
+        hooks.save_samples(final(cfg.eval.n_samples), "final")
     return {
-        "trainer": cfg.trainer.name,
-        "dataset": dataset.name if dataset is not None else cfg.marl.task, "seed": cfg.seed,
-        "steps": cfg.steps, "final_step": trainer.total_steps, "updates": updates_of(trainer),
+        "trainer": cfg.trainer.name, "dataset": trainer.data_name, "seed": cfg.seed,
+        "steps": cfg.steps, "final_step": trainer.total_steps, "updates": trainer.updates(),
         "model": trainer.final_model_name,
         "train_seconds": round(train_seconds, 3),
         "eval_seconds": round(time.perf_counter() - started, 3), "divergence_retries": loop.retries,
-        "eval": ({"n_samples": cfg.eval.n_samples, "seed": eval_seed(cfg)} if dataset is not None
-                 else {"test_episodes": cfg.marl.test_episodes}),
-        "metrics": metrics,
+        "eval": trainer.evaluation_settings(), "metrics": metrics,
     }
 
 
-def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor] | None,
-           dataset: Dataset | None,
-           save_samples: Callable[[Tensor, str], None] | None, stop: StopRequest,
-           on_log: Callable[[dict[str, Any], Tensor | None], None] | None,
-           label_fn: Callable[[int, int], Tensor] | None = None) -> None:
+def _train(loop: _Loop, stop: StopRequest) -> None:
     """The phases of the loop, step after step: train, log, evaluate, picture, checkpoint (the
     writing phases on rank 0 only; every rank keeps the state a rollback returns to)."""
-    trainer, cfg, run = loop.trainer, loop.cfg, loop.run
+    trainer, cfg, run, progress = loop.trainer, loop.cfg, loop.run, loop.hooks.progress
     # kept on the CPU: beside a GPU model a second full copy would halve what fits
     last_good = cpu_copy(loop.snapshot())
     progress.update(trainer.step)
@@ -234,10 +196,9 @@ def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor] |
         step = trainer.step
         stopping = loop.world.any(bool(stop.signum))      # every rank stops at the same step
         if run is not None:
-            _log_phase(loop, run, progress, before, on_log)
+            _log_phase(loop, run, before)
             with loop.off_the_clock():
-                _picture_phase(loop, run, progress, before, sample_fn, dataset, save_samples,
-                               on_log, label_fn)
+                _picture_phase(loop, run, before)
         if due(before, step, cfg.log.checkpoint_interval) or step == total or stopping:
             state = loop.snapshot()
             if run is not None:
@@ -248,52 +209,36 @@ def _train(loop: _Loop, progress: Progress, sample_fn: Callable[[int], Tensor] |
                 raise Interrupted(run, step, stop.signum or signal.SIGTERM)
 
 
-def _log_phase(loop: _Loop, run: RunDir, progress: Progress, before: int,
-               on_log: Callable[[dict[str, Any], Tensor | None], None] | None) -> None:
+def _log_phase(loop: _Loop, run: RunDir, before: int) -> None:
     """At each log interval (and the last step): the mean statistics as a metrics row."""
-    trainer, step = loop.trainer, loop.trainer.step
+    trainer, step, hooks = loop.trainer, loop.trainer.step, loop.hooks
     if not (due(before, step, loop.cfg.log.interval) or step == trainer.total_steps):
-        progress.update(step)
+        hooks.progress.update(step)
         return
     row = {"step": step, **loop.meter.mean(), **trainer.knob_log(),
            "elapsed": round(loop.seconds(), 3)}
     run.append_metrics(row)
     loop.meter.reset()
-    progress.update(step, {k: row[k] for k in SHOWN_ON_PROGRESS if k in row}, log=True)
-    if on_log:
-        on_log(row, None)
+    hooks.progress.update(step, {k: row[k] for k in SHOWN_ON_PROGRESS if k in row}, log=True)
+    if hooks.on_log:
+        hooks.on_log(row, None)
 
 
-def _picture_phase(loop: _Loop, run: RunDir, progress: Progress, before: int,
-                   sample_fn: Callable[[int], Tensor] | None, dataset: Dataset | None,
-                   save_samples: Callable[[Tensor, str], None] | None,
-                   on_log: Callable[[dict[str, Any], Tensor | None], None] | None,
-                   label_fn: Callable[[int, int], Tensor] | None = None) -> None:
+def _picture_phase(loop: _Loop, run: RunDir, before: int) -> None:
     """At the eval and sample intervals: evaluation rows (with the class-conditional metrics
-    when `label_fn` is given) and sample pictures (one draw)."""
-    cfg, step = loop.cfg, loop.trainer.step
-    samples = drawn_once(sample_fn, cfg.eval.n_samples) if sample_fn is not None else None
+    when eval.conditional=every) and sample pictures (one draw)."""
+    cfg, step, hooks = loop.cfg, loop.trainer.step, loop.hooks
+    samples = drawn_once(hooks.sample_fn, cfg.eval.n_samples) if hooks.sample_fn else None
     if due(before, step, cfg.eval.interval) and step < loop.trainer.total_steps:
-        progress.note(f"evaluating at step {step} (eval.interval)")
+        hooks.progress.note(f"evaluating at step {step} (eval.interval)")
+        label_fn = hooks.label_fn if cfg.eval.conditional == "every" else None
         row = {"step": step, "elapsed": round(loop.seconds(), 3),
-               "eval": _evaluation(loop, samples, dataset, label_fn)}
+               "eval": loop.trainer.evaluate(samples, label_fn, loop.reference_memo)}
         run.append_metrics(row)
-        if on_log:
-            on_log(row, samples(cfg.eval.n_samples) if samples is not None else None)
-    if save_samples and samples is not None and due(before, step, cfg.log.sample_interval):
-        save_samples(samples(cfg.eval.n_samples), f"step-{step:08d}")
-
-
-def _evaluation(loop: _Loop, samples: Callable[[int], Tensor] | None, dataset: Dataset | None,
-                label_fn: Callable[[int, int], Tensor] | None = None) -> dict[str, Any]:
-    """The metrics of this moment, on `samples` (drawn once, shared with the pictures), or from a
-    trainer that evaluates itself (`evaluate_policy`: the marl trainer's test episodes)."""
-    own = getattr(loop.trainer, "evaluate_policy", None)
-    if own is not None:
-        return own()
-    assert samples is not None and dataset is not None
-    return evaluate(samples, dataset, loop.cfg.eval, eval_seed(loop.cfg), sample_label=label_fn,
-                    memo=loop.reference_memo)
+        if hooks.on_log:
+            hooks.on_log(row, samples(cfg.eval.n_samples) if samples is not None else None)
+    if hooks.save_samples and samples is not None and due(before, step, cfg.log.sample_interval):
+        hooks.save_samples(samples(cfg.eval.n_samples), f"step-{step:08d}")
 
 
 def _roll_back(loop: _Loop, last_good: dict[str, Any], stats: dict[str, float]) -> dict[str, Any]:

@@ -14,11 +14,14 @@ from typing import Any
 import torch
 
 from genarena.config import Config
+from genarena.data.base import Dataset
 from genarena.errors import UserError
+from genarena.generative import Generative
 from genarena.rl.dfac import MultiAgentLearner
 from genarena.rl.envs.tasks import Task, make_task
 from genarena.rl.learner import RLSettings
 from genarena.rl.runner import episode_seed, run_batch
+from genarena.train.base import LabelFn, SampleFn, Trainer
 
 
 def settings_of(cfg: Config) -> RLSettings:
@@ -33,22 +36,20 @@ def settings_of(cfg: Config) -> RLSettings:
                       reward_scaling=m.reward_scaling)
 
 
-class MARLTrainer:
-    """train_step(): one round of `marl.envs` episodes, then `marl.updates_per_round` updates."""
+class MARLTrainer(Trainer):
+    """train_step(): one round of `marl.envs` episodes, then `marl.updates_per_round` updates.
+    It learns no data set: its evaluation is greedy test episodes."""
 
-    final_model_name = "agents"
-
-    def __init__(self, cfg: Config, dataset: Any, device: torch.device) -> None:
+    def __init__(self, cfg: Config, dataset: Dataset | None, device: torch.device) -> None:
         if device.type != "cpu":
             raise UserError("config key 'device': the marl trainer runs on the CPU (its nets are "
                             "small and its environments are CPU code); use device=cpu")
-        self.cfg = cfg
+        super().__init__(cfg, None, device)
         self.tasks: list[Task] = [make_task(cfg.marl.task) for _ in range(cfg.marl.envs)]
         t = self.tasks[0]
         self.learner = MultiAgentLearner(cfg.marl.method, t.n_agents, t.obs_dim, t.state_dim,
                                          t.n_actions, t.horizon, settings_of(cfg), cfg.seed,
                                          recurrent=True)
-        self.step, self.total_steps = 0, cfg.steps
         self.episodes = 0
 
     def train_step(self) -> dict[str, float]:
@@ -66,7 +67,23 @@ class MARLTrainer:
             stats["loss_td"] = statistics.fmean(losses)
         return stats
 
-    def evaluate_policy(self) -> dict[str, float]:
+    @property
+    def final_model_name(self) -> str:
+        return "agents"
+
+    @property
+    def data_name(self) -> str:
+        return self.cfg.marl.task
+
+    def describe_evaluation(self) -> str:
+        return (f"running {self.cfg.marl.test_episodes} greedy test episodes "
+                "(marl.test_episodes)")
+
+    def evaluation_settings(self) -> dict[str, Any]:
+        return {"test_episodes": self.cfg.marl.test_episodes}
+
+    def evaluate(self, samples: SampleFn | None, label_fn: LabelFn | None = None,
+                 memo: dict[Any, Any] | None = None) -> dict[str, Any]:
         """Greedy test episodes on fixed seeds (the same at every evaluation): their mean and sd
         return, and the share that ended by the task's own termination."""
         return self.test_episodes(greedy=True)
@@ -87,12 +104,13 @@ class MARLTrainer:
                 "test_terminated": ended / len(returns), "test_episodes": len(returns)}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"learner": self.learner.state_dict(), "step": self.step,
+        return {**super().state_dict(), "learner": self.learner.state_dict(),
                 "episodes": self.episodes}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
         self.learner.load_state_dict(state["learner"])
-        self.step, self.episodes = int(state["step"]), int(state["episodes"])
+        self.episodes = int(state["episodes"])
 
     def back_off(self, factor: float) -> None:
         for group in self.learner.opt.param_groups:
@@ -105,7 +123,7 @@ class MARLTrainer:
         return {"environment_steps": self.step, "episodes": self.episodes,
                 "gradient_steps": self.learner.updates}
 
-    def final_generative(self) -> Any:
+    def final_generative(self) -> Generative:
         raise UserError("a marl run has no generative model: its test return is in summary.json")
 
     def close(self) -> None:

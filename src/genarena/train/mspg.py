@@ -1,4 +1,4 @@
-"""`trainer=mspg` (SPEC 4.3–4.4): the pair trainer with MSPG-SEN's losses and fade-in.
+"""`trainer=mspg` (docs/mspg.md): the pair trainer with MSPG-SEN's losses and fade-in.
 
 D phase: the adversarial loss on every scale of G's pyramid (when D is multi-scale), plus
 λ_aux times the auxiliary diversity discriminator's loss on packs of m samples (D_aux reads D's
@@ -60,7 +60,7 @@ class MSPGTrainer(PairTrainer):
     def _feature_dim(self) -> int:
         with torch.no_grad():
             x, _ = self.dataset.reference(2, self.cfg.seed)
-            return pooled(self.d.features(x.to(self.device))[-1]).flatten(1).shape[1]
+            return pooled(self._features(x.to(self.device))[-1]).flatten(1).shape[1]
 
     # inputs at every scale ----------------------------------------------------------------
     def _progress(self) -> float:
@@ -69,15 +69,21 @@ class MSPGTrainer(PairTrainer):
 
     def _fake(self, z: Tensor) -> Tensor | list[Tensor]:
         """What D reads of G(z): the whole pyramid when multi-scale, else the final image."""
-        if hasattr(self.g, "pyramid"):
-            pyr = self.g.pyramid(z)
-            return pyr if self.multiscale else pyr[-1]
-        return self.g(z)
+        pyr = self.g.pyramid(z)
+        return pyr if self.multiscale else pyr[-1]
 
     def _real_input(self, x: Tensor) -> Tensor | list[Tensor]:
         if not self.multiscale:
             return x
+        assert isinstance(self.d, MSPGDiscriminator)
         return fade(image_pyramid(x, self.d.levels), self._progress())
+
+    def _features(self, x: Tensor | list[Tensor]) -> list[Tensor]:
+        """D's features of one input or of a pyramid (which only the multi-scale D reads)."""
+        if isinstance(x, list):
+            assert isinstance(self.d, MSPGDiscriminator)
+            return self.d.features(x)
+        return self.d.features(x)
 
     # phases ------------------------------------------------------------------------------
     def d_phase(self) -> dict[str, float]:
@@ -88,7 +94,7 @@ class MSPGTrainer(PairTrainer):
         with torch.no_grad(), self.precision.autocast():
             fake = self._fake(self._latent())
         with self.precision.autocast():
-            f_real, f_fake = self.d.features(real), self.d.features(fake)
+            f_real, f_fake = self._features(real), self._features(fake)
             outputs = (self.d.classify(f_real), self.d.classify(f_fake))
 
         def aux_terms() -> tuple[Tensor, dict[str, float]]:
@@ -113,12 +119,12 @@ class MSPGTrainer(PairTrainer):
 
         def loss_fn() -> Tensor:
             z = self._latent()
-            f_fake = self.d.features(self._fake(z))
+            f_fake = self._features(self._fake(z))
             adv = self.loss.g_loss(self.d.classify(f_fake))
             loss = adv
             stats["loss_g_adv"] = adv.item()
             with torch.no_grad():
-                f_real = self.d.features(self._real_input(self._real()))
+                f_real = self._features(self._real_input(self._real()))
             if self.aux is not None and w["aux"] > 0:
                 aux = self.loss.g_loss(self.aux(f_fake[-1]))
                 loss, stats["loss_aux_g"] = loss + w["aux"] * aux, aux.item()
@@ -127,7 +133,7 @@ class MSPGTrainer(PairTrainer):
                 loss, stats["loss_fm"] = loss + w["fm"] * fm, fm.item()
             if w["con"] > 0:
                 z2 = z + m.con_eps * torch.randn(z.shape, generator=self.noise).to(z.device)
-                con = info_nce(f_fake[-1], self.d.features(self._fake(z2))[-1], m.con_tau)
+                con = info_nce(f_fake[-1], self._features(self._fake(z2))[-1], m.con_tau)
                 loss, stats["loss_con"] = loss + w["con"] * con, con.item()
             seen.update(fake=f_fake[-1].detach(), real=f_real[-1])
             return loss
@@ -138,8 +144,7 @@ class MSPGTrainer(PairTrainer):
         return stats
 
     def train_step(self) -> dict[str, float]:
-        if hasattr(self.g, "set_progress"):
-            self.g.set_progress(self._progress())
+        self.g.set_progress(self._progress())
         stats = super().train_step()
         if self.cfg.mspg.progressive_steps:
             stats["progress"] = self._progress()

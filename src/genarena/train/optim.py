@@ -10,7 +10,7 @@ from torch import nn
 
 from genarena.config import OptimConfig
 
-OptimizerFactory = Callable[[Iterable[nn.Parameter], float, tuple[float, ...], float],
+OptimizerFactory = Callable[[Iterable[nn.Parameter], float, tuple[float, float], float],
                             torch.optim.Optimizer]
 # optim.name -> (params, lr, betas, weight decay) -> optimizer; SGD's momentum is betas[0].
 OPTIMIZERS: Mapping[str, OptimizerFactory] = MappingProxyType({
@@ -23,7 +23,8 @@ OPTIMIZERS: Mapping[str, OptimizerFactory] = MappingProxyType({
 
 def make_optimizer(cfg: OptimConfig, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
     """The optimizer optim.name names, with the configured betas / weight decay."""
-    return OPTIMIZERS[cfg.name](params, lr, tuple(cfg.betas), cfg.weight_decay)
+    beta1, beta2 = cfg.betas
+    return OPTIMIZERS[cfg.name](params, lr, (beta1, beta2), cfg.weight_decay)
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:

@@ -1,4 +1,4 @@
-"""The pair trainer (SPEC 3.3): one G against one D, with the phases of a step spelled out.
+"""The pair trainer (docs/adversarial.md): one G against one D, with the phases of a step spelled out.
 
 A step is `d_steps` D updates (each on a fresh real batch), lazy R1 when due, one G update, the
 EMA update and, every `controller.interval` steps, a controller decision over the knobs.
@@ -9,17 +9,17 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.utils.hooks import RemovableHandle
 
 from genarena.config import Config
 from genarena.control import Controller, Knobs, build_controller
 from genarena.data.base import Dataset
-from genarena.distributed import SINGLE, World
+from genarena.distributed import World
 from genarena.losses import get_loss
 from genarena.metrics.proxy import TrainingDistance
 from genarena.nets import build_gan
-from genarena.train.adversarial_step import (DiscriminatorRules, discriminator_step,
-                                             generator_step, r1_step)
-from genarena.train.ema import EMA
+from genarena.train.adversarial_step import DiscriminatorRules, discriminator_step, generator_step, r1_step
+from genarena.train.base import ModelTrainer
 from genarena.train.generative import LatentGenerator
 from genarena.train.meter import Meter
 from genarena.train.noise import sample_latent
@@ -27,40 +27,40 @@ from genarena.train.optim import make_optimizer, set_lr
 from genarena.train.precision import precision_for
 
 
-class PairTrainer:
+class PairTrainer(ModelTrainer):
     """Owns G, D, their optimizers, EMA, knobs and controller; `train_step` runs one step."""
 
+    ema_key = "g_ema"
+
     def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
-        self.cfg, self.dataset, self.device = cfg, dataset, device
+        super().__init__(cfg, dataset, device, Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d,
+                                                     d_steps=cfg.trainer.d_steps))
         self.loss = get_loss(cfg.loss.name)
         self.rules = DiscriminatorRules.from_config(cfg, self.loss)
         self.g, self.d = build_gan(cfg.model, dataset.sample_shape, dataset.value_range)
         self.g.to(device)
         self.d.to(device)
-        self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=cfg.trainer.d_steps)
         self.opt_g = make_optimizer(cfg.optim, self.g.parameters(), self.knobs.lr_g)
         self.opt_d = make_optimizer(cfg.optim, self.d.parameters(), self.knobs.lr_d)
-        half_life = cfg.trainer.ema_half_life
-        self.ema = EMA(self.g, half_life, cfg.data.batch_size) if half_life > 0 else None
+        self.track_ema(self.g)
         self.controller: Controller = build_controller(cfg.controller, cfg.seed)
         self._proxy: TrainingDistance | None = None
         self.control_meter = Meter()
-        self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
-        self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         self.precision = precision_for(cfg.trainer.amp, device)
-        self.world = SINGLE
-        self.step = 0
-        self.total_steps = cfg.steps
+        self._gradient_hooks: list[RemovableHandle] = []
 
     def data_parallel(self, world: World) -> None:
         """Train as one rank of `world`: this rank's slice of every global batch, gradients
         averaged over the ranks (genarena.distributed)."""
         self.world = world
+        for handle in self._gradient_hooks:       # of an earlier world: averaged once, not twice
+            handle.remove()
+        self._gradient_hooks = []
         for net in self.trained_nets():
             if self.device.type == "cuda":
                 nn.SyncBatchNorm.convert_sync_batchnorm(net)   # batch statistics of the global batch
             world.broadcast(net)
-            world.average_gradients(net)
+            self._gradient_hooks += world.average_gradients(net)
 
     def trained_nets(self) -> list[nn.Module]:
         """The nets an optimizer updates (MSPG-SEN adds its auxiliary discriminator)."""
@@ -105,7 +105,7 @@ class PairTrainer:
         if self.step % self.controller.interval:
             return {}
         seen = self.control_meter.mean()
-        if getattr(self.controller, "needs_quality", False):
+        if self.controller.needs_quality:
             seen["quality"] = self.quality_proxy()
         self.knobs = self.controller.decide(seen, self.knobs)
         self.control_meter.reset()
@@ -140,53 +140,30 @@ class PairTrainer:
         set_lr(self.opt_g, self.knobs.lr_g)
         set_lr(self.opt_d, self.knobs.lr_d)
 
-    def back_off(self, factor: float) -> None:
-        """Divergence guard: scale the learning rates after a rollback."""
-        self.knobs.scale_learning_rates(factor)
-        self.apply_knobs()
-
-    def knob_log(self) -> dict[str, float]:
-        return self.knobs.as_log()
-
-    def close(self) -> None:
-        """Nothing to release: this trainer runs in the calling process."""
-
     def final_generative(self) -> LatentGenerator:
         """The EMA generator when there is one (it is what gets evaluated and sampled)."""
-        net = self.ema.model if self.ema is not None else self.g
-        return LatentGenerator(net, self.cfg.model.z_dim, self.cfg.model.z_dist, self.device)
-
-    @property
-    def final_model_name(self) -> str:
-        return "ema" if self.ema is not None else "generator"
+        return LatentGenerator(self.sampled(self.g), self.cfg.model.z_dim, self.cfg.model.z_dist,
+                               self.device)
 
     def state_dict(self) -> dict[str, Any]:
         return {
-            "step": self.step,
+            **super().state_dict(),
             "g": self.g.state_dict(), "d": self.d.state_dict(),
-            "g_ema": self.ema.model.state_dict() if self.ema is not None else None,
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-            "knobs": self.knobs.state_dict(), "controller": self.controller.state_dict(),
+            "controller": self.controller.state_dict(),
             "control_meter": self.control_meter.state_dict(),
-            "stream": self.stream.state_dict(), "noise": self.noise.get_state(),
             "precision": self.precision.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.step = int(state["step"])
         self.g.load_state_dict(state["g"])
         self.d.load_state_dict(state["d"])
-        if self.ema is not None:
-            self.ema.model.load_state_dict(state["g_ema"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.knobs = Knobs.from_state(state["knobs"])
         self.controller.load_state_dict(state["controller"])
         self.control_meter.load_state_dict(state["control_meter"])
-        self.stream.load_state_dict(state["stream"])
-        self.noise.set_state(state["noise"])
         self.precision.load_state_dict(state.get("precision"))
-        self.apply_knobs()
+        super().load_state_dict(state)          # last: it applies the knobs to the optimizers
 
 
 def load_generator(cfg: Config, dataset: Dataset, state: dict[str, Any],

@@ -14,25 +14,22 @@ from genarena.config import Config
 from genarena.control import Knobs
 from genarena.data.base import Dataset
 from genarena.nets import build_vae
-from genarena.train.ema import EMA
+from genarena.train.base import ModelTrainer
 from genarena.train.generative import LatentGenerator
 from genarena.train.optim import make_optimizer, optimizer_step, set_lr
 
 
-class VAETrainer:
+class VAETrainer(ModelTrainer):
     """Owns the VAE, its optimizer and EMA; `train_step` is one ELBO step on a fresh batch."""
 
+    ema_key, net_name = "vae_ema", "vae"
+
     def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
-        self.cfg, self.device = cfg, device
+        super().__init__(cfg, dataset, device,
+                         Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=1))
         self.vae = build_vae(cfg.model, dataset).to(device)
-        self.knobs = Knobs(lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d, d_steps=1)
         self.opt = make_optimizer(cfg.optim, self.vae.parameters(), self.knobs.lr_g)
-        half_life = cfg.trainer.ema_half_life
-        self.ema = EMA(self.vae, half_life, cfg.data.batch_size) if half_life > 0 else None
-        self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
-        self.noise = torch.Generator().manual_seed(cfg.seed + 1)
-        self.step = 0
-        self.total_steps = cfg.steps
+        self.track_ema(self.vae)
 
     def train_step(self) -> dict[str, float]:
         x, _ = self.stream.next()
@@ -49,41 +46,23 @@ class VAETrainer:
         self.step += 1
         return {"loss_vae": loss.item(), "recon": rec.item(), "kl": kl.item()}
 
-    def back_off(self, factor: float) -> None:
-        self.knobs.scale_learning_rates(factor)
+    def apply_knobs(self) -> None:
         set_lr(self.opt, self.knobs.lr_g)
 
     def knob_log(self) -> dict[str, float]:
         return {"lr": self.knobs.lr_g}
 
-    def close(self) -> None:
-        """Nothing to release: this trainer runs in the calling process."""
-
     def final_generative(self) -> LatentGenerator:
         """Decode z ~ N(0, I) with the (EMA) VAE."""
-        net = self.ema.model if self.ema is not None else self.vae
-        return LatentGenerator(net, self.cfg.model.z_dim, "normal", self.device)
-
-    @property
-    def final_model_name(self) -> str:
-        return "ema" if self.ema is not None else "vae"
+        return LatentGenerator(self.sampled(self.vae), self.cfg.model.z_dim, "normal", self.device)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "vae": self.vae.state_dict(),
-                "vae_ema": self.ema.model.state_dict() if self.ema is not None else None,
-                "opt": self.opt.state_dict(), "knobs": self.knobs.state_dict(),
-                "stream": self.stream.state_dict(), "noise": self.noise.get_state()}
+        return {**super().state_dict(), "vae": self.vae.state_dict(), "opt": self.opt.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.step = int(state["step"])
         self.vae.load_state_dict(state["vae"])
-        if self.ema is not None:
-            self.ema.model.load_state_dict(state["vae_ema"])
         self.opt.load_state_dict(state["opt"])
-        self.knobs = Knobs.from_state(state["knobs"])
-        set_lr(self.opt, self.knobs.lr_g)
-        self.stream.load_state_dict(state["stream"])
-        self.noise.set_state(state["noise"])
+        super().load_state_dict(state)          # last: it applies the knobs to the optimizer
 
 
 def load_vae(cfg: Config, dataset: Dataset, state: dict[str, Any],
