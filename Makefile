@@ -7,7 +7,7 @@ TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test install browser bench clean
+.PHONY: run test test-fast check install browser bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,16 @@ browser:
 PYTEST_JOBS ?= auto
 test: $(TESTSTAMP) browser
 	$(PY) -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup $(PYTEST_ARGS)
+
+# The tier a contributor runs between edits: everything but the end-to-end tests marked `slow`
+# (benches, SIGKILL and resume, Ray, torch.distributed, MARL training).
+test-fast: $(TESTSTAMP)
+	$(PY) -m pytest -q -n $(PYTEST_JOBS) --dist loadgroup -m "not slow" $(PYTEST_ARGS)
+
+# Lint (ruff: pycodestyle, pyflakes, import order) and types (mypy, flags in pyproject.toml).
+check: $(TESTSTAMP)
+	$(VENV)/bin/ruff check src tests
+	$(PY) -m mypy
 
 bench: $(STAMP)
 	$(VENV)/bin/genarena bench         # lists the suites; run one with .venv/bin/genarena bench SUITE

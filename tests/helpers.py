@@ -29,6 +29,7 @@ def assert_backend_matches_sequential(tmp_path, backend: str) -> None:
     """A 2×2 Mustangs grid trained on `backend` (2 workers) gives the sequential backend's run:
     the same cells, metrics and samples."""
     import torch
+
     import genarena
     cfg = {**COEVOLUTION_SMALL, "steps": 60}
     seq = genarena.train("ring8-mustangs", out=tmp_path / "seq", **as_kwargs(cfg))

@@ -1,11 +1,10 @@
 """The catalogue knows every statistic a trainer logs and every metric evaluation reports, and
 writes mean ± sd one way."""
-import math
 
 import pytest
 
 import genarena
-from genarena.catalogue import METRICS, STATS, mean_sd, progress_keys, stat_group, unknown_stats
+from genarena.catalogue import METRICS, STATS, progress_keys, stat_group, unknown_stats
 
 SMALL = {"steps": 20, "eval.n_samples": 64, "log.interval": 5, "model.g_hidden": [8],
          "model.d_hidden": [8], "backend.threads": 1}
@@ -48,16 +47,6 @@ def test_an_unknown_statistic_is_reported():
 def test_progress_shows_losses_and_accuracies():
     assert {"loss_d", "loss_g", "d_acc_real", "d_acc_fake"} <= set(progress_keys())
     assert all(STATS[k].group for k in progress_keys())
-
-
-def test_mean_sd_is_written_one_way():
-    # mean ± sd [95% bootstrap interval of the mean]: two seeds resample to means 1, 2 or 3
-    assert mean_sd([1.0, 3.0], 1) == "2.0 ± 1.4 [1.0, 3.0]"
-    assert mean_sd([0.2, 0.4]) == "0.300 ± 0.141 [0.200, 0.400]"     # decimals by the mean's size
-    assert mean_sd([150.0, 160.0]) == "155 ± 7 [150, 160]"
-    assert mean_sd([2.5]) == "2.50"                           # one seed: no sd to show
-    assert mean_sd([1.0, math.nan, 3.0], 1) == "2.0 ± 1.4 [1.0, 3.0] (2 of 3 seeds)"
-    assert mean_sd([None, math.nan]) == "n/a" and mean_sd([]) == "n/a"
 
 
 def test_metric_directions():

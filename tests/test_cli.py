@@ -1,4 +1,4 @@
-"""The command line: happy paths, and the bad-input battery of SPEC 10 (exit 2, one error line)."""
+"""The command line: happy paths, and the bad-input battery of docs/foundation.md (exit 2, one error line)."""
 import io
 import json
 import pickle
@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from helpers import assert_user_error, fast_args
 
 

@@ -3,8 +3,7 @@ import dataclasses
 
 import pytest
 
-from genarena.config import (Config, field_docs, load_config, load_raw, parse_override,
-                             preset_names)
+from genarena.config import Config, field_docs, load_config, load_raw, parse_override, preset_names
 from genarena.errors import UserError
 from genarena.losses import LOSSES
 

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from PIL import Image
-
 from data.test_image_files import write_cifar, write_idx
 from helpers import assert_user_error
+from PIL import Image
 
 # A DCGAN that builds for any of the test images, trained for 10 steps, evaluated on few samples.
 TINY = ["steps=10", "data.batch_size=8", "model.width=8", "model.z_dim=8", "eval.n_samples=64",
@@ -221,6 +220,7 @@ def test_tensorboard_events_are_written(tmp_path, cli):
 
 def test_plain_log_has_a_line_per_log_interval(tmp_path):
     import io
+
     from genarena.progress import Progress
     stream = io.StringIO()                  # not a terminal, as under nohup or a scheduler
     p = Progress(1000, "run", stream=stream, plain_every_s=1e9)

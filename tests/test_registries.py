@@ -4,9 +4,19 @@ import pytest
 
 from genarena.coevolution.backends import BACKENDS
 from genarena.coevolution.grid import NEIGHBOURHOODS
-from genarena.config import (LOSS_DRAWS, BackendConfig, CoevolutionConfig, ControllerConfig, DiffusionConfig,
-                             GuidanceConfig, LossConfig, ModelConfig, OptimConfig, TrainerConfig,
-                             choices_of)
+from genarena.config import (
+    LOSS_DRAWS,
+    BackendConfig,
+    CoevolutionConfig,
+    ControllerConfig,
+    DiffusionConfig,
+    GuidanceConfig,
+    LossConfig,
+    ModelConfig,
+    OptimConfig,
+    TrainerConfig,
+    choices_of,
+)
 from genarena.control import GRID_CONTROLLERS, PAIR_CONTROLLERS
 from genarena.diffusion.classifier import CLASSIFIER_LOSSES
 from genarena.diffusion.samplers import SAMPLERS

@@ -86,3 +86,9 @@ def test_a_new_classifier_budget_extends_the_dlsm_runs_and_nothing_is_deleted(tm
         train_or_reuse("digits-dlsm-ce", tmp_path / "ce", {**over, "guidance.ce_weight": 0.5,
                                                            "guidance.classifier_steps": 20})
     assert longer.dir.summary_file.exists()
+
+
+def test_a_reworded_description_is_the_same_run():
+    stored, wanted = _cfg(), _cfg(description="the same run, described anew")
+    assert differences(stored, wanted) == []
+    assert plan(Existing(stored, finished=True, checkpointed=True), wanted) == Reuse()

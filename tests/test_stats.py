@@ -1,9 +1,10 @@
 """The protocol's statistics: known means, sds, intervals, exact permutation p-values, verdicts."""
 
+import math
+
 import pytest
 
-from genarena.stats import (bootstrap_interval, check_claim, estimate, format_estimate,
-                                   sign_flip_p)
+from genarena.stats import bootstrap_interval, check_claim, estimate, format_estimate, mean_sd, sign_flip_p
 
 
 def test_estimate_of_known_values():
@@ -16,7 +17,17 @@ def test_a_constant_has_a_point_interval_and_one_value_is_its_own():
     assert bootstrap_interval([4.0, 4.0, 4.0]) == (4.0, 4.0)
     e = estimate([7.0])
     assert (e.mean, e.sd, e.lo, e.hi) == (7.0, 0.0, 7.0, 7.0)
-    assert format_estimate(e) == "7 (1 seed)"
+    assert format_estimate(e) == "7.00"                      # one seed: no sd to show
+
+
+def test_mean_sd_is_written_one_way():
+    # mean ± sd [95% bootstrap interval of the mean]: two seeds resample to means 1, 2 or 3
+    assert mean_sd([1.0, 3.0], 1) == "2.0 ± 1.4 [1.0, 3.0]"
+    assert mean_sd([0.2, 0.4]) == "0.300 ± 0.141 [0.200, 0.400]"     # decimals by the mean's size
+    assert mean_sd([150.0, 160.0]) == "155 ± 7 [150, 160]"
+    assert mean_sd([2.5]) == "2.50"                           # one seed: no sd to show
+    assert mean_sd([1.0, math.nan, 3.0], 1) == "2.0 ± 1.4 [1.0, 3.0] (2 of 3 seeds)"
+    assert mean_sd([None, math.nan]) == "n/a" and mean_sd([]) == "n/a"
 
 
 def test_the_interval_is_reproducible_and_narrows_with_more_seeds():

@@ -9,13 +9,12 @@ import sys
 import time
 
 import pytest
+from helpers import assert_user_error, last_logged_step
 
 import genarena
 from genarena.config import parse_override
 from genarena.errors import UserError
 from genarena.sweep import parse_seeds
-
-from helpers import assert_user_error, last_logged_step
 
 RUN = ["steps=300", "model.g_hidden=[32]", "model.d_hidden=[32]", "eval.n_samples=300",
        "log.interval=50", "log.checkpoint_interval=50"]
@@ -95,6 +94,7 @@ def _wait_for(condition, seconds=120):
     assert condition()
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_to_the_same_results(tmp_path, cli):
     out = tmp_path / "sw"
     proc = _sweep_process(out, 2000)
@@ -110,6 +110,7 @@ def test_a_killed_sweep_resumes_to_the_same_results(tmp_path, cli):
             _straight(tmp_path, seed, 2000).summary["metrics"]
 
 
+@pytest.mark.slow
 def test_a_killed_worker_is_retried_and_the_sweep_completes(tmp_path):
     out = tmp_path / "sw"
     proc = _sweep_process(out, 2000)

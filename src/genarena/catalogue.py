@@ -1,6 +1,6 @@
 """The one catalogue of what genarena measures: every evaluation metric and every training
 statistic, with its better direction, the curve group it is drawn in, whether progress lines
-show it, and how a mean ± sd of it is written.
+show it.
 
 Progress bars, report curves, the leaderboard's ranking, `compare`, the quickstart table and the
 bench tables read it; a test fails when a trainer logs a statistic it lacks. It imports nothing
@@ -8,13 +8,9 @@ of genarena, so every layer may read it.
 """
 from __future__ import annotations
 
-import math
 import re
-import statistics
 from dataclasses import dataclass
 from typing import Iterable, Sequence
-
-from genarena.stats import bootstrap_interval
 
 
 @dataclass(frozen=True)
@@ -112,26 +108,3 @@ def unknown_stats(names: Iterable[str]) -> list[str]:
     return sorted(n for n in names if n not in ROW_FIELDS and stat_group(n) is None)
 
 
-def decimals_for(value: float) -> int:
-    """Decimals a number of this size is written with in tables (3 significant-ish digits)."""
-    m = abs(value)
-    return 0 if m >= 100 else 1 if m >= 10 else 2 if m >= 1 else 3
-
-
-def mean_sd(values: Sequence[float], decimals: int | None = None) -> str:
-    """mean ± sd [95% bootstrap interval of the mean] of the defined values (NaN and None are
-    undefined: counted, not averaged); one value is written alone (it has no sd); none is "n/a".
-    Decimals follow the mean's size unless given. Every table of runs over seeds writes its cells
-    with this (genarena.stats says how the interval is made)."""
-    defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
-    if not defined:
-        return "n/a"
-    mean = statistics.fmean(defined)
-    d = decimals_for(mean) if decimals is None else decimals
-    if len(defined) == 1:
-        text = f"{mean:.{d}f}"
-    else:
-        lo, hi = bootstrap_interval(defined)
-        text = f"{mean:.{d}f} ± {statistics.stdev(defined):.{d}f} [{lo:.{d}f}, {hi:.{d}f}]"
-    missing = len(values) - len(defined)
-    return text if not missing else f"{text} ({len(defined)} of {len(values)} seeds)"

@@ -1,4 +1,4 @@
-"""The command line (SPEC 1.2). Exit 0 on success, 2 on bad input (one `error:` line), 1 otherwise."""
+"""The command line (docs/tutorial.md). Exit 0 on success, 2 on bad input (one `error:` line), 1 otherwise."""
 from __future__ import annotations
 
 import argparse
@@ -62,11 +62,16 @@ def _launch_ranks(args: argparse.Namespace) -> int:
     else:
         cfg = load_config(args.config, dict(parse_override(o) for o in args.overrides))
     check_trainer_support(cfg, args.nproc)
-    argv = ["train", *([args.config] if args.config else []), *args.overrides,
+    return launch(rank_argv(args), args.nproc)
+
+
+def rank_argv(args: argparse.Namespace) -> list[str]:
+    """The `genarena` arguments each rank of `train --nproc` runs: the same command, less
+    --nproc (its verbosity, output and overrides kept)."""
+    return ["train", *([args.config] if args.config else []), *args.overrides,
             *(["--out", args.out] if args.out else []),
             *(["--resume", args.resume] if args.resume else []),
-            *(["--quiet"] if args.quiet else [])]
-    return launch(argv, args.nproc)
+            *(["--quiet"] if args.quiet else []), *(["-v"] * args.verbose)]
 
 
 def _opened(args: argparse.Namespace) -> Any:
@@ -107,6 +112,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
+
     from genarena.checkpoint import atomic_write_bytes
     from genarena.report.plots import save_sample_figure
     out = Path(args.out)
@@ -170,8 +176,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from genarena.bench import (EVIDENCE, PARALLEL, QUICK_OUT, RESULTS_OUT, SEEDED, SUITES,
-                                Launch, run_suites, suite_table)
+    from genarena.bench import QUICK_OUT, RESULTS_OUT, SUITES, Launch, run_suites, suite_table, suites_that
     from genarena.bench.evidence import check_budget, estimate_minutes
     if not args.suites:
         print("genarena bench SUITE [SUITE ...]: runs the named suites; each writes "
@@ -181,19 +186,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     unknown = [s for s in args.suites if s not in SUITES]
     if unknown:
         raise UserError(f"bench: unknown suite '{unknown[0]}' (expected: {', '.join(SUITES)})")
-    if args.seeds is not None and not set(args.suites) & set(SEEDED):
-        raise UserError(f"bench: --seeds applies to the suites {', '.join(SEEDED)}")
+    seeded, parallel, evidence = (suites_that(f) for f in ("seeded", "parallel", "study"))
+    if args.seeds is not None and not set(args.suites) & set(seeded):
+        raise UserError(f"bench: --seeds applies to the suites {', '.join(seeded)}")
     out = Path(args.out or (QUICK_OUT if args.quick else RESULTS_OUT))
     for flag, value in (("--workers", args.workers), ("--address", args.address)):
-        if value and not set(args.suites) & set(PARALLEL):
-            raise UserError(f"bench: {flag} applies to the suites {', '.join(PARALLEL)}")
+        if value and not set(args.suites) & set(parallel):
+            raise UserError(f"bench: {flag} applies to the suites {', '.join(parallel)}")
     if args.workers is not None and args.workers < 0:
         raise UserError(f"--workers: expected 0 (in this process) or more, got {args.workers}")
     for flag, value in (("--budget", args.budget), ("--estimate", args.estimate)):
-        if value and not set(args.suites) <= set(EVIDENCE):
-            raise UserError(f"bench: {flag} applies to the suites {', '.join(EVIDENCE)}")
-    from genarena.bench.evidence import SUITES as STUDY_OF
-    studies = [STUDY_OF[s] for s in args.suites if s in EVIDENCE]
+        if value and not set(args.suites) <= set(evidence):
+            raise UserError(f"bench: {flag} applies to the suites {', '.join(evidence)}")
+    studies = [SUITES[s].study for s in args.suites if SUITES[s].study]
     if args.budget is not None:
         for study in studies:
             check_budget(study, args.budget)

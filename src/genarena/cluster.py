@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from genarena.errors import UserError
 
@@ -17,7 +17,7 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def import_ray(what: str = "config key 'backend.name'"):
+def import_ray(what: str = "config key 'backend.name'") -> Any:
     """The ray module, or a user error (about `what` asked for Ray) saying how to install it."""
     try:
         import ray

@@ -14,7 +14,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -31,6 +31,11 @@ def _opt(default: Any, *, choices: tuple = (), lo: float | None = None, lo_open:
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+# The multi-agent value factorisations (genarena.rl.mixers.METHODS), expected then
+# distributional: the marl trainer's methods and the dfac controller's mixers.
+MARL_METHODS = ("iql", "vdn", "qmix", "diql", "ddn", "dmix")
 
 
 @dataclass
@@ -73,11 +78,11 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    """Adversarial loss and its regularizers (SPEC 3.1)."""
+    """Adversarial loss and its regularizers (docs/adversarial.md)."""
     name: str = _opt("nsgan", choices=("bce", "nsgan", "lsgan", "wgan", "wgan-gp", "hinge",
                                        "lip-bce", "lip-mse", "lip-heu", "mustangs",
                                        "mustangs-logit"),
-                     doc="lip-*: Lipizzaner's losses on D's sigmoid output (SPEC 5.1); mustangs "
+                     doc="lip-*: Lipizzaner's losses on D's sigmoid output (docs/coevolution.md); mustangs "
                          "(coevolution only): G's loss drawn per batch from lip-bce, lip-mse, "
                          "lip-heu, D lip-bce; mustangs-logit: the same draw over bce, lsgan, nsgan, "
                          "D bce")
@@ -94,7 +99,7 @@ class LossConfig:
 
 @dataclass
 class TrainerConfig:
-    """How the models are trained (SPEC 3.3)."""
+    """How the models are trained (docs/adversarial.md)."""
     name: str = _opt("pair", choices=("pair", "vae", "diffusion", "coevolution", "egan", "mspg",
                                       "marl"),
                      doc="marl: cooperative multi-agent RL on a task (the `marl` section, "
@@ -115,7 +120,7 @@ class TrainerConfig:
 
 @dataclass
 class DiffusionConfig:
-    """Score-based diffusion (SPEC 6.1): the SDE and the sampler."""
+    """Score-based diffusion (docs/diffusion.md): the SDE and the sampler."""
     sde: str = _opt("ve", choices=("ve", "vp", "ddpm"))
     sigma_min: float = _opt(0.01, lo=0, lo_open=True, doc="VE: smallest noise level")
     sigma_max: float = _opt(0.0, lo=0, doc="VE: largest noise level (0: the largest pairwise "
@@ -136,7 +141,7 @@ class MARLConfig:
     task: str = _opt("lbf-10x10-3p-3f", doc="genarena.rl.envs.tasks.TASKS: lbf-10x10-3p-3f | "
                                               "lbf-8x8-2p-2f-coop | lbf-5x5-2p-1f-coop | "
                                               "mpe-spread | matrix")
-    method: str = _opt("qmix", choices=("iql", "vdn", "qmix", "diql", "ddn", "dmix"),
+    method: str = _opt("qmix", choices=MARL_METHODS,
                        doc="the factorisation: expected (iql, vdn, qmix) or distributional DFAC "
                            "(diql, ddn, dmix)")
     envs: int = _opt(8, lo=1, doc="environments stepped in lockstep: episodes per round")
@@ -164,7 +169,7 @@ class MARLConfig:
 
 @dataclass
 class GuidanceConfig:
-    """Classifier guidance (SPEC 6.2): the noise-conditional classifier and its loss."""
+    """Classifier guidance (docs/diffusion.md): the noise-conditional classifier and its loss."""
     classifier: str = _opt("none", choices=("none", "ce", "dlsm", "total"))
     scale: float = _opt(1.0, lo=0, doc="α in s(x) + α∇log p(y|x); 10 is the 'scaling' baseline")
     ce_weight: float = _opt(1.0, lo=0, doc="λ of total = dlsm + λ·ce (1 images, 0.125 toy)")
@@ -221,7 +226,7 @@ class CoevolutionConfig:
 
 @dataclass
 class MSPGConfig:
-    """MSPG-SEN training (SPEC 4.3–4.4): the diversity head, extra G losses, the fade-in.
+    """MSPG-SEN training (docs/mspg.md): the diversity head, extra G losses, the fade-in.
     Weights are knobs: the apfl/dqn/iqn controllers may change them during training."""
     aux_weight: float = _opt(0.5, lo=0, doc="λ_aux of the auxiliary diversity discriminator "
                                             "(0: no D_aux)")
@@ -236,7 +241,7 @@ class MSPGConfig:
 
 @dataclass
 class EGANConfig:
-    """E-GAN (SPEC 5.2; Wang et al. 2018): children by mutation, the fittest survive."""
+    """E-GAN (docs/coevolution.md; Wang et al. 2018): children by mutation, the fittest survive."""
     mutations: list[str] = _opt(["bce", "lip-heu", "lip-mse"],
                                 doc="G losses that make the children: Wang et al.'s minimax "
                                     "log(1 − p), heuristic −½ log p and least squares (p − 1)², all "
@@ -254,7 +259,7 @@ class ControllerConfig:
                          "coevolution cell an agent of one factorised team, docs/dfac.md)")
     interval: int = _opt(100, lo=1, doc="steps between decisions (coevolution: at the first "
                                          "generation past each multiple)")
-    mixer: str = _opt("dmix", choices=("dmix", "ddn", "qmix", "vdn", "diql", "iql"),
+    mixer: str = _opt("dmix", choices=MARL_METHODS,
                       doc="dfac: how the cells' utilities combine into the team's value")
     updates_per_decision: int = _opt(1, lo=1, doc="dqn/iqn/dfac: gradient steps per decision")
     target_low: float = _opt(0.6, lo=0, hi=1, doc="lower edge of the target D-accuracy band")
@@ -287,7 +292,7 @@ class OptimConfig:
 
 @dataclass
 class EvalConfig:
-    """Evaluation during and after training (SPEC 7)."""
+    """Evaluation during and after training (docs/arena.md)."""
     n_samples: int = _opt(2500, lo=1)
     interval: int = _opt(0, lo=0, doc="steps between in-training evaluations (0: at the end only)")
     conditional: str = _opt("final", choices=("final", "every"),
@@ -470,7 +475,7 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     for name, value in data.items():
         key = prefix + name
         tp = hints[name]
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             kwargs[name] = _build(tp, value, key + ".")
         else:
             kwargs[name] = _coerce(value, tp, key)
@@ -689,7 +694,7 @@ def nest(key: str, value: Any) -> dict[str, Any]:
 
 
 def load_config(name_or_path: str | Mapping[str, Any] | Config,
-                overrides: Mapping[str, Any] | list[str] = ()) -> Config:
+                overrides: Mapping[str, Any] | Sequence[str] = ()) -> Config:
     """Preset name, YAML path, dict or Config, plus overrides ('a.b=v' strings or a mapping)."""
     if isinstance(name_or_path, Config):
         raw = to_dict(name_or_path)

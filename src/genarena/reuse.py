@@ -26,6 +26,8 @@ from genarena.run import RunDir
 
 # The keys that carry a run's budget and can grow on --resume (genarena.api._extend).
 BUDGET_KEYS = ("steps", "guidance.classifier_steps")
+# keys that say what a run is for without changing what it trains
+DESCRIPTIVE_KEYS = ("description",)
 
 
 @dataclass(frozen=True)
@@ -77,14 +79,16 @@ def inspect(path: Path) -> Existing:
 
 
 def differences(stored: Config, wanted: Config) -> list[str]:
-    """The dotted keys whose values differ between two configs."""
+    """The dotted keys whose values differ between two configs, except those that only describe
+    a run (DESCRIPTIVE_KEYS: rewording a preset's description does not make another run)."""
     def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in d.items():
             out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
         return out
     a, b = flat(to_dict(stored)), flat(to_dict(wanted))
-    return [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return [k for k in sorted(set(a) | set(b))
+            if a.get(k) != b.get(k) and k not in DESCRIPTIVE_KEYS]
 
 
 def plan(existing: Existing, wanted: Config) -> Decision:
@@ -93,10 +97,10 @@ def plan(existing: Existing, wanted: Config) -> Decision:
     if stored is None:
         return Fresh()
     started = existing.finished or existing.checkpointed
-    if stored == wanted:
+    changed = differences(stored, wanted)
+    if not changed:
         return Reuse() if existing.finished else Resume() if existing.checkpointed \
             else Fresh(leftovers=True)
-    changed = differences(stored, wanted)
     if len(changed) == 1 and changed[0] in BUDGET_KEYS:
         key = changed[0]
         have, want = attrgetter(key)(stored), attrgetter(key)(wanted)

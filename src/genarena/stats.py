@@ -13,9 +13,10 @@ the seeds can show at all: with n paired seeds it cannot go below 1/2^n.
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -89,7 +90,7 @@ class Verdict:
     paired: bool
 
 
-def check_claim(a: dict[int, float], b: dict[int, float], higher_is_better: bool,
+def check_claim(a: Mapping[int, float], b: Mapping[int, float], higher_is_better: bool,
                 seed: int = 0) -> Verdict:
     """Whether method a beats method b on a metric, from {seed: value} of each.
 
@@ -124,9 +125,27 @@ def check_claim(a: dict[int, float], b: dict[int, float], higher_is_better: bool
     return Verdict(verdict, diff, p, paired)
 
 
-def format_estimate(e: Estimate, digits: int = 3) -> str:
-    """"mean ± sd [lo, hi]" to `digits` significant figures (a table cell)."""
-    f = lambda v: f"{v:.{digits}g}"                                   # noqa: E731
+def decimals_for(value: float) -> int:
+    """Decimals a number of this size is written with in tables (3 significant-ish digits)."""
+    m = abs(value)
+    return 0 if m >= 100 else 1 if m >= 10 else 2 if m >= 1 else 3
+
+
+def format_estimate(e: Estimate, decimals: int | None = None) -> str:
+    """"mean ± sd [lo, hi]" (the one way a figure over seeds is written in a table); one value is
+    written alone (it has no sd). Decimals follow the mean's size unless given."""
+    d = decimals_for(e.mean) if decimals is None else decimals
     if e.n == 1:
-        return f"{f(e.mean)} (1 seed)"
-    return f"{f(e.mean)} ± {f(e.sd)} [{f(e.lo)}, {f(e.hi)}]"
+        return f"{e.mean:.{d}f}"
+    return f"{e.mean:.{d}f} ± {e.sd:.{d}f} [{e.lo:.{d}f}, {e.hi:.{d}f}]"
+
+
+def mean_sd(values: Sequence[float | None], decimals: int | None = None) -> str:
+    """`format_estimate` of the defined values (NaN and None are undefined: counted, not
+    averaged, and said); none is "n/a"."""
+    defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    if not defined:
+        return "n/a"
+    text = format_estimate(estimate(defined), decimals)
+    missing = len(values) - len(defined)
+    return text if not missing else f"{text} ({len(defined)} of {len(values)} seeds)"

@@ -27,7 +27,7 @@ from genarena.cluster import cores
 from genarena.config import load_config, parse_override
 from genarena.errors import UserError
 from genarena.records import Records
-from genarena.reuse import Decision, Extend, Fresh, Reuse, apply, inspect
+from genarena.reuse import Decision, Extend, Fresh, Reuse, apply, differences, inspect
 from genarena.reuse import plan as plan_reuse
 from genarena.run import RunDir
 
@@ -116,7 +116,7 @@ def restore_record(job: Job, records: Records | None) -> None:
         return
     record = records.record_of(job.path)
     assert record is not None
-    if RunDir(record).read_config() == load_config(job.preset, job.overrides):
+    if not differences(RunDir(record).read_config(), load_config(job.preset, job.overrides)):
         records.restore(job.path)
         log.info("sweep: %s restored from its record %s", job.name, record)
 
@@ -320,6 +320,6 @@ def run_jobs(jobs: list[Job], workers: int | None = None, retries: int = 2, repl
         for job in running:
             if job.proc is not None:
                 job.proc.wait()
-        if owns_ray:
+        if owns_ray and ray is not None:
             ray.shutdown()
     return [j.path for j in jobs]

@@ -1,10 +1,13 @@
 """The coevolution suite runs end to end in quick mode and writes both tables."""
 import json
 
+import pytest
 
 from genarena.bench import coevolution
 from genarena.bench.common import Launch
-from genarena.catalogue import mean_sd
+from genarena.stats import mean_sd
+
+pytestmark = pytest.mark.slow            # end to end: `make test-fast` leaves it out
 
 
 def test_order_checks_read_the_claims_of_spec_5_4():

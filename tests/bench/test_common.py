@@ -2,11 +2,10 @@
 import json
 
 import pytest
-
-from genarena.errors import UserError
-from genarena.bench.common import machine_info, train_or_reuse, write_results
-
 from helpers import FAST
+
+from genarena.bench.common import machine_info, train_or_reuse, write_results
+from genarena.errors import UserError
 
 
 def test_train_or_reuse(tmp_path):
@@ -42,6 +41,7 @@ def test_write_results_records_command_and_machine(tmp_path):
     assert json.loads(paths[0].read_text())["value"] == 1
 
 
+@pytest.mark.slow
 def test_smoke_runs_live_apart_from_the_full_budgets_runs():
     from genarena.bench.common import runs_folder
     assert runs_folder("modes", quick=False).name == "modes"

@@ -1,7 +1,11 @@
 """The DFAC suite runs in quick mode and writes one row per factorisation method."""
 import json
 
+import pytest
+
 from genarena.bench import dfac
+
+pytestmark = pytest.mark.slow            # end to end: `make test-fast` leaves it out
 
 
 def test_quick_suite_writes_every_method(tmp_path):

@@ -1,8 +1,12 @@
 """The diffusion suite runs end to end in quick mode and writes its four tables."""
 import json
 
+import pytest
+
 from genarena.bench import diffusion
 from genarena.bench.common import Launch
+
+pytestmark = pytest.mark.slow            # end to end: `make test-fast` leaves it out
 
 
 def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
@@ -11,7 +15,8 @@ def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):
                    launch=Launch(workers=0))
     assert {p.name for p in paths} == {"diffusion.json", "diffusion.md"}
     md = (tmp_path / "results" / "diffusion.md").read_text()
-    for heading in ("the paper's protocol", "our classifiers", "error against classifier updates", "Conditional digits", "Sampling time", "Sampler sharpness",
+    for heading in ("the paper's protocol", "our classifiers", "error against classifier updates",
+                    "Conditional digits", "Sampling time", "Sampler sharpness",
                     "Classifier training cost"):
         assert heading in md
     result = json.loads((tmp_path / "results" / "diffusion.json").read_text())

@@ -6,17 +6,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from genarena.bench import evidence
+from genarena.bench import SUITES, evidence
+from genarena.bench.studies import STUDIES
 from genarena.errors import UserError
 from genarena.stats import VERDICTS
 
 
 def test_budgets_are_whole_evaluation_intervals_and_generations():
-    pacgan, mustangs = evidence.STUDIES["pacgan"], evidence.STUDIES["mustangs"]
+    pacgan, mustangs = STUDIES["pacgan"], STUDIES["mustangs"]
     assert evidence.steps_for(pacgan, 0.025) == 10_000                  # of PacGAN's 400 000
     assert evidence.steps_for(mustangs, 0.05) == 3000                   # 10 generations of 300
     assert evidence.steps_for(mustangs, 0.051) % 300 == 0
-    for study in evidence.STUDIES.values():       # every default budget draws >= 10 curve points
+    for study in STUDIES.values():       # every default budget draws >= 10 curve points
         assert evidence.steps_for(study, study.budget) // study.eval_every >= 10, study.name
         evidence.check_budget(study.name, study.budget)
     with pytest.raises(UserError, match="--budget: 0.001 gives 1 evaluations"):
@@ -27,7 +28,7 @@ def test_budgets_are_whole_evaluation_intervals_and_generations():
 
 def test_every_arm_is_a_preset_and_every_claim_names_arms():
     from genarena.config import load_config
-    for study in evidence.STUDIES.values():
+    for study in STUDIES.values():
         labels = {a.label for a in study.arms}
         for arm in study.arms:
             cfg = load_config(arm.preset, evidence.overrides_for(study, arm, 0, study.budget, False))
@@ -37,6 +38,7 @@ def test_every_arm_is_a_preset_and_every_claim_names_arms():
                 in (*study.metrics, "fid_logits")
 
 
+@pytest.mark.slow
 def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
     out, runs = tmp_path / "results", tmp_path / "runs"
     paths = evidence.run(out, quick=True, study="pacgan", runs_root=runs,
@@ -110,8 +112,8 @@ def test_curves_place_each_evaluation_at_the_interval_it_crossed(tmp_path):
 
 
 def test_the_marl_suite_is_a_study_with_its_own_results(tmp_path):
-    s = evidence.STUDIES["marl"]
-    assert evidence.SUITES["marl"] == "marl" and s.results == "marl"
+    s = STUDIES["marl"]
+    assert SUITES["marl"].study == "marl" and s.results == "marl"
     assert evidence.steps_for(s, s.budget) == 200_000              # 0.1 of EPyMARL's 2 000 000
     assert {c.better.split()[-1] for c in s.claims} == {"DMIX", "DDN", "DIQL"}
     assert evidence.picture_name("marl", "LBF 10x10-3p-3f", "test_return") == \
@@ -123,7 +125,7 @@ def test_the_marl_suite_is_a_study_with_its_own_results(tmp_path):
 def test_a_shared_stage_is_one_frozen_score_net_per_seed_under_both_arms():
     from genarena.config import load_config
     from genarena.train.diffusion import score_net_signature
-    s = evidence.STUDIES["dlsm-digits"]
+    s = STUDIES["dlsm-digits"]
     stage = load_config(s.shared.preset, evidence.shared_overrides(s, 1, False))
     assert stage.steps == 6000 and stage.guidance.classifier == "none" and stage.seed == 1
     assert stage.eval.interval == 600                     # the score net's own curve

@@ -1,8 +1,12 @@
 """The images suite runs end to end in quick mode and writes its table, JSON and plot."""
 import json
 
+import pytest
+
 from genarena.bench import images
 from genarena.bench.common import Launch
+
+pytestmark = pytest.mark.slow            # end to end: `make test-fast` leaves it out
 
 
 def test_quick_suite_writes_results(tmp_path, feature_cache):

@@ -2,7 +2,11 @@
 written, published rows sit beside ours, and a second call reuses the finished runs."""
 import json
 
+import pytest
+
 from genarena.bench import modes
+
+pytestmark = pytest.mark.slow            # end to end: `make test-fast` leaves it out
 
 
 def test_every_toy_method_has_presets_for_both_mixtures():

@@ -1,8 +1,12 @@
 """The MSPG suite runs end to end in quick mode and writes its tables."""
 import json
 
+import pytest
+
 from genarena.bench import mspg
 from genarena.bench.common import Launch
+
+pytestmark = pytest.mark.slow            # end to end: `make test-fast` leaves it out
 
 
 def test_quick_suite_writes_results(tmp_path, feature_cache, monkeypatch):

@@ -5,6 +5,8 @@ import pytest
 
 from genarena.bench.throughput import gemm_flops, run
 
+pytestmark = pytest.mark.slow            # end to end: `make test-fast` leaves it out
+
 
 def test_quick_suite_writes_results(tmp_path):
     paths = run(tmp_path, quick=True)

@@ -76,10 +76,10 @@ def test_training_changes_the_surviving_generator(ctx, states):
 
 def test_mustangs_draws_the_papers_losses_for_g_and_judges_with_lipizzaners_bce():
     ctx = _context(**{"loss.name": "mustangs"})
-    assert [l.name for l in ctx.g_losses] == ["lip-bce", "lip-mse", "lip-heu"]
+    assert [loss.name for loss in ctx.g_losses] == ["lip-bce", "lip-mse", "lip-heu"]
     assert ctx.d_loss.name == "lip-bce"
     logit = _context(**{"loss.name": "mustangs-logit"})       # today's logit-space variant
-    assert [l.name for l in logit.g_losses] == ["bce", "lsgan", "nsgan"]
+    assert [loss.name for loss in logit.g_losses] == ["bce", "lsgan", "nsgan"]
     assert logit.d_loss.name == "bce"
 
 
@@ -94,7 +94,7 @@ def test_mustangs_draws_each_loss_about_a_third_of_the_time():
 
 def test_fixed_losses_use_the_same_loss_for_g_and_d():
     ctx = _context(**{"loss.name": "lsgan"})
-    assert [l.name for l in ctx.g_losses] == ["lsgan"] and ctx.d_loss.name == "lsgan"
+    assert [loss.name for loss in ctx.g_losses] == ["lsgan"] and ctx.d_loss.name == "lsgan"
 
 
 def test_knobs_scale_the_training_rates_but_not_the_inherited_ones(ctx, states, monkeypatch):
@@ -124,7 +124,9 @@ def test_fitness_is_each_sides_mean_loss_over_the_other_side(ctx):
     G's non-saturating loss against D_j is softplus(-a_j) and D_j's BCE loss is
     softplus(-a_j) + softplus(a_j) whatever the G."""
     from types import SimpleNamespace
+
     import torch.nn.functional as F
+
     from genarena.coevolution.cell import score_fitness
 
     def const_d(a):
@@ -142,7 +144,7 @@ def test_fitness_is_each_sides_mean_loss_over_the_other_side(ctx):
     assert ds[0].fitness is None                   # only the named side is judged
 
 
-# --- the published protocol's options (SPEC 12: coevolution.fitness_samples, d_every, selection)
+# --- the published protocol's options (docs/adversarial.md: coevolution.fitness_samples, d_every, selection)
 def _recorded(monkeypatch, name):
     """Calls of cell.<name> during a generation, recorded with their arguments."""
     from genarena.coevolution import cell

@@ -2,8 +2,8 @@
 import torch
 
 from genarena.coevolution.mixture import MixtureGenerator, es_step
-from genarena.metrics.proxy import TrainingDistance
 from genarena.data import BUILTIN
+from genarena.metrics.proxy import TrainingDistance
 
 
 class Constant:

@@ -4,8 +4,15 @@ import io
 import torch
 from torch import nn
 
-from genarena.coevolution.population import (Member, NetView, judged, materialise, mutate_lr,
-                                             survivors, tournament)
+from genarena.coevolution.population import (
+    Member,
+    NetView,
+    judged,
+    materialise,
+    mutate_lr,
+    survivors,
+    tournament,
+)
 
 
 def _member(lr=1e-3):

@@ -1,10 +1,9 @@
 """trainer=coevolution end to end: the mixture model, the summary, the report, exact resume."""
-
+import pytest
 import torch
+from helpers import COEVOLUTION_SMALL, as_kwargs, assert_user_error, metric_rows, train_then_kill
 
 import genarena
-
-from helpers import COEVOLUTION_SMALL, as_kwargs, assert_user_error, metric_rows, train_then_kill
 
 SMALL = COEVOLUTION_SMALL
 
@@ -51,6 +50,7 @@ def test_coevolution_learns_ring8(tmp_path):
     assert rows[-1]["score_best"] < 0.5 * rows[0]["score_best"]
 
 
+@pytest.mark.slow
 def test_killed_sequential_run_resumes_to_the_uninterrupted_result(tmp_path):
     cfg = {**SMALL, "steps": 160}
     killed = tmp_path / "killed"
@@ -72,6 +72,7 @@ def test_coevolution_config_errors(cli):
                       "coevolution.mutation_probability")
 
 
+@pytest.mark.slow
 def test_dfac_controlled_run_sets_knobs_and_resumes_exactly(tmp_path):
     cfg = {**SMALL, "steps": 30, "coevolution.batches_per_gen": 5, "controller.batch": 2,
            "controller.epsilon_decay": 4, "controller.interval": 5, "log.interval": 5,

@@ -1,4 +1,4 @@
-"""The user's .npz files (SPEC 2.2): accepted layouts and every validation failure."""
+"""The user's .npz files (docs/images.md): accepted layouts and every validation failure."""
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""The user's image folders (SPEC 2.2): MNIST IDX, CIFAR-10 batches, Pillow image folders."""
+"""The user's image folders (docs/images.md): MNIST IDX, CIFAR-10 batches, Pillow image folders."""
 import gzip
 import pickle
 import struct

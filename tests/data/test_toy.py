@@ -1,4 +1,4 @@
-"""The toy sets of SPEC 2.1: exact centres, σ, labels and resumable batch streams."""
+"""The toy sets of docs/images.md: exact centres, σ, labels and resumable batch streams."""
 import math
 
 import pytest

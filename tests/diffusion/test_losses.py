@@ -3,13 +3,12 @@ import math
 
 import pytest
 import torch
+from gaussian_scores import MU, SIGMA, ExactNoiseNet
 from torch import nn
 
 from genarena.diffusion.classifier import classifier_loss, guided_score, log_likelihood_grad
 from genarena.diffusion.dsm import dsm_loss, score_fn
 from genarena.diffusion.sde import VESDE, VPSDE
-
-from gaussian_scores import MU, SIGMA, ExactNoiseNet
 
 
 class Scaled(nn.Module):
@@ -117,10 +116,18 @@ def test_dlsm_backpropagates_into_the_classifier():
     sde = VPSDE()
     net = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 2))
     clf = lambda x, t: net(torch.cat([x, t[:, None]], 1))  # noqa: E731
-    loss, _ = classifier_loss("dlsm", clf, mixture_score(sde), sde, torch.randn(32, 2),
-                              torch.randint(2, (32,)), torch.Generator().manual_seed(0))
+    x, y = torch.randn(32, 2), torch.randint(2, (32,))
+    loss, _ = classifier_loss("dlsm", clf, mixture_score(sde), sde, x, y,
+                              torch.Generator().manual_seed(0))
     loss.backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net[0].parameters())
+    # and it is the gradient of the loss: a small step against it lowers the loss (same draws)
+    with torch.no_grad():
+        for p in net.parameters():
+            p -= 1e-3 * p.grad
+    after, _ = classifier_loss("dlsm", clf, mixture_score(sde), sde, x, y,
+                               torch.Generator().manual_seed(0))
+    assert after.item() < loss.item()
 
 
 def test_score_fn_divides_by_the_noise_scale():

@@ -1,12 +1,11 @@
 """Every sampler, driven by the exact score of Gaussian data, reproduces its mean and covariance."""
 import pytest
 import torch
+from gaussian_scores import MU, SIGMA, exact_score
 
 from genarena.diffusion.samplers import sample
 from genarena.diffusion.sde import DDPM, VESDE, VPSDE
 from genarena.errors import UserError
-
-from gaussian_scores import MU, SIGMA, exact_score
 
 CASES = [("em", VESDE(0.01, 20.0), 1000), ("pc", VESDE(0.01, 20.0), 1000),
          ("ode", VESDE(0.01, 20.0), 200), ("em", VPSDE(), 1000), ("pc", VPSDE(), 1000),

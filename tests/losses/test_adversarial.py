@@ -1,4 +1,5 @@
-"""Every loss of SPEC 3.1 and Lipizzaner's of SPEC 5.1 against hand-computed values and gradients."""
+"""Every loss of docs/adversarial.md and Lipizzaner's of docs/coevolution.md against hand-computed
+values and gradients."""
 import math
 
 import pytest

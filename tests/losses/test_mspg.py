@@ -15,9 +15,14 @@ def test_feature_matching_is_zero_for_equal_means_and_l1_otherwise():
 
 
 def test_feature_matching_gradient_reaches_fakes_only():
-    real, fake = torch.randn(8, 4, requires_grad=True), torch.randn(8, 4, requires_grad=True)
-    feature_matching([real], [fake]).backward()
-    assert real.grad is None and fake.grad is not None
+    # batch means: real (1, 1), fake (1, 2); L = mean(|0|, |−1|) = 0.5, and ∂L/∂fake[i, j] =
+    # −sign(real mean − fake mean)_j / (2 features · 2 samples): 0 for j = 0, +¼ for j = 1
+    real = torch.tensor([[0.0, 0.0], [2.0, 2.0]], requires_grad=True)
+    fake = torch.tensor([[1.0, 3.0], [1.0, 1.0]], requires_grad=True)
+    loss = feature_matching([real], [fake])
+    loss.backward()
+    assert loss.item() == 0.5 and real.grad is None
+    assert torch.equal(fake.grad, torch.tensor([[0.0, 0.25], [0.0, 0.25]]))
 
 
 def test_info_nce_is_small_for_matching_pairs_and_log_b_for_uninformative_ones():

@@ -5,8 +5,14 @@ import torch
 import torch.nn.functional as F
 
 from genarena.errors import UserError
-from genarena.nets.inception import (FID_CLASSES, FIDInceptionV3, avg_pool_tf, load_fid_inception,
-                                     max_pool_same, sha256_of)
+from genarena.nets.inception import (
+    FID_CLASSES,
+    FIDInceptionV3,
+    avg_pool_tf,
+    load_fid_inception,
+    max_pool_same,
+    sha256_of,
+)
 
 
 def fid_inception_weights(path, seed=0):

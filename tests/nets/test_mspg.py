@@ -2,8 +2,16 @@
 import pytest
 import torch
 
-from genarena.nets.mspg import (DEMA, GCTDRN, AuxDiversityDiscriminator, MSPGDiscriminator,
-                                MSPGGenerator, SelfAttention, fade, image_pyramid)
+from genarena.nets.mspg import (
+    DEMA,
+    GCTDRN,
+    AuxDiversityDiscriminator,
+    MSPGDiscriminator,
+    MSPGGenerator,
+    SelfAttention,
+    fade,
+    image_pyramid,
+)
 
 SHAPES = [(1, 8), (3, 8), (1, 28), (3, 28), (1, 32), (3, 32)]
 

@@ -11,8 +11,13 @@ def test_image_vae_shapes():
     assert vae(mu).shape == (5, 1, 28, 28)
 
 
-def test_vector_vae_gradients():
-    vae = VAE((2,), z_dim=2, g_hidden=[16, 16], d_hidden=[16])
-    mu, logvar = vae.encode(torch.randn(7, 2))
-    (vae(mu).sum() + logvar.sum()).backward()
-    assert all(p.grad is not None for p in vae.parameters())
+def test_vector_vae_gradients_are_the_numerical_ones_and_reach_every_parameter():
+    vae = VAE((2,), z_dim=2, g_hidden=[16, 16], d_hidden=[16]).double()
+    x = torch.randn(7, 2, dtype=torch.float64, requires_grad=True)
+
+    def through(inp):
+        mu, logvar = vae.encode(inp)
+        return vae(mu).sum() + logvar.sum()
+    assert torch.autograd.gradcheck(through, (x,))           # analytic = finite differences
+    through(x).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in vae.parameters())

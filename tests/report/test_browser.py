@@ -7,12 +7,11 @@ import shutil
 import subprocess
 
 import pytest
+from helpers import FAST, as_kwargs
 
 import genarena
 from genarena.report import leaderboard
 from genarena.report.html import write_report
-
-from helpers import FAST, as_kwargs
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed "

@@ -1,9 +1,9 @@
 """report.html: self-contained, with the metric table, curves and samples."""
+from helpers import FAST
+
 import genarena
 from genarena.report.html import write_report
 from genarena.report.plots import curves_png, scatter_png
-
-from helpers import FAST
 
 
 def test_report_contains_metrics_curves_and_samples(tmp_path):

@@ -1,10 +1,10 @@
 """Leaderboards: seeds aggregated, rows ranked by the board's keys, published rows beside them,
 markdown and a self-contained page; `genarena compare --html` writes one from run directories."""
+from helpers import FAST, as_kwargs
+
 import genarena
 from genarena.report import leaderboard
 from genarena.report.leaderboard import Entry
-
-from helpers import FAST, as_kwargs
 
 
 def _entries():
@@ -96,6 +96,7 @@ def test_a_collapsed_run_counts_at_log_k_in_the_reverse_kl_cell_and_curve(tmp_pa
     """A seed that captured no mode must not vanish from its method's reverse KL (log K)."""
     import json
     import math
+
     from genarena.report.curves import run_curve
     d = tmp_path / "gan-s1"
     d.mkdir()

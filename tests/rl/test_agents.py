@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from genarena.rl import RLSettings, DQNAgent, IQNNetwork, ReplayBuffer, quantile_huber_loss
+from genarena.rl import DQNAgent, IQNNetwork, ReplayBuffer, RLSettings, quantile_huber_loss
 from genarena.rl.envs.drift import DriftingAccuracy
 
 

@@ -1,4 +1,4 @@
-"""The multi-agent learner on the two-step matrix game (SPEC 9): QMIX and DMIX find the return-8
+"""The multi-agent learner on the two-step matrix game (docs/dfac.md): QMIX and DMIX find the return-8
 joint action, VDN and DDN settle on 7, as the QMIX paper's analysis predicts; DMIX and DDN learn
 the joint return's two-point distribution (noise ±2) with monotone quantiles."""
 import pytest

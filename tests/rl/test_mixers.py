@@ -1,10 +1,10 @@
-"""The mixers of SPEC 9: sums, monotone QMIX, DMIX's mean-shape decomposition, and DIGM."""
+"""The mixers of docs/dfac.md: sums, monotone QMIX, DMIX's mean-shape decomposition, and DIGM."""
 import itertools
 
 import pytest
 import torch
 
-from genarena.rl import METHODS, DMixer, RLSettings, MultiAgentLearner, QMixer, SumMixer
+from genarena.rl import METHODS, DMixer, MultiAgentLearner, QMixer, RLSettings, SumMixer
 
 
 def monotone_check(mixer: torch.nn.Module, n_agents: int, state_dim: int, seed: int = 0) -> float:

@@ -136,6 +136,12 @@ def test_mspg_with_wgan_clips_the_critic():
 
 
 def test_mspg_with_wgan_gp_adds_the_penalty():
+    torch.manual_seed(0)
     trainer = _mspg("wgan-gp")
-    stats = trainer.train_step()
-    assert stats["gp"] > 0
+    torch.manual_seed(0)
+    plain = _mspg("wgan-gp", **{"loss.gp_weight": 0.0})       # the same nets and batches
+    stats, plain_stats = trainer.train_step(), plain.train_step()
+    assert stats["gp"] > 0 and "gp" not in plain_stats
+    assert stats["loss_d"] == plain_stats["loss_d"]           # the same critic loss before the step
+    # the penalty is in D's update: the critics part after one step
+    assert any(not torch.equal(a, b) for a, b in zip(trainer.d.parameters(), plain.d.parameters()))

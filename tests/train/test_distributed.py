@@ -61,6 +61,7 @@ def test_each_rank_runs_the_command_it_was_given_less_nproc():
     assert rank_argv(args) == ["train", "ring8-nsgan", "steps=20", "--out", "o", "-v", "-v"]
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_train_as_one_process_and_resume_in_one(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     for out, extra in ((one, []), (two, ["--nproc", "2"])):

@@ -20,6 +20,7 @@ RESUME = {**FAST, "steps": 400, "model.g_hidden": [128, 128], "model.d_hidden": 
           "trainer.ema_half_life": 5000.0}
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     killed = tmp_path / "killed"
     train_then_kill("grid25-nsgan", RESUME, killed, after_step=120)

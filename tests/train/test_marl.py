@@ -10,6 +10,8 @@ import genarena
 from genarena.config import load_config
 from genarena.train.marl import MARLTrainer, random_test_return
 
+pytestmark = pytest.mark.slow            # end to end: `make test-fast` leaves it out
+
 pytest.importorskip("lbforaging")
 pytest.importorskip("mpe2")
 

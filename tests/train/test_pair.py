@@ -29,11 +29,13 @@ def test_step_updates_both_nets_and_reports_statistics():
 
 def test_d_steps_draw_fresh_batches():
     t = make(**{"trainer.d_steps": 3})
-    calls = []
+    batches = []
     original = t.stream.next
-    t.stream.next = lambda: calls.append(1) or original()
+    t.stream.next = lambda: batches.append(original()) or batches[-1]
     t.train_step()
-    assert len(calls) == 3
+    assert len(batches) == 3                       # one real batch per D step, none for G
+    x = [b[0] for b in batches]
+    assert not torch.equal(x[0], x[1]) and not torch.equal(x[1], x[2])
 
 
 def test_g_phase_leaves_d_untouched():

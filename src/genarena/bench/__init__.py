@@ -1,67 +1,77 @@
-"""Benchmark suites of `genarena bench` (SPEC 8); results go to benchmarks/results/ as JSON + md."""
+"""Benchmark suites of `genarena bench` (docs/arena.md); results go to benchmarks/results/ as
+JSON + md. Each suite is one `SuiteSpec`: how it runs, what it measures, which options it takes."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Callable
+from typing import Callable, Mapping
 
-from genarena.bench import (coevolution, dfac, diffusion, evidence, images, modes, mspg, scale,
-                            throughput)
+from genarena.bench import coevolution, dfac, diffusion, evidence, images, modes, mspg, scale, throughput
 from genarena.bench.common import Launch
+from genarena.bench.studies import STUDIES
 
-SUITES: MappingProxyType[str, Callable[..., list[Path]]] = MappingProxyType({
-    "throughput": throughput.run,
-    "images": images.run,
-    "diffusion": diffusion.run,
-    "coevolution": coevolution.run,
-    "mspg": mspg.run,
-    "dfac": dfac.run,
-    "modes": modes.run,
-    "scale": scale.run,
-    **{suite: partial(evidence.run, study=study) for suite, study in evidence.SUITES.items()},
-})
-
-
-EVIDENCE = tuple(evidence.SUITES)       # the suites of evidence studies: --budget, --estimate
-SEEDED = ("modes", *EVIDENCE)          # suites whose seeds the command line may set
-# suites whose training runs go through the run scheduler (--workers, --address); the others
-# time code in this process and run alone
-PARALLEL = ("images", "diffusion", "coevolution", "mspg", "modes", *EVIDENCE)
 RESULTS_OUT = "benchmarks/results"    # where full suites write (the committed results)
 QUICK_OUT = "runs/bench-quick"        # where --quick writes unless --out says otherwise
 
-# Wall minutes of each full suite on 2 cores, as the last full runs took (rounded; modes at its
-# default 5 seeds), so that `genarena bench` can say what a suite costs before it starts; a
-# suite not yet run in full has no entry (`--estimate` measures it).
-MINUTES = MappingProxyType({"throughput": 5, "images": 30, "diffusion": 75, "coevolution": 90,
-                            "mspg": 60, "dfac": 5, "modes": 130,
-                            "scale": 35, "evidence-pacgan": 175, "evidence-stacked": 75,
-                            "evidence-mustangs": 65, "evidence-mspg": 30,
-                            "evidence-controllers": 45, "evidence-dlsm-digits": 100,
-                            "evidence-mspg-stacked": 215,
-                            "marl": 120})
-ABOUT = MappingProxyType({
-    "throughput": "pair-trainer steps/s against a hand-written loop of the same nets",
-    "images": "FID and the image metrics against training time on MNIST-5k",
-    "diffusion": "the DLSM reproductions (two moons, conditional digits), sampler costs",
-    "coevolution": "the Mustangs reproduction table; grid controllers against plain Mustangs",
-    "mspg": "DEMA vs self-attention, controller overhead, the MSPG-SEN ablations",
-    "dfac": "IQL/VDN/QMIX/DIQL/DDN/DMIX on the stochastic two-step matrix game",
-    "modes": "the arena: every method on ring8, grid25, stacked-mnist5k; leaderboard",
-    "scale": "sweep runs/hour by workers; coevolution overhead by grid and backend; Ray memory",
-    **{suite: evidence.STUDIES[study].title for suite, study in evidence.SUITES.items()},
-})
+
+@dataclass(frozen=True, kw_only=True)
+class SuiteSpec:
+    """One suite: `run(out, quick, **options)` writes its results. `minutes`: the wall time of
+    its last full run on the machine its results name (None: never run in full; `--estimate`
+    measures an evidence study); `parallel`: its training runs go through the run scheduler
+    (--workers, --address), else it times code in this process and runs alone; `seeded`: it
+    takes --seeds; `study`: the evidence study it runs (--budget, --estimate)."""
+    name: str
+    run: Callable[..., list[Path]]
+    about: str
+    minutes: int | None = None
+    parallel: bool = False
+    seeded: bool = False
+    study: str = ""
+
+
+# Wall minutes of the last full runs (rounded; modes at its default 5 seeds).
+_STUDY_MINUTES = {"pacgan": 175, "stacked": 75, "mustangs": 65, "mspg": 30, "controllers": 45,
+                  "dlsm-digits": 100, "mspg-stacked": 215, "marl": 120}
+
+SUITES: Mapping[str, SuiteSpec] = MappingProxyType({s.name: s for s in (
+    SuiteSpec(name="throughput", run=throughput.run, minutes=5,
+              about="pair-trainer steps/s against a hand-written loop of the same nets"),
+    SuiteSpec(name="images", run=images.run, minutes=30, parallel=True,
+              about="FID and the image metrics against training time on MNIST-5k"),
+    SuiteSpec(name="diffusion", run=diffusion.run, minutes=75, parallel=True,
+              about="the DLSM reproductions (two moons, conditional digits), sampler costs"),
+    SuiteSpec(name="coevolution", run=coevolution.run, minutes=90, parallel=True,
+              about="the Mustangs reproduction table; grid controllers against plain Mustangs"),
+    SuiteSpec(name="mspg", run=mspg.run, minutes=60, parallel=True,
+              about="DEMA vs self-attention, controller overhead, the MSPG-SEN ablations"),
+    SuiteSpec(name="dfac", run=dfac.run, minutes=5,
+              about="IQL/VDN/QMIX/DIQL/DDN/DMIX on the stochastic two-step matrix game"),
+    SuiteSpec(name="modes", run=modes.run, minutes=130, parallel=True, seeded=True,
+              about="the arena: every method on ring8, grid25, stacked-mnist5k; leaderboard"),
+    SuiteSpec(name="scale", run=scale.run, minutes=35,
+              about="sweep runs/hour by workers; coevolution overhead by grid and backend; "
+                    "Ray memory"),
+    *(SuiteSpec(name=study.suite_name, run=partial(evidence.run, study=name),
+                about=study.title, minutes=_STUDY_MINUTES.get(name), parallel=True,
+                seeded=True, study=name) for name, study in STUDIES.items()),
+)})
+
+
+def suites_that(flag: str) -> list[str]:
+    """The suites with `flag` set (parallel, seeded, or study: the evidence suites)."""
+    return [name for name, s in SUITES.items() if getattr(s, flag)]
 
 
 def suite_table() -> str:
     """The suites, their estimated full durations and what each measures."""
     lines = [f"{'suite':<22} {'about':>14}  what"]
-    for name in SUITES:
-        minutes = MINUTES.get(name)
-        when = ("see --estimate" if minutes is None          # never run in full yet
-                else f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes} min")
-        lines.append(f"{name:<22} {when:>14}  {ABOUT[name]}")
+    for name, s in SUITES.items():
+        when = ("see --estimate" if s.minutes is None          # never run in full yet
+                else f"{s.minutes / 60:.1f} h" if s.minutes >= 90 else f"{s.minutes} min")
+        lines.append(f"{name:<22} {when:>14}  {s.about}")
     lines.append("\n--quick runs a smoke version of a suite in minutes (results in "
                  f"{QUICK_OUT}/ unless --out is given).")
     return "\n".join(lines)
@@ -69,17 +79,18 @@ def suite_table() -> str:
 
 def run_suites(names: list[str], out: Path, quick: bool = False, seeds: int | None = None,
                launch: Launch = Launch(), budget: float | None = None) -> list[Path]:
-    """Run the named suites, returning the result files written (`seeds`: for the SEEDED
-    suites; `launch`: how the PARALLEL suites spread their training runs; `budget`: the
-    fraction of the published budget the EVIDENCE suites train)."""
+    """Run the named suites, returning the result files written (`seeds`: for the seeded
+    suites; `launch`: how the parallel suites spread their training runs; `budget`: the
+    fraction of the published budget the evidence suites train)."""
     written: list[Path] = []
     for name in names:
+        spec = SUITES[name]
         options: dict[str, object] = {}
-        if name in PARALLEL:
+        if spec.parallel:
             options["launch"] = launch
-        if name in SEEDED and seeds is not None:
+        if spec.seeded and seeds is not None:
             options["seeds"] = list(range(seeds))
-        if name in EVIDENCE and budget is not None:
+        if spec.study and budget is not None:
             options["budget"] = budget
-        written += SUITES[name](out, quick, **options)
+        written += spec.run(out, quick, **options)
     return written

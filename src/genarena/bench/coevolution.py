@@ -1,16 +1,14 @@
-"""`genarena bench coevolution` (SPEC 8.3): seconds per generation against grid size for each
-backend, bytes moved per generation, and the Mustangs reproduction table (SPEC 5.4)."""
+"""`genarena bench coevolution` (docs/arena.md): seconds per generation against grid size for each
+backend, bytes moved per generation, and the Mustangs reproduction table (docs/coevolution.md)."""
 from __future__ import annotations
 
 import statistics
 from pathlib import Path
 from typing import Any, Callable
 
-
-from genarena.catalogue import mean_sd
-from genarena.bench.common import (Launch, machine_info, peak_rss_mb, runs_folder, train_all,
-                                   write_results)
+from genarena.bench.common import Launch, machine_info, peak_rss_mb, runs_folder, train_all, write_results
 from genarena.control.multiagent import cell_knobs
+from genarena.stats import mean_sd
 
 METHODS = (("GAN-BCE", "mnist5k-gan-bce"), ("E-GAN", "mnist5k-egan"),
            ("Lip-BCE", "mnist5k-lip-bce"), ("Lip-MSE", "mnist5k-lip-mse"),
@@ -18,7 +16,7 @@ METHODS = (("GAN-BCE", "mnist5k-gan-bce"), ("E-GAN", "mnist5k-egan"),
 PAPER_FID = {"GAN-BCE": 457.7, "E-GAN": 466.1, "Lip-BCE": 49.0, "Lip-MSE": 371.6,
              "Lip-HEU": 52.5, "Mustangs": 42.2}
 TABLE_METRICS = ("fid", "fid_logits", "tvd", "classes_covered")
-# Does a multi-agent controller help Mustangs? (SPEC 9 in 8.3): same grid, data and budget
+# Does a multi-agent controller help Mustangs? (docs/dfac.md): same grid, data and budget
 CONTROLLERS = (("Mustangs, no controller", "grid25-mustangs-static"),
                ("independent DQN balancer per cell", "grid25-mustangs-dqn"),
                ("DFAC team (DMIX)", "grid25-mustangs-dfac"))
@@ -99,7 +97,7 @@ def _generator_updates(run: Any) -> float:
 
 
 def order_checks(fid: dict[str, float]) -> dict[str, bool]:
-    """The claims of SPEC 5.4, each true or false for these mean fid_logits (lower is better)."""
+    """The claims of docs/coevolution.md, each true or false for these mean fid_logits (lower is better)."""
     grid = ("Lip-BCE", "Lip-MSE", "Lip-HEU", "Mustangs")
     return {
         "populations beat GAN-BCE and E-GAN": all(fid[g] < min(fid["GAN-BCE"], fid["E-GAN"])

@@ -1,4 +1,4 @@
-"""`genarena bench dfac` (SPEC 8.6): the two-step matrix game with stochastic rewards, every
+"""`genarena bench dfac` (docs/arena.md): the two-step matrix game with stochastic rewards, every
 factorisation method over seeds: greedy joint action, its expected return, the learned joint
 expectation, and the 1-Wasserstein distance of the learned joint-return quantiles from the true
 two-point distribution, beside the QMIX paper's analysis (QMIX 8, VDN 7)."""
@@ -11,10 +11,11 @@ from typing import Any
 
 import torch
 
-from genarena.catalogue import mean_sd
 from genarena.bench.common import machine_info, peak_rss_mb, write_results
+from genarena.config import MARL_METHODS
 from genarena.rl import METHODS, MultiAgentLearner, RLSettings, run_episode, train
 from genarena.rl.envs.matrix_game import TwoStepGame, true_return, wasserstein1
+from genarena.stats import mean_sd
 
 NOISE, GAMMA, EPISODES, OMEGAS = 2.0, 0.99, 3000, 200
 # The learners' hyperparameters on the matrix game (PyMARL-like: Adam 5e-4, target copies every
@@ -23,7 +24,7 @@ MATRIX_GAME_SETTINGS = RLSettings(lr=5e-4, gamma=GAMMA, target_update=100, epsil
                                   epsilon_end=1.0, epsilon_decay=500)
 PUBLISHED = {"vdn": "7 (QMIX paper)", "qmix": "8 (QMIX paper)", "ddn": "like VDN (DFAC paper)",
              "dmix": "like QMIX (DFAC paper)", "iql": "–", "diql": "–"}
-ORDER = ("iql", "vdn", "qmix", "diql", "ddn", "dmix")
+ORDER = MARL_METHODS
 
 
 def one_run(method: str, seed: int, episodes: int) -> dict[str, Any]:
@@ -36,9 +37,11 @@ def one_run(method: str, seed: int, episodes: int) -> dict[str, Any]:
     train(learner, TwoStepGame(NOISE, seed=seed), episodes)
     seconds = time.perf_counter() - start
     episode, ret = run_episode(learner, TwoStepGame(noise=0.0), greedy=True)
-    first, second = int(episode.actions[0, 0]), tuple(int(a) for a in episode.actions[1])
+    first = int(episode.actions[0, 0])
+    second = (int(episode.actions[1, 0]), int(episode.actions[1, 1]))
     support, probs = true_return(first, second, NOISE, GAMMA)
     omegas = learner.midpoints(1, OMEGAS)
+    assert omegas is not None
     with torch.no_grad():
         joint = learner.joint_quantiles(episode.obs[:1], episode.state[:1], episode.actions[:1],
                                         omegas)[0]

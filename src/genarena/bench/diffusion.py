@@ -1,4 +1,4 @@
-"""`genarena bench diffusion` (SPEC 8.5): the two DLSM reproductions, sampling time against NFE,
+"""`genarena bench diffusion` (docs/arena.md): the two DLSM reproductions, sampling time against NFE,
 and the training cost of DLSM against cross-entropy.
 
 Within a seed, every classifier is trained against the same frozen score net
@@ -14,18 +14,17 @@ from typing import Any, Callable
 import torch
 
 from genarena.api import Run
-from genarena.catalogue import mean_sd
-from genarena.bench.common import (Launch, machine_info, peak_rss_mb, runs_folder, train_all,
-                                   write_results)
+from genarena.bench.common import Launch, machine_info, peak_rss_mb, runs_folder, train_all, write_results
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.diffusion.classifier import classifier_loss
 from genarena.diffusion.dsm import score_fn
 from genarena.diffusion.oracle import moons_posterior_errors
+from genarena.diffusion.pipeline import make_sde
 from genarena.diffusion.samplers import sample
 from genarena.diffusion.sde import DDPM
-from genarena.diffusion.pipeline import make_sde
 from genarena.nets import build_classifier, build_score_net
+from genarena.stats import mean_sd
 from genarena.train.diffusion import score_net_signature
 
 PAPER_MOONS = {"base (CE, α=1)": (0.198, 0.94, 1.00), "ours (total, α=1)": (0.066, 0.96, 1.00)}
@@ -230,6 +229,7 @@ def sharpness_table(root: Path, seed: int, quick: bool) -> tuple[list[str], dict
     run = score_runs("moons-score", root, [seed], over, Launch())[seed]
     model, dataset = run.model(), run.dataset
     sde = model.sde
+    assert dataset.sampler is not None
     points, _ = dataset.sampler(500 if quick else 4000, torch.Generator().manual_seed(3))
     curve, _ = dataset.sampler(2000 if quick else 100_000, torch.Generator().manual_seed(4))
 
@@ -274,7 +274,10 @@ def cost_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
                 loss.backward()
                 opt.step()
             reps = 3 if quick else 30
-            out[preset][kind] = _time(lambda: [step() for _ in range(reps)], 1 if quick else 3) / reps
+            def steps() -> None:
+                for _ in range(reps):
+                    step()
+            out[preset][kind] = _time(steps, 1 if quick else 3) / reps
     table = ["| classifier (batch) | ce s/step | dlsm s/step | total s/step | dlsm ÷ ce | total ÷ ce |",
              "|---|---|---|---|---|---|"]
     for preset, r in out.items():

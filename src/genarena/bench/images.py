@@ -38,9 +38,10 @@ def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/image
                          [(s["train_seconds"], s["metrics"]["fid"])]
         rows.append({"method": preset, "steps": s["steps"], "train_seconds": s["train_seconds"],
                      **{k: s["metrics"].get(k) for k in COLUMNS}, "run": str(r.path)})
+    machine = machine_info()
     result = {"suite": "images",
               "command": "genarena bench images" + (" --quick" if quick else ""),
-              "machine": machine_info(), "dataset": "mnist5k", "seed": 0,
+              "machine": machine, "dataset": "mnist5k", "seed": 0,
               "features": features, "rows": rows,
               "fid_vs_seconds": curves, "peak_rss_mb": peak_rss_mb()}
     table = ["| method | steps | train s | FID | FID (logits) | IS | TVD | precision | recall | coverage |",
@@ -48,19 +49,22 @@ def run(out: Path, quick: bool = False, runs_root: Path = Path("runs/bench/image
     for r in rows:
         table.append(f"| {r['method']} | {r['steps']} | {r['train_seconds']:.0f} | " +
                      " | ".join(_fmt(r[k]) for k in COLUMNS) + " |")
-    written = [plot_fid_vs_time(curves, out / "images_fid_vs_time.png")]
+    written = [plot_fid_vs_time(curves, out / "images_fid_vs_time.png",
+                                machine["cores"])]
     notes = ["FID on the 128-d features of the MNIST-5k LeNet (named in the JSON), 5 000 generated "
              "samples vs the 500-image test split; lower is better. One seed per method; the "
-             f"clock counts training only, one torch thread per run (runs share the cores). Curves: images_fid_vs_time.png (evaluated every "
-             f"{EVAL_EVERY} steps).", f"Peak RSS: {result['peak_rss_mb']:.0f} MB."]
+             "clock counts training only, one torch thread per run (runs share the cores). "
+             f"Curves: images_fid_vs_time.png (evaluated every {EVAL_EVERY} steps).",
+             f"Peak RSS: {result['peak_rss_mb']:.0f} MB."]
     return write_results(out, "images", result, "FID vs training time on MNIST-5k", table, notes) \
         + written
 
 
-def plot_fid_vs_time(curves: dict[str, list[tuple[float, float]]], path: Path) -> Path:
-    """All methods' FID against training seconds on one plot."""
-    atomic_write_bytes(path, lines_png(curves, "training seconds (2 cores)", "FID (lower is better)",
-                                       "MNIST-5k: FID vs training time"))
+def plot_fid_vs_time(curves: dict[str, list[tuple[float, float]]], path: Path,
+                     cores: int) -> Path:
+    """All methods' FID against training seconds on one plot (on this many cores)."""
+    atomic_write_bytes(path, lines_png(curves, f"training seconds ({cores} cores)",
+                                       "FID (lower is better)", "MNIST-5k: FID vs training time"))
     return path
 
 

@@ -1,15 +1,21 @@
-"""`genarena bench modes` (SPEC 8.2): every method on ring8 and grid25 (stacked-mnist5k opt-in) with
-equal, stated budgets over seeds, beside the published rows of SPEC 7.1; writes modes.json/.md
+"""`genarena bench modes` (docs/arena.md): every method on ring8 and grid25 (stacked-mnist5k opt-in) with
+equal, stated budgets over seeds, beside the published rows of docs/foundation.md; writes modes.json/.md
 and the arena's leaderboard (leaderboard.md / leaderboard.html)."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from genarena.bench.common import (Launch, machine_info, peak_rss_mb, records_beside, runs_folder,
-                                   write_results)
-from genarena.sweep import Job, run_jobs
+from genarena.bench.common import (
+    Launch,
+    machine_info,
+    peak_rss_mb,
+    records_beside,
+    runs_folder,
+    write_results,
+)
 from genarena.report import leaderboard
+from genarena.sweep import Job, run_jobs
 
 # (method, preset suffix): the preset is "<dataset>-<suffix>"; every method's presets exist for
 # both toy mixtures. Budget: 2 000 updates of every generator network (a grid cell's, the
@@ -23,15 +29,16 @@ TOY_METHODS = (
     ("DDPM", "ddpm"))
 TOY_BUDGET = 2000
 COEVOLUTION_SUFFIXES = ("lip-bce", "lip-mse", "lip-heu", "mustangs")   # 20 generations × 100
-# stacked-mnist5k: the image methods that fit 2 cores, 1 000 generator updates, batch 32
-STACKED_METHODS = (("DCGAN (NS-GAN)", "stacked-mnist5k-gan", {}),
-                   ("PacDCGAN2", "stacked-mnist5k-gan", {"model.pack": 2}),
-                   ("MSPG-SEN", "stacked-mnist5k-mspg", {}),
-                   ("MSPG-SEN + DQN", "stacked-mnist5k-mspg-dqn", {}))
+# stacked-mnist5k: the image methods a small machine can train, 1 000 updates, batch 32
+STACKED_METHODS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("DCGAN (NS-GAN)", "stacked-mnist5k-gan", {}),
+    ("PacDCGAN2", "stacked-mnist5k-gan", {"model.pack": 2}),
+    ("MSPG-SEN", "stacked-mnist5k-mspg", {}),
+    ("MSPG-SEN + DQN", "stacked-mnist5k-mspg-dqn", {}))
 STACKED_BUDGET = {"steps": 1000, "data.batch_size": 32, "eval.interval": 0}
 # ten evaluations over training: the convergence curve of every run (the protocol, docs/arena.md)
 TOY_EVAL = {"eval.n_samples": 2500, "eval.interval": TOY_BUDGET // 10}
-# SPEC 7.1: PacGAN (Lin et al. 2018) Table 1 and VEEGAN, as the spec quotes them
+# docs/foundation.md: PacGAN (Lin et al. 2018) Table 1 and VEEGAN, as the spec quotes them
 PUBLISHED = (
     ("GAN (PacGAN Table 1)", "ring8", {"modes_captured": 6.3, "reverse_kl": 0.45}),
     ("PacGAN4 (PacGAN Table 1)", "ring8", {"modes_captured": 7.8, "reverse_kl": 0.07}),

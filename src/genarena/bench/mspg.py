@@ -1,5 +1,5 @@
-"""`genarena bench mspg` (SPEC 8.4): DEMA against SAGAN self-attention, the controllers'
-overhead per training step, and the ablation table of SPEC 4.7 over seeds."""
+"""`genarena bench mspg` (docs/arena.md): DEMA against SAGAN self-attention, the controllers'
+overhead per training step, and the ablation table of docs/mspg.md over seeds."""
 from __future__ import annotations
 
 import statistics
@@ -11,17 +11,17 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from genarena.catalogue import mean_sd
-from genarena.bench.common import (Launch, machine_info, peak_rss_mb, runs_folder, train_all,
-                                   write_results)
+from genarena.bench.common import Launch, machine_info, peak_rss_mb, runs_folder, train_all, write_results
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.nets.mspg import DEMA, SelfAttention
+from genarena.stats import mean_sd
 from genarena.trainers import get_trainer
 
 # (label, preset, overrides): each table is one budget; rows differ in one part only
 GRID25_BUDGET = {"steps": 600, "data.batch_size": 256, "eval.interval": 0}
-GRID25_ROWS = (
+Row = tuple[str, str, dict[str, Any]]
+GRID25_ROWS: tuple[Row, ...] = (
     ("MSPG-SEN losses, static", "grid25-mspg", {}),
     ("without D_aux", "grid25-mspg", {"mspg.aux_weight": 0.0}),
     ("without feature matching", "grid25-mspg", {"mspg.fm_weight": 0.0}),
@@ -32,7 +32,7 @@ GRID25_ROWS = (
     ("plain GAN (pair, nsgan)", "grid25-nsgan", {}),
 )
 STACKED_BUDGET = {"steps": 150, "eval.n_samples": 5000, "eval.interval": 0}
-STACKED_ROWS = (
+STACKED_ROWS: tuple[Row, ...] = (
     ("full MSPG-SEN, static", "stacked-mnist5k-mspg", {}),
     ("without DEMA", "stacked-mnist5k-mspg", {"model.dema": False}),
     ("without GCTDRN (plain residual)", "stacked-mnist5k-mspg", {"model.gctdrn": False}),
@@ -74,8 +74,8 @@ def attention_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
     table = ["| block | resolution | GFLOP (forward) | parameters | ms forward+backward |",
              "|---|---|---|---|---|"]
     for key, r in raw.items():
-        name, size = key.split("@")
-        table.append(f"| {name} | {size}×{size} | {r['gflops_forward']:.3f} | {r['params']} | "
+        name, side = key.split("@")
+        table.append(f"| {name} | {side}×{side} | {r['gflops_forward']:.3f} | {r['params']} | "
                      f"{r['ms_forward_backward']:.1f} |")
     return table, {"channels": channels, "batch": batch, "results": raw}
 

@@ -1,4 +1,4 @@
-"""Spatial coevolution of GANs on a toroidal grid (SPEC 5; Lipizzaner and Mustangs)."""
+"""Spatial coevolution of GANs on a toroidal grid (docs/coevolution.md; Lipizzaner and Mustangs)."""
 from genarena.coevolution.grid import Grid
 from genarena.coevolution.trainer import CoevolutionTrainer, load_mixture
 

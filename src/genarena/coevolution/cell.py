@@ -1,4 +1,4 @@
-"""One cell's generation (SPEC 5.1), as a pure function of the neighbourhood's states.
+"""One cell's generation (docs/coevolution.md), as a pure function of the neighbourhood's states.
 
 `evolve_cell(ctx, cell, generation, states)` gathers the neighbourhood's individuals, scores
 all generators against all discriminators without autograd, selects by tournament, mutates
@@ -12,26 +12,36 @@ import copy
 import functools
 import hashlib
 import statistics
-from typing import Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from genarena.coevolution.grid import Grid
 from genarena.coevolution.mixture import MixtureGenerator, es_step
-from genarena.coevolution.population import (IndividualState, Judged, Member, NetView, judged,
-                                             materialise, mutate_lr, survivors, tournament)
+from genarena.coevolution.population import (
+    IndividualState,
+    Judged,
+    Member,
+    NetView,
+    judged,
+    materialise,
+    mutate_lr,
+    survivors,
+    tournament,
+)
 from genarena.config import LOSS_DRAWS, Config
 from genarena.control.multiagent import CellReport, cell_knobs
 from genarena.data import build_dataset
-from genarena.data.base import Dataset
+from genarena.data.base import BatchStream, Dataset
 from genarena.losses import AdversarialLoss, get_loss
 from genarena.metrics.proxy import TrainingDistance, training_sample
 from genarena.nets import build_gan
+from genarena.train.adversarial_step import DiscriminatorRules, discriminator_step, generator_step
 from genarena.train.generative import LatentGenerator
 from genarena.train.noise import sample_latent
-from genarena.train.adversarial_step import DiscriminatorRules, discriminator_step, generator_step
 from genarena.train.optim import make_optimizer, set_lr
+
 
 class CellState(CellReport):
     """One cell of the grid between generations: plain data (it is checkpointed with
@@ -142,7 +152,7 @@ def _latent(ctx: CellContext, n: int, rng: torch.Generator) -> Tensor:
     return sample_latent(n, m.z_dim, m.z_dist, rng, ctx.device)
 
 
-def _real(ctx: CellContext, stream) -> Tensor:
+def _real(ctx: CellContext, stream: BatchStream) -> Tensor:
     """The stream's next batch on the cells' device."""
     return stream.next()[0].to(ctx.device, non_blocking=True)
 
@@ -169,8 +179,8 @@ def score_fitness(gs: Sequence[Judged | Member], ds: Sequence[Judged | Member], 
 Opponent = Member | Judged
 
 
-def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream, rng: torch.Generator,
-           d_steps: int = 1, judges: Sequence[Opponent] | None = None,
+def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream: BatchStream,
+           rng: torch.Generator, d_steps: int = 1, judges: Sequence[Opponent] | None = None,
            fakers: Sequence[Opponent] | None = None) -> dict[str, float]:
     """batches_per_gen rounds: on every `d_every`-th batch, `d_steps` batches where each D trains
     against a random G of `fakers`, then each G against a random D of `judges` with its loss
@@ -187,29 +197,30 @@ def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream, r
             for _ in range(d_steps):
                 real = _real(ctx, stream)
                 for d in d_sel:
-                    g = fakers[int(torch.randint(len(fakers), (), generator=rng))]
+                    faker = fakers[int(torch.randint(len(fakers), (), generator=rng))]
                     with torch.no_grad():
-                        fake = g.net(_latent(ctx, n, rng))
+                        fake = faker.net(_latent(ctx, n, rng))
                     d_stats = discriminator_step(rules, d.opt, d.net, d.net, real, fake)
                     share = 1.0 / (len(d_sel) * d_steps)
                     for key in ("loss_d", "d_acc_real", "d_acc_fake"):
                         sums[key] += d_stats[key] * share
         for g in g_sel:
-            d = judges[int(torch.randint(len(judges), (), generator=rng))]
+            judge = judges[int(torch.randint(len(judges), (), generator=rng))]
             k = int(torch.randint(len(ctx.g_losses), (), generator=rng)) if len(ctx.g_losses) > 1 else 0
             draws[k] += 1
             g_loss = ctx.g_losses[k].g_loss
-            loss = generator_step(g.opt, g.net, lambda: g_loss(d.net(g.net(_latent(ctx, n, rng)))),
-                                  (d.net,), clip)
+            loss = generator_step(g.opt, g.net,
+                                  lambda: g_loss(judge.net(g.net(_latent(ctx, n, rng)))),
+                                  (judge.net,), clip)
             sums["loss_g"] += loss.item() / len(g_sel)
     stats = {k: v / (c.batches_per_gen if k == "loss_g" else d_batches) for k, v in sums.items()}
     if len(ctx.g_losses) > 1:
         total = sum(draws)
-        stats.update({f"draw_{l.name}": c / total for l, c in zip(ctx.g_losses, draws)})
+        stats.update({f"draw_{loss.name}": c / total for loss, c in zip(ctx.g_losses, draws)})
     return stats
 
 
-def _fitness_batch(ctx: CellContext, stream, rng: torch.Generator, cell: int, generation: int
+def _fitness_batch(ctx: CellContext, stream: BatchStream, rng: torch.Generator, cell: int, generation: int
                    ) -> tuple[Tensor, Tensor]:
     """Reals and latents a fitness table is judged on: the next training batch, or, with
     coevolution.fitness_samples, that many training samples drawn for this (cell, generation)."""
@@ -254,7 +265,7 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
         g_sel = [live_g(s) for s in own["g"]]
         d_sel = [live_d(s) for s in own["d"]]
 
-        def others(pool: list[Judged], side: str) -> list[Opponent]:
+        def others(pool: list[Judged], side: Literal["g", "d"]) -> list[Opponent]:
             """The pool's individuals that other cells of the neighbourhood hold."""
             owners = [h for h in hood for _ in states[h][side]]
             return [m for h, m in zip(owners, pool) if h != cell]
@@ -288,13 +299,15 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     new_d = survivors(d_cand, c.population)
     stats["replaced_g"] = float(sum(any(m is t for t in g_sel) for m in new_g)) / len(new_g)
     # 6. one (1+1)-ES step on the neighbourhood mixture weights
-    new_state: CellState = {"cell": cell, "generation": generation + 1,
-                            "g": [m.state() for m in new_g], "d": [m.state() for m in new_d],
-                            "knobs": states[cell].get("knobs")}
+    g_states, d_states = [m.state() for m in new_g], [m.state() for m in new_d]
+    # scored with the weights still as they were; the step below replaces them (and the score)
+    new_state: CellState = {"cell": cell, "generation": generation + 1, "g": g_states,
+                            "d": d_states, "knobs": states[cell].get("knobs"),
+                            "weights": own["weights"], "score": own["score"], "stats": stats}
     hood_states = [new_state if h == cell else states[h] for h in hood]
     evaluate = lambda w: ctx.scorer(ctx.mixture(list(w), hood_states))   # noqa: E731
     weights, score = es_step(own["weights"], evaluate(own["weights"]), evaluate, c.mixture_sigma, rng)
-    stats.update({"lr_g": statistics.fmean(i["lr"] for i in new_state["g"]),
-                  "lr_d": statistics.fmean(i["lr"] for i in new_state["d"])})
+    stats.update({"lr_g": statistics.fmean(i["lr"] for i in g_states),
+                  "lr_d": statistics.fmean(i["lr"] for i in d_states)})
     new_state.update({"weights": weights, "score": score, "stats": stats})
     return new_state

@@ -1,4 +1,4 @@
-"""The toroidal grid of cells (SPEC 5.1): cell ids and neighbourhoods, written once.
+"""The toroidal grid of cells (docs/coevolution.md): cell ids and neighbourhoods, written once.
 
 Cell (r, c) has id r·cols + c. A neighbourhood lists the cell itself first, then its neighbours
 in a fixed order (N, S, W, E, then the diagonals NW, NE, SW, SE for Moore), wrapping around the

@@ -1,4 +1,4 @@
-"""Generator mixtures (SPEC 5.1): sampling with weights and the (1+1)-ES that evolves the
+"""Generator mixtures (docs/coevolution.md): sampling with weights and the (1+1)-ES that evolves the
 weights. A mixture is scored by `metrics.proxy.TrainingDistance` (lower is better)."""
 from __future__ import annotations
 

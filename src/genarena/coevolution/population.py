@@ -1,4 +1,4 @@
-"""Individuals of a cell's sub-populations and the evolutionary operators on them (SPEC 5.1).
+"""Individuals of a cell's sub-populations and the evolutionary operators on them (docs/coevolution.md).
 
 An individual travels between cells and processes as plain data (`IndividualState`: weights,
 optimizer state, learning rate, loss); a `Member` is one brought to life as a module with its

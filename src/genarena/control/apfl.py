@@ -1,4 +1,4 @@
-"""APFL, the adaptive perception–behaviour feedback loop (SPEC 4.5), as controller `apfl`.
+"""APFL, the adaptive perception–behaviour feedback loop (docs/mspg.md), as controller `apfl`.
 
 A bounded proportional controller toward the target D-accuracy band [low, high]: with
 u = clip(e / 0.2, −1, 1), e the distance of the accuracy outside the band (signed; 0 inside),

@@ -1,4 +1,4 @@
-"""The RL balancer of the G/D equilibrium (SPEC 4.6): controllers `dqn` and `iqn`.
+"""The RL balancer of the G/D equilibrium (docs/mspg.md): controllers `dqn` and `iqn`.
 
 One MDP step is one controller interval. State: the perception vector plus the knobs relative
 to their start (log lr_G, log lr_D, d_steps, log λ_aux). Actions: no-op; lr_D ×/÷ 1.5; lr_G ×/÷

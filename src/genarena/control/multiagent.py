@@ -1,9 +1,9 @@
 """Controllers of a coevolution grid: every cell's knobs (its learning-rate factors for G and D
 and its D steps per G step) decided each `interval` generations by a team of agents.
 
-- `CellBalancers` (controller `dqn` / `iqn`): one independent RL balancer of SPEC 4.6 per cell,
+- `CellBalancers` (controller `dqn` / `iqn`): one independent RL balancer of docs/mspg.md per cell,
   rewarded as in a pair run (D accuracy in its band, stable losses, the cell's own mixture score).
-- `DFACController` (controller `dfac`, SPEC 9): every cell is an agent of one cooperative team;
+- `DFACController` (controller `dfac`, docs/dfac.md): every cell is an agent of one cooperative team;
   its observation is the balancer's state vector plus its score relative to the grid's best; the
   team reward is ρ·log(best_before / best_after), the improvement of the grid's best mixture
   score; a mixer (DMIX by default, or DDN, QMIX, VDN, or independent DIQL/IQL) factorises it.
@@ -21,8 +21,9 @@ from genarena.control.balancer import ACTIONS, STATE_DIM, BalancerController, ap
 from genarena.control.base import Decider, Knobs
 from genarena.control.perception import Perception
 from genarena.rl.dfac import MultiAgentLearner
-from genarena.rl.learner import RLSettings
 from genarena.rl.episodes import Episode
+from genarena.rl.learner import RLSettings
+
 
 class CellReport(TypedDict):
     """What a grid controller reads of a coevolution cell's state (coevolution's CellState has
@@ -40,8 +41,9 @@ OBS_DIM = STATE_DIM + 1
 def cell_knobs(state: CellReport) -> Knobs:
     """A cell's knobs: factors on its individuals' learning rates (1 = as evolved) and D steps
     (no controller has set them: ×1 and one D step)."""
-    if state.get("knobs"):
-        return Knobs.from_state(state["knobs"])
+    knobs = state.get("knobs")
+    if knobs:
+        return Knobs.from_state(knobs)
     return Knobs(lr_g=1.0, lr_d=1.0, d_steps=1)
 
 

@@ -1,4 +1,4 @@
-"""What APFL and the RL balancer perceive of training (SPEC 4.5): one fixed vector per decision.
+"""What APFL and the RL balancer perceive of training (docs/mspg.md): one fixed vector per decision.
 
 From the mean statistics of the last `interval` steps: D accuracy on reals and fakes, the
 mean accuracy, r = E[sign D(x_real)] = 2·acc_real − 1, loss EMAs and their trends (fast − slow

@@ -1,4 +1,4 @@
-"""Datasets: built-in ones by name (SPEC 2.1) and the user's own by path (SPEC 2.2)."""
+"""Datasets: built-in ones by name and the user's own by path (docs/images.md)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from genarena.data.files import load_path
 from genarena.data.images import digits, mnist5k, stacked_mnist5k
 from genarena.data.toy import grid25, moons, ring8
 from genarena.errors import UserError
+
 
 @dataclass(frozen=True)
 class BuiltinDataset:

@@ -10,7 +10,7 @@ from torch import Tensor
 
 @dataclass
 class ModeInfo:
-    """Known mixture modes of low-dimensional data (SPEC 7.1)."""
+    """Known mixture modes of low-dimensional data (docs/foundation.md)."""
     centres: Tensor            # (K, D)
     std: float                 # σ of each component
     weights: Tensor            # (K,), sums to 1

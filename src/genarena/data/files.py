@@ -1,4 +1,4 @@
-"""The user's own data by path (SPEC 2.2), validated before any training starts."""
+"""The user's own data by path (docs/images.md), validated before any training starts."""
 from __future__ import annotations
 
 import gzip
@@ -6,6 +6,7 @@ import pickle
 import struct
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -160,7 +161,7 @@ class _CifarUnpickler(pickle.Unpickler):
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
-    def find_class(self, module: str, name: str):  # type: ignore[override]
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) in self.ALLOWED:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR batch")
@@ -230,7 +231,7 @@ def read_image_files(files: list[Path], where: Path, resolution: int = 0,
     if not resolution and any(im.size != (size, size) for im in images):
         raise _fail(where, f"images differ in size or are not square{hint}")
     arr = np.stack([np.asarray(im.convert("L" if gray else "RGB").resize((size, size),
-                                                                           Image.BILINEAR))
+                                                                           Image.Resampling.BILINEAR))
                     for im in images])
     return arr[:, None] if gray else arr.transpose(0, 3, 1, 2)
 

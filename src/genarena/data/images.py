@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -16,7 +17,8 @@ def _to_unit_range(x: np.ndarray, top: float) -> Tensor:
 
 def _image_set(name: str, x: Tensor, y: Tensor) -> Dataset:
     train_x, train_y, test_x, test_y = holdout_split(x, y)
-    return Dataset(name=name, sample_shape=tuple(x.shape[1:]), value_range=(-1.0, 1.0), num_classes=int(y.max()) + 1,
+    return Dataset(name=name, sample_shape=tuple(x.shape[1:]), value_range=(-1.0, 1.0),
+                   num_classes=int(y.max()) + 1,
                    train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
 
 
@@ -47,7 +49,7 @@ def mnist5k() -> Dataset:
     return _image_set("mnist5k", x, y)
 
 
-def stacked_sampler(x: Tensor, y: Tensor):
+def stacked_sampler(x: Tensor, y: Tensor) -> Callable[[int, torch.Generator], tuple[Tensor, Tensor]]:
     """Draws of 3 independent digits stacked as R, G, B; the label is the mode 100·d1 + 10·d2 + d3."""
     def sample(n: int, rng: torch.Generator) -> tuple[Tensor, Tensor]:
         idx = torch.randint(len(x), (n, 3), generator=rng)

@@ -1,1 +1,1 @@
-"""Score-based diffusion (SPEC 6): SDEs, DSM training, samplers, classifier guidance with DLSM."""
+"""Score-based diffusion (docs/diffusion.md): SDEs, DSM training, samplers, classifier guidance with DLSM."""

@@ -1,4 +1,4 @@
-"""Training losses of noise-conditional classifiers (SPEC 6.2; DLSM, Chao et al. ICLR 2022).
+"""Training losses of noise-conditional classifiers (docs/diffusion.md; DLSM, Chao et al. ICLR 2022).
 
 `ce`: cross-entropy on noisy inputs. `dlsm`: match the classifier's input gradient plus the frozen
 score to the denoising target,

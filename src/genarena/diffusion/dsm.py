@@ -1,4 +1,4 @@
-"""Denoising score matching with σ² weighting, written as noise prediction (SPEC 6.1).
+"""Denoising score matching with σ² weighting, written as noise prediction (docs/diffusion.md).
 
 With the score parametrised as s(x_t, t) = −ε̂(x_t, t)/s(t), the σ²-weighted DSM loss
 E s(t)²‖s(x_t, t) − ∇log p(x_t|x₀)‖² equals E‖ε̂ − z‖²: the same objective as DDPM's ε-MSE.

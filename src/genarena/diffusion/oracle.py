@@ -1,4 +1,4 @@
-"""The analytic Parzen oracle of the two-moons experiment (SPEC 6.3; DLSM Table 1).
+"""The analytic Parzen oracle of the two-moons experiment (docs/diffusion.md; DLSM Table 1).
 
 p_σ(x̃ | c) = (1/N_c) Σ_i N(x̃; x_i, σ²I) over the class's data points, so
 ∇ log p_σ(x̃ | c) = Σ_i w_i(x̃)(x_i − x̃)/σ² with w = softmax_i(−‖x̃ − x_i‖²/2σ²).
@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from genarena.data.base import Dataset
+from genarena.diffusion.pipeline import DiffusionGenerative
+from genarena.diffusion.sde import VESDE
 
 
 def parzen_score(x: Tensor, points: Tensor, sigma: float) -> Tensor:
@@ -29,8 +33,9 @@ def posterior_score_error(estimate: Tensor, oracle: Tensor) -> float:
     return float((estimate.double() - oracle.double()).norm(dim=1).mean())
 
 
-def moons_posterior_errors(generative, dataset, sigma: float = 7.5, oracle_points: int = 5000,
-                           seed: int = 0, scale: float = 1.0) -> dict[str, float]:
+def moons_posterior_errors(generative: DiffusionGenerative, dataset: Dataset,
+                           sigma: float = 7.5, oracle_points: int = 5000, seed: int = 0,
+                           scale: float = 1.0) -> dict[str, float]:
     """Mean posterior-score error per class (and overall) on the 35×35 grid at noise level σ.
 
     The estimate is s(x̃, t_σ) + α ∇ log p(c | x̃, t_σ) from the run's score net and classifier; the
@@ -39,8 +44,10 @@ def moons_posterior_errors(generative, dataset, sigma: float = 7.5, oracle_point
     from genarena.diffusion.classifier import log_likelihood_grad
     from genarena.diffusion.dsm import score_fn
     sde = generative.sde
-    if not hasattr(sde, "t_of_sigma"):
+    if not isinstance(sde, VESDE):
         raise ValueError("the posterior-score error is defined for the VE SDE")
+    if generative.classifier is None or dataset.sampler is None:
+        raise ValueError("the posterior-score error needs a classifier and an exact sampler")
     device = generative.device                          # the nets' device; the oracle's is the CPU
     grid = moons_grid()
     on_device = grid.to(device)

@@ -1,4 +1,4 @@
-"""Reverse-time samplers over a score function s(x, t) (SPEC 6.1).
+"""Reverse-time samplers over a score function s(x, t) (docs/diffusion.md).
 
 `em`: Euler–Maruyama on the reverse SDE. `pc`: reverse-diffusion predictor + Langevin corrector
 (signal-to-noise ratio `snr`). `ode`: the probability-flow ODE with Heun steps. `ddpm`: ancestral

@@ -1,5 +1,5 @@
-"""The adversarial losses of SPEC 3.1 (and Lipizzaner's, SPEC 5.1) as one registry; D outputs
-raw logits / critic scores.
+"""The adversarial losses of docs/adversarial.md (and Lipizzaner's, docs/coevolution.md) as one
+registry; D outputs raw logits / critic scores.
 
 Each loss is a pair of batch-mean functions: d_loss(real, fake) and g_loss(fake), where real and
 fake are D's raw outputs. sp = softplus, so sp(-t) = -log sigmoid(t) and sp(t) = -log(1-sigmoid(t)).
@@ -87,7 +87,7 @@ def _hinge_d(real: Tensor, fake: Tensor) -> Tensor:
     return torch.relu(1 - real).mean() + torch.relu(1 + fake).mean()
 
 
-# Lipizzaner's and Mustangs' losses (SPEC 5.1) act on D's sigmoid output p = σ(D(·)).
+# Lipizzaner's and Mustangs' losses (docs/coevolution.md) act on D's sigmoid output p = σ(D(·)).
 def _lip_heu_g(fake: Tensor) -> Tensor:
     return 0.5 * F.softplus(-fake).mean()                 # −½ log p_fake
 

@@ -1,4 +1,4 @@
-"""MSPG-SEN generator losses (SPEC 4.4): feature matching and the contrastive (InfoNCE) loss.
+"""MSPG-SEN generator losses (docs/mspg.md): feature matching and the contrastive (InfoNCE) loss.
 
 Both read the discriminator's intermediate features (`D.features(x)`, a list of tensors).
 """

@@ -60,7 +60,7 @@ def gradient_penalty(critic: Critic, real: Sample, fake: Sample,
 @torch.no_grad()
 def clip_weights(module: nn.Module, bound: float) -> None:
     """Clamp every parameter of `module` to [-bound, bound] (WGAN's Lipschitz constraint)."""
-    params = list(module.parameters())
+    params: list[Tensor] = list(module.parameters())
     if params:
         torch._foreach_clamp_min_(params, -bound)
         torch._foreach_clamp_max_(params, bound)

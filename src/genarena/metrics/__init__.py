@@ -1,4 +1,4 @@
-"""One evaluation for every method: the same summary keys whoever made the samples (SPEC 7)."""
+"""One evaluation for every method: the same summary keys whoever made the samples (docs/arena.md)."""
 from __future__ import annotations
 
 import math
@@ -8,16 +8,16 @@ from torch import Tensor
 
 from genarena.config import EvalConfig
 from genarena.data.base import Dataset
-from genarena.metrics.images import image_metrics
 from genarena.metrics.conditional import LabelSampleFn, conditional_metrics
 from genarena.metrics.distances import sliced_wasserstein
+from genarena.metrics.images import image_metrics
 from genarena.metrics.modes import mode_metrics
 
 SampleFn = Callable[[int], Tensor]
 
 
 def is_image_dataset(dataset: Dataset) -> bool:
-    """Images with labels (or stacked digits) get the classifier-feature metrics of SPEC 7.2."""
+    """Images with labels (or stacked digits) get the classifier-feature metrics of docs/images.md."""
     return len(dataset.sample_shape) == 3 and (dataset.num_classes >= 2 or "digits" in dataset.extra)
 
 

@@ -1,4 +1,4 @@
-"""Class-conditional metrics for guided models (SPEC 6.3, 7.2): class-wise PRDC (and FID on
+"""Class-conditional metrics for guided models (docs/diffusion.md): class-wise PRDC (and FID on
 images) and CAS, the accuracy on the real test split of a classifier trained on generated data.
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ def _real_of_class(dataset: Dataset, c: int, n: int, seed: int) -> Tensor:
     if dataset.sampler is not None and dataset.test_x is None:
         x, y = dataset.sampler(n * dataset.num_classes * 2, torch.Generator().manual_seed(seed + c))
         return x[y == c][:n]
-    x, y = dataset.reference(10 ** 9, seed)
-    assert y is not None
-    return x[y == c][:n]
+    x, labels = dataset.reference(10 ** 9, seed)
+    assert labels is not None
+    return x[labels == c][:n]
 
 
 def conditional_metrics(sample_label: LabelSampleFn, dataset: Dataset, cfg: EvalConfig,

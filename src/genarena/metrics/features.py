@@ -1,4 +1,4 @@
-"""The domain feature classifier of SPEC 7.2: trained on the dataset's train split on first use,
+"""The domain feature classifier of docs/images.md: trained on the dataset's train split on first use,
 cached on disk, and named with a hash so every number says which features made it.
 
 A LeNet-like net adapts to the resolution (28×28 MNIST, 8×8 digits, 32×32 images). Stacked MNIST
@@ -13,6 +13,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -133,14 +134,14 @@ class FeatureExtractor:
     def __post_init__(self) -> None:
         # Channels-last convolutions in chunks of 256 images: 3× faster on one CPU thread than
         # NCHW in chunks of 1024 (features equal to 3e-7), and features run every generation.
-        self.net = self.net.to(memory_format=torch.channels_last)
+        self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     @torch.no_grad()
-    def _run(self, x: Tensor, fn) -> Tensor:
+    def _run(self, x: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
         self.net.eval()
         return torch.cat([fn(part) for part in x.split(CHUNK)])
 
-    def _per_channel(self, x: Tensor, fn) -> Tensor:
+    def _per_channel(self, x: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
         return torch.cat([self._run(x[:, i:i + 1], fn) for i in range(x.shape[1])], 1)
 
     def features(self, x: Tensor) -> Tensor:
@@ -196,6 +197,7 @@ def feature_extractor(dataset: Dataset, configured_cache: str = "") -> FeatureEx
         net = LeNet(c, h, dataset.num_classes)
         net.load_state_dict(state["net"])
         return FeatureExtractor(net.eval(), name, float(state["test_accuracy"]))
+    assert dataset.train_x is not None, "a feature classifier learns a labelled image set"
     log.info("training the feature classifier of %s on first use (%d images; once per "
              "machine, cached as %s)", dataset.name, len(dataset.train_x), path)
     net, acc = train_classifier(dataset)

@@ -1,4 +1,4 @@
-"""Image metrics of SPEC 7.2 on the domain classifier's features: FID, IS, TVD, PRDC, modes."""
+"""Image metrics of docs/images.md on the domain classifier's features: FID, IS, TVD, PRDC, modes."""
 from __future__ import annotations
 
 from typing import Any

@@ -78,7 +78,7 @@ class InceptionExtractor:
     resize: str = "torch-fidelity"
 
     def __post_init__(self) -> None:
-        self.net = self.net.to(memory_format=torch.channels_last)
+        self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     @property
     def name(self) -> str:

@@ -1,4 +1,4 @@
-"""Mode metrics for data with known mixture modes (SPEC 7.1; the VEEGAN / PacGAN protocol)."""
+"""Mode metrics for data with known mixture modes (docs/foundation.md; the VEEGAN / PacGAN protocol)."""
 from __future__ import annotations
 
 import math
@@ -57,8 +57,9 @@ def ranked_reverse_kl(metrics: dict[str, float | None]) -> float | None:
     value = metrics.get("reverse_kl")
     if isinstance(value, float) and math.isfinite(value):
         return value
-    if metrics.get("modes_captured") == 0 and metrics.get("modes_total"):
-        return math.log(float(metrics["modes_total"]))
+    total = metrics.get("modes_total")
+    if metrics.get("modes_captured") == 0 and total:
+        return math.log(float(total))
     return None
 
 

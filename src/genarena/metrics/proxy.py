@@ -12,11 +12,11 @@ import torch
 from torch import Tensor
 
 from genarena.data.base import Dataset
+from genarena.generative import Generative
 from genarena.metrics import is_image_dataset
 from genarena.metrics.distances import sliced_wasserstein
 from genarena.metrics.features import feature_extractor
 from genarena.metrics.fid import frechet_distance, gaussian_fit
-from genarena.generative import Generative
 
 PROXY_KINDS = ("auto", "fid", "swd")        # coevolution.mixture_score
 

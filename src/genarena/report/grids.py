@@ -27,7 +27,7 @@ def grid_image(images: Tensor, cols: int | None = None, pad: int = 2, scale: int
     if not scale:                      # small grids are enlarged (nearest) to at least 256 px
         longest = max(canvas.shape[:2])
         scale = 256 // longest + 1 if longest < 256 else 1
-    return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
+    return img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST) if scale > 1 else img
 
 
 def grid_png(images: Tensor, cols: int | None = None) -> bytes:

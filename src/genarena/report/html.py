@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from genarena.catalogue import curve_groups as catalogue_groups, stat_group
+from genarena.catalogue import curve_groups as catalogue_groups
+from genarena.catalogue import stat_group
 from genarena.checkpoint import atomic_write_text
 from genarena.report.plots import cell_heatmap_png, curves_png
 from genarena.run import RunDir
+
 
 def curve_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
     """The catalogue's curve groups, with the per-member statistics these rows log (a loss's

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from genarena.catalogue import RANKING, better, mean_sd
-from genarena.stats import Estimate, estimate
+from genarena.catalogue import RANKING, better
 from genarena.checkpoint import atomic_write_text
 from genarena.metrics.modes import ranked_value
-from genarena.report.html import STYLE, embedded_img
 from genarena.report.curves import band, run_curve
+from genarena.report.html import STYLE, embedded_img
 from genarena.report.plots import bands_png, bars_png
+from genarena.stats import Estimate, estimate, mean_sd
 
 # Ranking keys in priority order, with the better direction: the first two a board has decide.
 RANK_KEYS = tuple((k, "max" if better(k) == "higher" else "min") for k in RANKING)
@@ -132,7 +132,9 @@ def rank_labels(order: Sequence[Row], keys: Sequence[tuple[str, str]]) -> list[s
     """Ranks of rows in ranked order; a row whose interval on the first ranking key overlaps the
     interval of the row that opened its group shares that row's rank, marked "=" (a tie: the
     seeds cannot order them). Published rows get no rank."""
-    labels, opener, tied = [], None, set()
+    labels: list[str] = []
+    opener: tuple[int, Estimate] | None = None
+    tied: set[int] = set()
     measured = [r for r in order if not r.published]
     first = keys[0][0] if keys else None
     for i, r in enumerate(measured):
@@ -143,7 +145,7 @@ def rank_labels(order: Sequence[Row], keys: Sequence[tuple[str, str]]) -> list[s
             tied |= {opener[0], i}
         else:
             labels.append(str(i + 1))
-            opener = (i, e)
+            opener = (i, e) if e is not None else None
     labels = [f"{label}=" if i in tied else label for i, label in enumerate(labels)]
     return labels + [""] * (len(order) - len(measured))
 
@@ -217,7 +219,7 @@ def page(title: str, rows: Sequence[Row], preamble: Sequence[str] = (),
             curves = {r.method: r.curve(k) for r in order if not r.published}
             curves = {m: c for m, c in curves.items() if c}
             if curves:
-                refs = {r.method: r.mean(k) for r in order if r.published and r.mean(k) is not None}
+                refs = {r.method: m for r in order if r.published and (m := r.mean(k)) is not None}
                 parts.append(embedded_img(bands_png(
                     curves, "generator updates", k, f"{dataset}: {k} over training (mean, 95% "
                     "band over seeds; dashed: published endpoints)", refs), f"{dataset} curves"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from torch import Tensor
 
@@ -89,7 +89,7 @@ def curves_png(rows: Sequence[dict[str, Any]], keys: Sequence[str], title: str =
     return _png(fig)
 
 
-def lines_png(series: dict[str, Sequence[tuple[float, float]]], xlabel: str, ylabel: str,
+def lines_png(series: Mapping[str, Sequence[tuple[float, float]]], xlabel: str, ylabel: str,
               title: str = "") -> bytes:
     """Several named (x, y) curves on one pair of axes."""
     fig, ax = _subplots((6.5, 4))
@@ -108,8 +108,9 @@ def _label(ax: Any, xlabel: str, ylabel: str, title: str, legend_size: int) -> N
     ax.grid(alpha=0.3)
 
 
-def bands_png(series: dict[str, Sequence[tuple[float, float, float, float]]], xlabel: str,
-              ylabel: str, title: str = "", references: dict[str, float] | None = None) -> bytes:
+def bands_png(series: Mapping[str, Sequence[tuple[float, float, float, float]]], xlabel: str,
+              ylabel: str, title: str = "", references: Mapping[str, float] | None = None
+              ) -> bytes:
     """Named curves of (x, mean, lo, hi): each mean a line, its interval a shaded band; each
     reference (a published endpoint) a dashed horizontal line in the colour of the same name."""
     fig, ax = _subplots((6.5, 4))

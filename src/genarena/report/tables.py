@@ -29,7 +29,8 @@ def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], markdow
 def _running_row(run: Any) -> dict[str, Any]:
     """An unfinished run: its latest logged step, training seconds and in-training evaluation."""
     rows = run.read_metrics()
-    last = max((r for r in rows if "event" not in r), key=lambda r: r.get("step", 0), default={})
+    last: dict[str, Any] = max((r for r in rows if "event" not in r),
+                               key=lambda r: r.get("step", 0), default={})
     evals = [r for r in rows if isinstance(r.get("eval"), dict)]
     cfg = run.read_config()
     name = cfg.data.name if not cfg.data.path else Path(cfg.data.path).stem

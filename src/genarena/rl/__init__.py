@@ -1,4 +1,4 @@
-"""Reinforcement learning pieces shared by the RL balancer (SPEC 4.6) and DFAC (SPEC 9).
+"""Reinforcement learning pieces shared by the RL balancer (docs/mspg.md) and DFAC (docs/dfac.md).
 
 Single agent: replay, the (Double) DQN agent and the IQN quantile network and loss.
 Multi-agent: shared agent utilities, the mixers (VDN, QMIX, DDN, DMIX; IQL and DIQL without one),

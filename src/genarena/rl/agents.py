@@ -1,6 +1,6 @@
 """Per-agent utilities for multi-agent value factorisation: one network shared by all agents,
 told apart by a one-hot agent id. Expected agents give Q_k(o, a); distributional agents (IQN)
-give quantiles F⁻¹_k(o, a; ω) at fractions ω shared by all agents (SPEC 9).
+give quantiles F⁻¹_k(o, a; ω) at fractions ω shared by all agents (docs/dfac.md).
 
 Two kinds share one interface. `features(obs, actions)` turns an episode batch's observations
 (B, T+1, K, O) into what the utility head reads at each step: the observations themselves for
@@ -11,7 +11,7 @@ utilities. The learner's loss is written once over features, for both kinds.
 
 IQN's raw outputs may cross (a higher ω getting a lower value). Given ascending fractions, the
 outputs are rearranged into ascending order (Chernozhukov et al. 2010): the result is a proper,
-monotone quantile function, with the same mean, and every mixer of SPEC 9 keeps it monotone.
+monotone quantile function, with the same mean, and every mixer of docs/dfac.md keeps it monotone.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class AgentUtilities(nn.Module):
                  distributional: bool, n_cos: int = 64) -> None:
         super().__init__()
         self.n_agents, self.distributional = n_agents, distributional
+        self.ids: Tensor
         self.register_buffer("ids", torch.eye(n_agents))
         inputs = obs_dim + n_agents
         self.net = (IQNNetwork(inputs, n_actions, hidden, n_cos) if distributional
@@ -84,6 +85,7 @@ class RecurrentAgentUtilities(nn.Module):
         super().__init__()
         self.n_agents, self.n_actions, self.hidden = n_agents, n_actions, hidden
         self.distributional = distributional
+        self.ids: Tensor
         self.register_buffer("ids", torch.eye(n_agents))
         self.fc = nn.Linear(obs_dim + n_actions + n_agents, hidden)
         self.gru = nn.GRUCell(hidden, hidden)

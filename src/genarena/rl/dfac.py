@@ -1,5 +1,5 @@
 """Cooperative multi-agent Q-learning with value factorisation and its distributional (DFAC)
-variants (Sun et al. 2021; SPEC 9): IQL, VDN, QMIX and DIQL, DDN, DMIX behind one learner.
+variants (Sun et al. 2021; docs/dfac.md): IQL, VDN, QMIX and DIQL, DDN, DMIX behind one learner.
 
 Agents share one utility network (`AgentUtilities`); a mixer (`rl.mixers`) combines the chosen
 actions' utilities into the joint value, trained on episodes from replay against target
@@ -32,6 +32,9 @@ from genarena.rl.mixers import METHODS, build_mixer
 class MultiAgentLearner(ValueLearner):
     """act(obs) -> joint action; store(episode); learn() -> loss; joint_quantiles(...)."""
 
+    online: nn.ModuleDict               # "agents", and "mixer" for a factorised method
+    target: nn.ModuleDict
+
     def __init__(self, method: str, n_agents: int, obs_dim: int, state_dim: int, n_actions: int,
                  horizon: int, settings: RLSettings, seed: int, recurrent: bool = False) -> None:
         if method not in METHODS:
@@ -41,8 +44,8 @@ class MultiAgentLearner(ValueLearner):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             kind = RecurrentAgentUtilities if recurrent else AgentUtilities
-            self.agents = kind(n_agents, obs_dim, n_actions, settings.hidden,
-                               self.spec.distributional)
+            self.agents: AgentUtilities | RecurrentAgentUtilities = kind(
+                n_agents, obs_dim, n_actions, settings.hidden, self.spec.distributional)
             self.mixer = build_mixer(self.spec, n_agents, state_dim, settings.mixer_embed,
                                      settings.hypernet_embed)
         online = nn.ModuleDict({"agents": self.agents, **({"mixer": self.mixer} if self.mixer
@@ -95,7 +98,10 @@ class MultiAgentLearner(ValueLearner):
         the observation and their last actions `last` (E, K; −1 at the start). ε falls with
         the decisions, one per team and step (environment steps)."""
         e = len(obs)
-        feats = self.agents.step(obs, last, hidden) if self.agents.recurrent else obs
+        feats = obs
+        if isinstance(self.agents, RecurrentAgentUtilities):
+            assert hidden is not None
+            feats = self.agents.step(obs, last, hidden)
         q = self.agents(feats, self.midpoints(e)).mean(1).masked_fill(~avail, -torch.inf)
         actions = q.argmax(-1)
         if not greedy:
@@ -147,9 +153,10 @@ class MultiAgentLearner(ValueLearner):
         valid = batch["mask"].flatten() > 0
         flat = lambda x: x.flatten(0, 1)[valid]                                # noqa: E731
         feats = self.agents.features(batch["obs"], batch["actions"])
-        if self.agents.recurrent:
+        target_agents = self.target["agents"]
+        if isinstance(target_agents, RecurrentAgentUtilities):
             with torch.no_grad():
-                target_feats = self.target["agents"].features(batch["obs"], batch["actions"])
+                target_feats = target_agents.features(batch["obs"], batch["actions"])
         else:
             target_feats = feats
         obs, obs2 = flat(feats[:, :-1]), flat(feats[:, 1:])
@@ -175,6 +182,7 @@ class MultiAgentLearner(ValueLearner):
             target = target.permute(0, 2, 1).reshape(m * k, -1)
             taus = taus.repeat_interleave(k, 0) if taus is not None else None
         if self.spec.distributional:
+            assert taus is not None
             return quantile_huber_loss(pred, target, taus)
         return F.mse_loss(pred[:, 0], target[:, 0])
 

@@ -6,7 +6,6 @@ exactly as an uninterrupted one.
 """
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn

@@ -13,6 +13,7 @@ class QuantileEmbedding(nn.Module):
 
     def __init__(self, dim: int, n_cos: int = 64) -> None:
         super().__init__()
+        self.freqs: Tensor
         self.register_buffer("freqs", math.pi * torch.arange(n_cos, dtype=torch.float32))
         self.linear = nn.Linear(n_cos, dim)
 

@@ -1,4 +1,4 @@
-"""Value-factorisation mixers (SPEC 9): how per-agent utilities make the joint return.
+"""Value-factorisation mixers (docs/dfac.md): how per-agent utilities make the joint return.
 
 A mixer maps the agents' utilities of their chosen actions, z (B, N, K) — N quantile fractions
 shared by all K agents — and the global state s (B, S) to joint values (B, N):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from genarena.rl.agents import RecurrentAgentUtilities
 from genarena.rl.dfac import MultiAgentLearner
 from genarena.rl.envs.tasks import Task
 from genarena.rl.episodes import Episode
@@ -41,7 +42,8 @@ def run_batch(learner: MultiAgentLearner, tasks: list[Task], seeds: list[int],
          "terminated": []} for f in first]
     returns = [0.0] * e
     running = list(range(e))
-    hidden = learner.agents.initial(e) if learner.agents.recurrent else None
+    agents = learner.agents
+    hidden = agents.initial(e) if isinstance(agents, RecurrentAgentUtilities) else None
     last = torch.full((e, k), -1, dtype=torch.long)
     for _ in range(max(t.horizon for t in tasks)):
         idx = torch.tensor(running)

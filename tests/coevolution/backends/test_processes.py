@@ -3,7 +3,10 @@ import os
 import signal
 import threading
 
+import pytest
 import torch
+from helpers import COEVOLUTION_SMALL as SMALL
+from helpers import assert_backend_matches_sequential
 
 from genarena.coevolution.backends import build_backend
 from genarena.coevolution.backends.processes import ProcessBackend
@@ -12,8 +15,6 @@ from genarena.coevolution.cell import CellContext
 from genarena.coevolution.trainer import CoevolutionTrainer
 from genarena.config import load_config
 from genarena.data import build_dataset
-
-from helpers import COEVOLUTION_SMALL as SMALL, assert_backend_matches_sequential
 
 
 def test_processes_and_sequential_give_identical_results_on_a_2x2_grid(tmp_path):
@@ -33,6 +34,7 @@ def test_auto_spreads_cells_over_cores_only_when_there_are_several_of_each():
     assert isinstance(build_backend(single, CellContext(single)), SequentialBackend)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_restarts_and_the_generation_completes():
     cfg = load_config("ring8-mustangs", {**SMALL, "steps": 240, "coevolution.batches_per_gen": 60,
                                          "backend.name": "processes", "backend.workers": 2})

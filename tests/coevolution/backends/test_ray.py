@@ -8,6 +8,8 @@ import time
 
 import pytest
 import torch
+from helpers import COEVOLUTION_SMALL as SMALL
+from helpers import as_kwargs, assert_backend_matches_sequential
 
 import genarena
 from genarena.cluster import start_ray
@@ -15,9 +17,7 @@ from genarena.coevolution.trainer import CoevolutionTrainer
 from genarena.config import load_config
 from genarena.data import build_dataset
 
-from helpers import COEVOLUTION_SMALL as SMALL, as_kwargs, assert_backend_matches_sequential
-
-pytestmark = [pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                 reason="the ray extra is not installed"),
               pytest.mark.xdist_group("ray")]
 

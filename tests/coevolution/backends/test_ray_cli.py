@@ -6,10 +6,9 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import COEVOLUTION_SMALL as SMALL
 
-pytestmark = [pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                 reason="the ray extra is not installed"),
               pytest.mark.xdist_group("ray")]
 

@@ -46,7 +46,7 @@ def _auto(cfg: Config, ctx: CellContext) -> Backend:
 
 
 def _ray(cfg: Config, ctx: CellContext) -> Backend:
-    from genarena.coevolution.backends.ray import RayBackend      # Ray only when asked for
+    from genarena.coevolution.backends.ray import RayBackend  # Ray only when asked for
     return RayBackend(cfg, ctx)
 
 

@@ -3,8 +3,9 @@ Ray (two single-threaded processes beat one two-threaded process for these small
 
 Each worker is a `python -m genarena.coevolution.backends.processes FD` child (not a
 multiprocessing child, so the caller's main module is never imported again, and a script without
-a `__main__` guard is safe), talking over a socket pair. It builds a CellContext once (its dataset from the config,
-the scorer's reference statistics sent by the driver) and then serves generations: it receives
+a `__main__` guard is safe), talking over a socket pair. It builds a CellContext once (its dataset
+from the config, the scorer's reference statistics sent by the driver) and then serves
+generations: it receives
 its cells and the before-states of their neighbourhoods, and returns the cells' new states.
 States cross the pipes as ordinary pickles (tensors copied, no shared-memory handles to leak).
 A cell's generation is a pure function of those states and of (seed, cell, generation), so the

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from genarena.coevolution.backends import state_bytes
-from genarena.coevolution.cell import CellContext, CellState, evolve_cell
 from genarena.checkpoint import map_leaves
 from genarena.cluster import import_ray, start_ray
+from genarena.coevolution.backends import state_bytes
+from genarena.coevolution.cell import CellContext, CellState, evolve_cell
 from genarena.config import Config, from_dict, to_dict
 from genarena.data.base import Dataset
 from genarena.errors import UserError

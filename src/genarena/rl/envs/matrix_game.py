@@ -1,5 +1,5 @@
 """The two-step cooperative matrix game (Rashid et al. 2018, QMIX §6.1) with stochastic rewards,
-the test bed of DFAC's factorisation (SPEC 9).
+the test bed of DFAC's factorisation (docs/dfac.md).
 
 Step 1 (state 1): agent 1's action chooses the next state, 2A (action 0) or 2B (action 1); the
 reward is 0. Step 2: in 2A every joint action pays 7; in 2B the joint actions pay [[0, 1], [1, 8]].

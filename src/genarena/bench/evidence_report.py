@@ -1,0 +1,287 @@
+"""What an evidence study records (typed: `StudyRecord` and its arms and verdicts, read back from
+evidence/STUDY.json) and benchmarks/results/evidence.md, written from every record on file plus
+the reproductions other suites keep. Settings are read from the runs' resolved configs."""
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from genarena.bench.studies import STUDIES
+from genarena.checkpoint import atomic_write_text
+from genarena.config import Config
+from genarena.stats import Estimate, check_claim, estimate, format_estimate
+from genarena.trainers import get_trainer
+
+# What the settings line of a study says about its arms (each key only for the trainers that
+# read its section): the values every arm shares, then what each arm sets differently.
+SETTING_KEYS = (
+    "model.arch", "model.width", "model.z_dim", "model.z_dist", "model.pack", "model.g_hidden",
+    "model.d_hidden", "model.d_maxout", "model.d_norm", "loss.name", "optim.name", "optim.lr_g",
+    "optim.lr_d", "optim.betas", "optim.weight_decay", "data.batch_size", "trainer.d_steps",
+    "trainer.ema_half_life", "eval.n_samples", "coevolution.rows", "coevolution.cols",
+    "coevolution.batches_per_gen", "coevolution.d_every", "coevolution.fitness_samples",
+    "coevolution.selection", "diffusion.sde", "diffusion.sampler", "diffusion.nfe",
+    "guidance.classifier", "guidance.scale", "controller.name", "marl.method", "marl.envs",
+    "marl.lr", "marl.batch", "marl.updates_per_round", "marl.test_episodes")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArmRecord:
+    """One arm's outcome: its figures per metric and seed, and its training time per seed."""
+    label: str
+    preset: str
+    overrides: dict[str, Any]
+    published: dict[str, float]
+    train_seconds: list[float]
+    values: dict[str, dict[str, float]]        # metric -> seed (as text) -> value
+
+    def estimate(self, metric: str) -> Estimate | None:
+        per_seed = self.values.get(metric, {})
+        return estimate(list(per_seed.values())) if per_seed else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerdictRecord:
+    """A claim checked on the seeds both arms have: the two figures, their paired difference,
+    the sign-flip p and the verdict."""
+    better: str
+    worse: str
+    metric: str
+    source: str
+    better_value: Estimate | None
+    worse_value: Estimate | None
+    verdict: str
+    difference: Estimate | None
+    p_value: float | None
+    paired: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudyRecord:
+    """Everything evidence/STUDY.json holds: the protocol, budget and machine, every arm's
+    figures, the curves (metric -> arm -> [(step, mean, lo, hi)]) and the verdicts."""
+    study: str
+    title: str
+    protocol: str
+    seeds: list[int]
+    budget: float | None                  # None: a smoke run
+    steps: int
+    eval_every: int
+    reference_steps: int
+    reference: str
+    quick: bool
+    command: str
+    machine: dict[str, Any]
+    arms: list[ArmRecord]
+    curves: dict[str, dict[str, list[Any]]]       # metric -> arm -> [(step, mean, lo, hi)]
+    metrics: list[str]
+    pictures: dict[str, str]
+    claims: list[VerdictRecord]
+    shared: dict[str, Any] | None = None
+    settings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, allow_nan=False, default=float) + "\n"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "StudyRecord":
+        """A record as written, by this or an earlier version (which had no settings lines and
+        may lack eval_every: the spacing of its curves' points then says it)."""
+        known = {f.name for f in fields(cls)}
+        raw = {k: v for k, v in data.items() if k in known}
+        raw["arms"] = [ArmRecord(**a) for a in data["arms"]]
+        raw["claims"] = [VerdictRecord(**{**c, **{k: _estimate_of(c[k]) for k in
+                                                  ("better_value", "worse_value", "difference")}})
+                         for c in data["claims"]]
+        raw.setdefault("eval_every", _curve_spacing(data["curves"]))
+        return cls(**raw)
+
+    @property
+    def budget_text(self) -> str:
+        if self.quick:
+            return "smoke run"
+        return (f"{self.steps} steps = {self.steps / self.reference_steps:.3g} × "
+                f"{self.reference}")
+
+
+def _estimate_of(value: Mapping[str, Any] | None) -> Estimate | None:
+    return Estimate(**value) if value is not None else None
+
+
+def _curve_spacing(curves: Mapping[str, Mapping[str, list[Any]]]) -> int:
+    steps = sorted({int(p[0]) for per_arm in curves.values() for pts in per_arm.values()
+                    for p in pts})
+    return steps[1] - steps[0] if len(steps) > 1 else 0
+
+
+def settings(configs: Mapping[str, Config]) -> list[str]:
+    """The settings of a study's arms, from their resolved configs: the values every arm shares
+    on one line, then one line per arm for what it sets differently."""
+    flat = {label: _settings_of(cfg) for label, cfg in configs.items()}
+    keys = [k for k in SETTING_KEYS if any(k in f for f in flat.values())]
+    shared = [k for k in keys if len({repr(f.get(k)) for f in flat.values()}) == 1]
+    lines = ["every arm: " + ", ".join(f"{k} {_show(v)}" for k, v in
+                                      next(iter(flat.values())).items() if k in shared)]
+    for label, f in flat.items():
+        own = [f"{k} {_show(f[k])}" for k in keys if k not in shared and k in f]
+        if own:
+            lines.append(f"{label}: {', '.join(own)}")
+    return lines
+
+
+def _settings_of(cfg: Config) -> dict[str, Any]:
+    sections = get_trainer(cfg.trainer.name).sections
+    return {k: attrgetter(k)(cfg) for k in SETTING_KEYS
+            if k.split(".")[0] in sections or k.startswith(f"{cfg.trainer.name}.")}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# ----------------------------------------------------------------------------------------------
+# evidence.md
+
+def write_report(out: Path) -> list[Path]:
+    """benchmarks/results/evidence.md: one row per claim of every study on record (in the order
+    of STUDIES), then each study's table and curves, then the reproductions other suites keep."""
+    order = list(STUDIES)
+    folder = out / "evidence"
+    studies = [StudyRecord.from_json(json.loads(p.read_text()))
+               for p in sorted(folder.glob("*.json"))]
+    studies.sort(key=lambda r: list(order).index(r.study) if r.study in order else len(order))
+    lines = ["# Evidence: the seed papers' claims, under the protocol", "",
+             "Every figure is mean ± sd [95% bootstrap interval of the mean] over the seeds "
+             "listed; a claim is checked on seed-paired differences (bootstrap interval and an "
+             "exact sign-flip p-value) and reported as **holds** (the interval of the difference "
+             "lies on the claim's side of 0), **refuted** (on the other side) or **not "
+             "separable**. Budgets are stated as a fraction of the published one, with the "
+             "convergence curves that show whether a method had plateaued. How: docs/arena.md.",
+             "", "Read the p column beside every verdict: a percentile bootstrap of a few seeds is "
+             "narrow, and with n paired seeds the exact sign-flip p cannot fall below 1/2ⁿ (0.125 "
+             "for 3 seeds, 0.031 for 5). A 3-seed **holds** says every seed agreed in direction "
+             "and no more; only p < 0.05 is significant at 5%.",
+             "", "## Verdicts", "", *verdict_table(studies)]
+    lines += _kept_reproductions(out)
+    for r in studies:
+        lines += study_section(r)
+    path = out / "evidence.md"
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return [path]
+
+
+def verdict_table(studies: Sequence[StudyRecord]) -> list[str]:
+    """One row per claim of the studies: published, ours, the difference, p and the verdict."""
+    lines = ["| study | claim | metric | published | ours (better / worse) | difference [95%] | "
+             "p | verdict | budget |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in studies:
+        for c in r.claims:
+            lines.append(
+                f"| {r.study} | {c.better} beats {c.worse} | {c.metric} | {_published(r, c)} | "
+                f"{_cell(c.better_value)} / {_cell(c.worse_value)} | {_diff(c.difference)} | "
+                f"{_p(c.p_value)} | **{c.verdict}** | {r.budget_text} |")
+    return lines
+
+
+def _p(p: float | None) -> str:
+    return "–" if p is None else f"{p:.3g}"
+
+
+def _published(r: StudyRecord, c: VerdictRecord) -> str:
+    pub = {a.label: a.published for a in r.arms}
+    metric = c.metric.removesuffix("_5000")
+    a, b = pub.get(c.better, {}).get(metric), pub.get(c.worse, {}).get(metric)
+    return f"{a:g} / {b:g}" if a is not None and b is not None else "–"
+
+
+def _cell(e: Estimate | None) -> str:
+    return "–" if e is None else format_estimate(e)
+
+
+def _diff(d: Estimate | None) -> str:
+    return "–" if d is None else f"{d.mean:.3g} [{d.lo:.3g}, {d.hi:.3g}]"
+
+
+def study_section(r: StudyRecord) -> list[str]:
+    """A study's part of the report: protocol and settings, its table, curves and plateaus."""
+    cols = list(r.metrics) + [m for m in r.arms[0].values if m not in r.metrics]
+    machine = r.machine
+    lines = ["", f"## {r.title}", "", f"Command: `{r.command}`. {r.protocol}.", ""]
+    lines += [f"- {line}" for line in r.settings] + ([""] if r.settings else [])
+    lines += [f"Budget: {r.budget_text}; seeds {r.seeds}; evaluated every "
+              f"{r.eval_every or '–'} steps (the curves). Machine: {machine['cpu']}, "
+              f"{machine['cores']} cores, {machine['date']}.", "",
+              "| method | " + " | ".join(cols) + " | published | train s |",
+              "|---|" + "---|" * (len(cols) + 2)]
+    for a in r.arms:
+        cells = [_cell(a.estimate(m)) for m in cols]
+        pub = ", ".join(f"{k} {v:g}" for k, v in a.published.items()) or "–"
+        secs = statistics.fmean(a.train_seconds) if a.train_seconds else math.nan
+        lines.append(f"| {a.label} | " + " | ".join(cells) + f" | {pub} | {secs:.0f} |")
+    if r.shared:
+        lines += _shared_section(r.shared)
+    lines += [""] + [f"![{m}](evidence/{png})" for m, png in r.pictures.items()]
+    lines += ["", "Has each method plateaued? Its curve's mean half-way through and at the end "
+              "(the change over the second half of training):", ""]
+    for m, per_arm in r.curves.items():
+        parts = [f"{label} {pts[len(pts) // 2][1]:.3g} → {pts[-1][1]:.3g}"
+                 for label, pts in per_arm.items() if len(pts) > 1]
+        lines.append(f"- {m}: {'; '.join(parts)}." if parts else
+                     f"- {m}: measured at the end of training only (no curve).")
+    return lines
+
+
+def _shared_section(sh: Mapping[str, Any]) -> list[str]:
+    figures = "; ".join(
+        f"{m} {_cell(estimate(list(per_seed.values())))}, curve "
+        + " → ".join(f"{p[1]:.3g}" for p in sh["curves"][m][::max(1, len(sh["curves"][m]) // 4)])
+        for m, per_seed in sh["values"].items())
+    return ["", f"Every arm of a seed builds on that seed's {sh['label']} (`{sh['preset']}`, "
+            f"{sh['steps']} updates, {statistics.fmean(sh['train_seconds']):.0f} s, trained "
+            f"once and frozen): {figures}."]
+
+
+def _kept_reproductions(out: Path) -> list[str]:
+    """The DLSM and DFAC reproductions of `bench diffusion` / `bench dfac`, as verdict rows."""
+    lines = ["", "## Reproductions kept from other suites", ""]
+    diffusion, dfac = out / "diffusion.json", out / "dfac.json"
+    rows = ["| claim | published | ours | difference [95%] | p | verdict | source |",
+            "|---|---|---|---|---|---|---|"]
+    if diffusion.exists():
+        d = json.loads(diffusion.read_text())
+        raw = d["moons_paper_protocol"]["raw"]
+        seeds = d["moons_paper_protocol"]["seeds"]
+        total = dict(zip(seeds, raw["ours (total, α=1)"]["error"]))
+        ce = dict(zip(seeds, raw["base (CE, α=1)"]["error"]))
+        rows.append(_reproduction_row("DLSM two moons: total beats CE on the guidance error",
+                                      "0.066 / 0.198", total, ce, False,
+                                      f"diffusion.md (moons-paper-*), seeds {seeds}"))
+    if dfac.exists():
+        d = json.loads(dfac.read_text())
+        ret = {m: {r["seed"]: r["expected_return"] for r in d["raw"][m]} for m in d["raw"]}
+        for a, b, pub in (("dmix", "ddn", "8 / 7 (DMIX like QMIX, DDN like VDN)"),
+                          ("qmix", "vdn", "8 / 7 (QMIX paper)")):
+            rows.append(_reproduction_row(
+                f"matrix game: {a.upper()} beats {b.upper()} on greedy return", pub, ret[a],
+                ret[b], True, f"dfac.md, seeds {d['seeds']}"))
+    if len(rows) == 2:
+        return []
+    return lines + rows + ["", "Conditional digits: the `dlsm-digits` study (CAS and FID over "
+                           "seeds). The class-wise metrics of diffusion.md (one seed) compare "
+                           "each class with a handful of real images per class and cannot "
+                           "separate: no verdict is drawn from them."]
+
+
+def _reproduction_row(claim: str, published: str, a: Mapping[int, float],
+                      b: Mapping[int, float], higher: bool, source: str) -> str:
+    v = check_claim(a, b, higher_is_better=higher)
+    return (f"| {claim} | {published} | {format_estimate(estimate(list(a.values())))} / "
+            f"{format_estimate(estimate(list(b.values())))} | {_diff(v.difference)} | "
+            f"{_p(v.p_value)} | **{v.verdict}** | {source} |")

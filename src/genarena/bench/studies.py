@@ -1,0 +1,268 @@
+"""The evidence studies as data: each a `StudySpec` of arms, claims and budget, built with
+keywords and never changed after (`genarena bench evidence-STUDY` runs one; bench/evidence.py
+trains, checks and reports). The numbers a study's text would repeat (optimisers, batches,
+sample counts) are not typed here: the report reads them from the arms' resolved configs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from genarena.bench.diffusion import DIGITS_BUDGET
+from genarena.config import MARL_METHODS
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArmSpec:
+    """One method of a study: a preset and the overrides that make it (besides the budget)."""
+    label: str
+    preset: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    published: Mapping[str, float] = field(default_factory=dict)   # metric -> the paper's figure
+    group: str = ""               # arms of one group share a curve picture (a data set)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimSpec:
+    """"`better` beats `worse` on `metric`", as a paper states it (`source`: its words, figures)."""
+    better: str
+    worse: str
+    metric: str
+    source: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudySpec:
+    """Arms trained over seeds at `budget` × `reference_steps` updates (of `steps_key`),
+    evaluated every `eval_every` steps (fixed, so that a larger budget extends the same runs)."""
+    name: str
+    title: str
+    arms: tuple[ArmSpec, ...]
+    metrics: tuple[str, ...]        # table columns; curves are drawn for each
+    claims: tuple[ClaimSpec, ...]
+    reference_steps: int
+    reference: str                  # what the reference budget is ("PacGAN's 400 000 updates")
+    budget: float                   # the default fraction of it
+    eval_every: int
+    seeds: int
+    protocol: str                   # what is run and why, in words (the settings are generated)
+    quick: Mapping[str, Any]        # the overrides of a --quick smoke run
+    suite: str = ""                 # its `genarena bench` suite (default evidence-NAME)
+    step_unit: int = 1              # steps come in multiples of this (a coevolution generation)
+    extra: tuple[str, ...] = ()     # figures computed after training (evidence.EXTRA_FIGURES)
+    results: str = ""               # also write out/RESULTS.json and .md (a suite of its own)
+    xlabel: str = "generator updates"
+    steps_key: str = "steps"        # the config key the budget sets
+    # a stage every arm of a seed builds on (a frozen score net), trained once per seed at its
+    # preset's budget; each arm gets its run folder as `shared_key`
+    shared: ArmSpec | None = None
+    shared_key: str = ""
+
+    @property
+    def suite_name(self) -> str:
+        return self.suite or f"evidence-{self.name}"
+
+
+def _toy_arms(dataset: str) -> tuple[ArmSpec, ...]:
+    published = {"ring8": {"GAN": {"modes_captured": 6.3, "reverse_kl": 0.45},
+                           "PacGAN4": {"modes_captured": 7.8, "reverse_kl": 0.07}},
+                 "grid25": {"GAN": {"modes_captured": 17.3, "reverse_kl": 0.70},
+                            "PacGAN4": {"modes_captured": 24.8, "reverse_kl": 0.04}}}[dataset]
+    return tuple(ArmSpec(label=f"{dataset} {name}", preset=f"{dataset}-paper-{suffix}",
+                         published=published.get(name, {}), group=dataset)
+                 for name, suffix in (("GAN", "gan"), ("PacGAN2", "pacgan2"),
+                                      ("PacGAN3", "pacgan3"), ("PacGAN4", "pacgan4")))
+
+
+def _pacgan_claims() -> tuple[ClaimSpec, ...]:
+    claims = []
+    for dataset in ("ring8", "grid25"):
+        for m in (2, 3, 4):
+            for metric in ("modes_captured", "reverse_kl"):
+                source = ("PacGAN Table 1: PacGAN4 7.8 vs GAN 6.3 modes (ring8), 24.8 vs 17.3 "
+                          "(grid25); reverse KL 0.07 vs 0.45, 0.04 vs 0.70" if m == 4 else
+                          "PacGAN Table 1: every packing degree beats GAN")
+                claims.append(ClaimSpec(better=f"{dataset} PacGAN{m}", worse=f"{dataset} GAN",
+                                        metric=metric, source=source))
+    return tuple(claims)
+
+
+def _claims(pairs: tuple[tuple[str, str], ...], metrics: tuple[str, ...],
+            source: str) -> tuple[ClaimSpec, ...]:
+    """"a beats b" on each metric, for every (a, b)."""
+    return tuple(ClaimSpec(better=a, worse=b, metric=m, source=source)
+                 for m in metrics for a, b in pairs)
+
+
+_MUSTANGS_FID = {"GAN-BCE": 457.7, "E-GAN": 466.1, "Lip-BCE": 49.0, "Lip-MSE": 371.6,
+                 "Lip-HEU": 52.5, "Mustangs": 42.2}
+_MUSTANGS_SOURCE = ("Mustangs (GECCO'19) Table: classifier-FID Mustangs 42.2, Lip-BCE 49.0, "
+                    "Lip-HEU 52.5, Lip-MSE 371.6, GAN-BCE 457.7, E-GAN 466.1")
+_MSPG_SOURCE = ("MSPG-SEN (seed 000) and docs/mspg.md: each part helps; the balancer beats "
+                "static and APFL")
+_DFAC_SOURCE = ("DFAC (Sun et al. 2021) on SMAC: DMIX beats QMIX and DDN beats VDN; the "
+                "distributional variants factorise the return's distribution, not only its mean")
+_MARL_TASKS = (("lbf-10x10-3p-3f", "LBF 10x10-3p-3f"), ("mpe-spread", "MPE Spread"))
+# the digits arms log CAS, the DLSM claim's metric, at every evaluation: the classifier's curve
+_DIGITS_ARM = {**DIGITS_BUDGET, "eval.conditional": "every"}
+_TOY_SMOKE = {"steps": 4, "eval.interval": 2, "eval.n_samples": 300}
+_IMAGE_SMOKE = {"steps": 2, "eval.interval": 1, "eval.n_samples": 300}
+
+STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
+    StudySpec(
+        name="pacgan", title="PacGAN Table 1: packing on the toy mixtures",
+        arms=_toy_arms("ring8") + _toy_arms("grid25"),
+        metrics=("modes_captured", "high_quality_fraction", "reverse_kl"),
+        claims=_pacgan_claims(), reference_steps=400_000,
+        reference="PacGAN's 400 000 updates", budget=0.025, eval_every=1000, seeds=5,
+        protocol="PacGAN's toy nets (maxout D) and optimiser; the batch is per packed sample",
+        quick=_TOY_SMOKE),
+    StudySpec(
+        name="stacked", title="PacGAN stacked MNIST: DCGAN against PacDCGAN2",
+        arms=(ArmSpec(label="DCGAN", preset="stacked-mnist5k-paper-dcgan",
+                      published={"modes_captured": 99, "reverse_kl": 3.40}),
+              ArmSpec(label="PacDCGAN2", preset="stacked-mnist5k-paper-pacdcgan2",
+                      published={"modes_captured": 1000, "reverse_kl": 0.06})),
+        metrics=("modes_captured", "reverse_kl", "fid"),
+        claims=_claims((("PacDCGAN2", "DCGAN"),), ("modes_captured", "reverse_kl"),
+                       "PacGAN Table 3: PacDCGAN2 1 000 modes vs DCGAN 99; reverse KL 0.06 vs "
+                       "3.40"),
+        reference_steps=100_000, reference="PacGAN's 100 000 updates", budget=0.05,
+        eval_every=500, seeds=3,
+        protocol="PacGAN's DCGAN with and without packing; the 1 000 modes and the reverse KL "
+                 "are read by the MNIST-5k LeNet, the batch is per packed sample",
+        quick=_IMAGE_SMOKE),
+    StudySpec(
+        name="mustangs", title="Mustangs / Lipizzaner on MNIST-5k",
+        arms=tuple(ArmSpec(label=name, preset=f"mnist5k-paper-{suffix}",
+                           published={"fid_logits": _MUSTANGS_FID[name]})
+                   for name, suffix in (("GAN-BCE", "gan-bce"), ("E-GAN", "egan"),
+                                        ("Lip-BCE", "lip-bce"), ("Lip-MSE", "lip-mse"),
+                                        ("Lip-HEU", "lip-heu"), ("Mustangs", "mustangs"))),
+        metrics=("fid_logits", "fid", "classes_covered"),
+        claims=_claims((("Mustangs", "Lip-BCE"), ("Lip-BCE", "Lip-MSE"), ("Lip-HEU", "Lip-MSE"),
+                        ("Mustangs", "Lip-MSE"), ("Mustangs", "GAN-BCE"), ("Mustangs", "E-GAN"),
+                        ("Lip-BCE", "GAN-BCE"), ("Lip-BCE", "E-GAN")),
+                       ("fid_logits", "fid_logits_5000"), _MUSTANGS_SOURCE),
+        reference_steps=60_000, reference="the GECCO'19 200 generations × 300 batches",
+        budget=0.1, eval_every=300, seeds=3,
+        protocol="the GECCO'19 grid protocol (D every other batch, selection off); "
+                 "classifier-FID on the LeNet's logits, on eval.n_samples as the paper and on "
+                 "5 000 (fid_logits_5000)",
+        quick={"steps": 4, "coevolution.batches_per_gen": 2, "coevolution.rows": 2,
+               "coevolution.cols": 2, "coevolution.fitness_samples": 100,
+               "coevolution.score_samples": 100, "backend.name": "sequential",
+               "eval.interval": 2, "eval.n_samples": 300},
+        step_unit=300, extra=("fid_logits_5000",)),
+    StudySpec(
+        name="mspg", title="MSPG-SEN: the docs/mspg.md ablation and the balancer (grid25)",
+        arms=tuple(ArmSpec(label=label, preset=preset, overrides={"data.batch_size": 256, **over})
+                   for label, preset, over in (
+                       ("MSPG-SEN, static", "grid25-mspg", {}),
+                       ("without D_aux", "grid25-mspg", {"mspg.aux_weight": 0.0}),
+                       ("without feature matching", "grid25-mspg", {"mspg.fm_weight": 0.0}),
+                       ("without contrastive", "grid25-mspg", {"mspg.con_weight": 0.0}),
+                       ("with APFL", "grid25-mspg-apfl", {}), ("with DQN", "grid25-mspg-dqn", {}),
+                       ("with IQN", "grid25-mspg-iqn", {}), ("plain GAN", "grid25-nsgan", {}))),
+        metrics=("modes_captured", "high_quality_fraction", "reverse_kl"),
+        claims=_claims((("MSPG-SEN, static", "without D_aux"),
+                        ("MSPG-SEN, static", "without feature matching"),
+                        ("MSPG-SEN, static", "without contrastive"),
+                        ("with APFL", "MSPG-SEN, static"), ("with DQN", "MSPG-SEN, static"),
+                        ("with DQN", "with APFL"), ("with IQN", "MSPG-SEN, static"),
+                        ("MSPG-SEN, static", "plain GAN")),
+                       ("modes_captured", "reverse_kl"), _MSPG_SOURCE),
+        reference_steps=2000,
+        reference="genarena's arena budget of 2 000 updates (the paper states none)", budget=1.0,
+        eval_every=200, seeds=5,
+        protocol="the MLP variant of MSPG-SEN's losses and controllers on grid25, each part "
+                 "removed in turn, against a plain non-saturating GAN",
+        quick=_TOY_SMOKE),
+    StudySpec(
+        name="mspg-stacked", title="MSPG-SEN: the architecture's parts on stacked MNIST",
+        arms=tuple(ArmSpec(label=label, preset=preset,
+                           overrides={"eval.n_samples": 10_000, **over})
+                   for label, preset, over in (
+                       ("MSPG-SEN, static", "stacked-mnist5k-mspg", {}),
+                       ("without DEMA", "stacked-mnist5k-mspg", {"model.dema": False}),
+                       ("without GCTDRN", "stacked-mnist5k-mspg", {"model.gctdrn": False}),
+                       ("plain DCGAN", "stacked-mnist5k-gan", {}))),
+        metrics=("modes_captured", "reverse_kl", "fid"),
+        claims=_claims((("MSPG-SEN, static", "without DEMA"),
+                        ("MSPG-SEN, static", "without GCTDRN"),
+                        ("MSPG-SEN, static", "plain DCGAN")),
+                       ("modes_captured", "reverse_kl", "fid"), _MSPG_SOURCE),
+        reference_steps=100_000,
+        reference="stacked MNIST's published 100 000 updates (PacGAN; MSPG-SEN states none)",
+        budget=0.05, eval_every=200, seeds=3,
+        protocol="the conv MSPG-SEN with DEMA or GCTDRN off, against a DCGAN at the same batch; "
+                 "modes, reverse KL and FID by the MNIST-5k LeNet. The arms are compared with "
+                 "each other (no published figure exists). The parts that are losses or "
+                 "controllers are the `mspg` study's, on grid25, where an update costs a "
+                 "fraction of the conv net's: this study keeps the two parts only images can test",
+        quick=_IMAGE_SMOKE),
+    StudySpec(
+        name="dlsm-digits",
+        title="DLSM conditional sampling on 8×8 digits: the total loss against CE",
+        arms=(ArmSpec(label="CE (α=1)", preset="digits-dlsm-ce", overrides=_DIGITS_ARM),
+              ArmSpec(label="total (α=1)", preset="digits-dlsm-total", overrides=_DIGITS_ARM)),
+        metrics=("cas", "fid"),
+        claims=_claims((("total (α=1)", "CE (α=1)"),), ("cas", "fid"),
+                       "DLSM (seed 001) Table: on CIFAR-10 the total loss raises CAS 0.38 → "
+                       "0.58 and lowers FID 4.10 → 2.25"),
+        reference_steps=3000,
+        reference="the digits presets' classifier updates (the paper's CIFAR-10 budget does not "
+                  "transfer)", budget=1.0, eval_every=300, seeds=3,
+        protocol="one score net per seed, frozen and shared by both arms of the seed, so the "
+                 "arms differ only in the classifier's loss (CE or total) against it; CAS (a "
+                 "LeNet trained on generated labelled samples, tested on the real test split) "
+                 "and FID on the digits LeNet features, against classifier updates",
+        quick={"steps": 2, "guidance.classifier_steps": 2, "eval.interval": 1,
+               "eval.n_samples": 100, "diffusion.nfe": 4, "model.width": 8},
+        xlabel="classifier updates", steps_key="guidance.classifier_steps",
+        shared=ArmSpec(label="score net", preset="digits-dlsm-ce",
+                       overrides={**DIGITS_BUDGET, "guidance.classifier": "none",
+                                  "guidance.classifier_steps": 0, "eval.interval": 600,
+                                  "log.checkpoint_interval": 600}),
+        shared_key="guidance.score_run"),
+    StudySpec(
+        name="controllers",
+        title="Grid controllers: per-cell DQN and the DFAC team against Mustangs",
+        arms=(ArmSpec(label="Mustangs", preset="grid25-mustangs-static"),
+              ArmSpec(label="per-cell DQN", preset="grid25-mustangs-dqn"),
+              ArmSpec(label="DFAC team (DMIX)", preset="grid25-mustangs-dfac")),
+        metrics=("modes_captured", "high_quality_fraction", "reverse_kl", "swd"),
+        claims=_claims((("per-cell DQN", "Mustangs"), ("DFAC team (DMIX)", "Mustangs")),
+                       ("modes_captured", "reverse_kl"),
+                       "docs/dfac.md: a controller helps the grid"),
+        reference_steps=2000,
+        reference="genarena's grid budget of 2 000 updates per generator (no paper)", budget=1.0,
+        eval_every=200, seeds=3,
+        protocol="Mustangs on grid25, with the controllers setting learning-rate factors and D "
+                 "steps of every cell each generation",
+        quick={"steps": 20, "coevolution.rows": 2, "coevolution.cols": 2, "eval.interval": 10,
+               "eval.n_samples": 300, "coevolution.score_samples": 100, "controller.batch": 2,
+               "backend.name": "sequential"}),
+    StudySpec(
+        name="marl", suite="marl",
+        title="DFAC on cooperative MARL tasks: test return against environment steps",
+        arms=tuple(ArmSpec(label=f"{label} {m.upper()}", preset=f"marl-{task}-{m}", group=label)
+                   for task, label in _MARL_TASKS for m in MARL_METHODS),
+        metrics=("test_return",),
+        claims=tuple(ClaimSpec(better=f"{label} {a}", worse=f"{label} {b}",
+                               metric="test_return", source=_DFAC_SOURCE)
+                     for _, label in _MARL_TASKS
+                     for a, b in (("DMIX", "QMIX"), ("DDN", "VDN"), ("DIQL", "IQL"))),
+        reference_steps=2_000_000, reference="EPyMARL's 2 000 000 environment steps",
+        budget=0.1, eval_every=20_000, seeds=3,
+        protocol="GRU agents (observation, last action, agent id) with EPyMARL's value-based "
+                 "hyperparameters and parallel environments; greedy test return over fixed "
+                 "test episodes; random_return is uniformly random agents on the same test "
+                 "episodes, the floor of the task. EPyMARL's published returns (Papoudakis et "
+                 "al. 2021, arXiv 2006.07869) are not printed beside ours: the copies of the "
+                 "paper this project's search tool holds stop before its tables, and their MPE "
+                 "Spread is on another reward scale (docs/dfac.md)",
+        quick={"steps": 800, "eval.interval": 400, "marl.test_episodes": 4, "marl.envs": 4,
+               "marl.updates_per_round": 2, "marl.batch": 8, "marl.hidden": 16},
+        results="marl", xlabel="environment steps", extra=("random_return",)),
+)})
