@@ -2,11 +2,12 @@
 import json
 
 import pytest
+import torch
 
 from genarena.bench import scale
 from genarena.bench.common import process_memory_mb
 
-pytestmark = pytest.mark.xdist_group("ray")        # it starts a local Ray
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]   # it starts a local Ray
 
 
 def test_memory_of_a_process_is_read_from_proc():
@@ -16,11 +17,18 @@ def test_memory_of_a_process_is_read_from_proc():
     assert m["pss"] <= m["rss"]
 
 
-def test_cell_batching_times_both_ways():
+def test_cell_batching_times_two_ways_of_the_same_arithmetic():
+    # from the same weights and latents, the vmapped cells end where the one-by-one cells do
+    pairs, real, cfg = scale._cell_pairs(2)
+    latents = torch.randn(2, 2, 2, cfg.data.batch_size, cfg.model.z_dim)
+    stacked = scale.batched(pairs, real, latents, cfg)        # leaves `pairs` as they were
+    scale.one_after_another(pairs, real, latents, cfg)
+    for c, (g, _) in enumerate(pairs):
+        for name, p in g.named_parameters():
+            torch.testing.assert_close(stacked[name][c], p, rtol=1e-4, atol=1e-5)
     r = scale.cell_batching(cells=2, steps=2)
     assert set(r["seconds_per_step"]) == {"one_after_another", "batched"}
-    assert r["speedup"] == pytest.approx(r["seconds_per_step"]["one_after_another"]
-                                         / r["seconds_per_step"]["batched"])
+    assert all(s > 0 for s in r["seconds_per_step"].values())
 
 
 def test_quick_suite_writes_every_measurement(tmp_path, feature_cache, monkeypatch):

@@ -9,7 +9,7 @@ import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,6 +18,9 @@ import torch.nn.functional as F
 from genarena.checkpoint import atomic_write_text
 from genarena.records import Records
 from genarena.run import json_safe
+
+if TYPE_CHECKING:
+    from genarena.api import Run
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +52,21 @@ def peak_rss_mb() -> float:
 
 
 def bare_gan_step(g: torch.nn.Module, d: torch.nn.Module, opt_g: torch.optim.Optimizer,
-                  opt_d: torch.optim.Optimizer, real: torch.Tensor, z_dim: int) -> None:
+                  opt_d: torch.optim.Optimizer, real: torch.Tensor, z_dim: int,
+                  latents: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
     """The textbook step benches compare against: a D step (BCE) on real and detached fakes,
-    then a G step (non-saturating) through the frozen D, nothing else."""
+    then a G step (non-saturating) through the frozen D, nothing else (`latents`: the D and G
+    steps' z, else drawn here)."""
     n = len(real)
+    z_d, z_g = latents if latents is not None else (torch.randn(n, z_dim), torch.randn(n, z_dim))
     with torch.no_grad():
-        fake = g(torch.randn(n, z_dim))
+        fake = g(z_d)
     loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()
     d.requires_grad_(False)
-    loss_g = F.softplus(-d(g(torch.randn(n, z_dim)))).mean()
+    loss_g = F.softplus(-d(g(z_g))).mean()
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
@@ -139,6 +145,12 @@ def train_all(runs: list[tuple[str, Path, dict[str, Any]]], launch: Launch = Lau
     return [Run(path) for path in paths]
 
 
+def _trained(run: Run | None) -> Run:
+    """The run a bench trained (benches train in one process, which is rank 0)."""
+    assert run is not None
+    return run
+
+
 def train_or_reuse(preset: str, out: Path, overrides: dict[str, Any],
                    records: Records | None = None, replace: bool = False) -> Any:
     """Train `preset` into `out` in this process, or reuse a finished run there (or its record)
@@ -156,12 +168,12 @@ def train_or_reuse(preset: str, out: Path, overrides: dict[str, Any],
         run = Run(out)
     elif isinstance(decision, (Resume, Extend)):
         log.info("bench: %s %s", "resuming" if isinstance(decision, Resume) else "extending", out)
-        run = train(resume=out, quiet=True, overrides={decision.key: decision.to}
-                    if isinstance(decision, Extend) else {})
+        run = _trained(train(resume=out, quiet=True, overrides={decision.key: decision.to}
+                             if isinstance(decision, Extend) else {}))
     else:
         log.info("bench: training %s into %s", preset, out)
         started = time.perf_counter()
-        run = train(preset, out=out, quiet=True, overrides=overrides)
+        run = _trained(train(preset, out=out, quiet=True, overrides=overrides))
         log.info("bench: %s done in %.0f s", out.name, time.perf_counter() - started)
     if records is not None:
         records.save(out)

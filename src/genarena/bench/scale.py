@@ -22,10 +22,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 from torch.func import functional_call, stack_module_state
 
-from genarena.bench.common import (bare_gan_step, machine_info, peak_rss_mb, process_memory_mb,
-                                   write_results)
+from genarena.bench.common import bare_gan_step, machine_info, peak_rss_mb, process_memory_mb, write_results
 from genarena.checkpoint import save_checkpoint
 from genarena.config import load_config
 from genarena.data import build_dataset
@@ -101,8 +101,9 @@ def overhead(backend: str, rows: int, cols: int, batches: int, rounds: int) -> d
             bare_s.append(bare_cell_seconds(trainer, sample))
         moved = stats["bytes_exchanged"]
         if backend == "ray":
+            ray_backend: Any = trainer.backend               # the Ray backend reports its actors
             actor_memory = [m for m in (process_memory_mb(i["pid"])
-                                        for i in trainer.backend.actor_info()) if m is not None]
+                                        for i in ray_backend.actor_info()) if m is not None]
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             save_checkpoint({"trainer": trainer.state_dict()}, Path(tmp) / "last.pt")
@@ -142,7 +143,7 @@ def idle_actor_memory() -> dict[str, dict[str, float] | None]:
     """The floors under every cell worker: an idle Ray actor with torch and genarena imported,
     then the same actor after its first optimizer."""
     import ray
-    actor = ray.remote(num_cpus=1)(_IdleActor).remote()
+    actor: Any = ray.remote(num_cpus=1)(_IdleActor).remote()
     try:
         pid = ray.get(actor.pid.remote())
         idle = process_memory_mb(pid)
@@ -153,56 +154,72 @@ def idle_actor_memory() -> dict[str, dict[str, float] | None]:
 
 
 # (d) -----------------------------------------------------------------------------------------
-def cell_batching(cells: int, steps: int) -> dict[str, Any]:
-    """Seconds per step of `cells` Lipizzaner MLP pairs: one after another vs vmapped together.
-    Both do the same arithmetic: a D step (BCE) then a G step (non-saturating), Adam."""
+GANPairs = list[tuple[torch.nn.Module, torch.nn.Module]]
+
+
+def _cell_pairs(cells: int) -> tuple[GANPairs, Tensor, Any]:
+    """`cells` Lipizzaner MLP pairs (seeded), a real batch per cell, and the config."""
     cfg = load_config(GRID_PRESET, {})
     from genarena.nets import build_gan
     shape, value_range = (1, 28, 28), (-1.0, 1.0)
     torch.manual_seed(0)
-    pairs = [build_gan(cfg.model, shape, value_range) for _ in range(cells)]
-    n, z_dim = cfg.data.batch_size, cfg.model.z_dim
-    real = torch.rand(cells, n, *shape) * 2 - 1
-    adam = {"lr": cfg.optim.lr_g, "betas": tuple(cfg.optim.betas)}
+    pairs: GANPairs = [build_gan(cfg.model, shape, value_range) for _ in range(cells)]
+    real = torch.rand(cells, cfg.data.batch_size, *shape) * 2 - 1
+    return pairs, real, cfg
 
-    def one_after_another() -> None:
-        opts = [(torch.optim.Adam(g.parameters(), **adam), torch.optim.Adam(d.parameters(), **adam))
-                for g, d in pairs]
-        for _ in range(steps):
-            for (g, d), (opt_g, opt_d), x in zip(pairs, opts, real):
-                bare_gan_step(g, d, opt_g, opt_d, x, z_dim)
 
-    def batched() -> None:
-        g_params, g_buffers = stack_module_state([g for g, _ in pairs])
-        d_params, d_buffers = stack_module_state([d for _, d in pairs])
-        g0, d0 = pairs[0]
-        g_fn = torch.vmap(lambda p, b, z: functional_call(g0, (p, b), (z,)))
-        d_fn = torch.vmap(lambda p, b, x: functional_call(d0, (p, b), (x,)))
-        opt_g = torch.optim.Adam(list(g_params.values()), **adam)
-        opt_d = torch.optim.Adam(list(d_params.values()), **adam)
-        for _ in range(steps):
-            with torch.no_grad():
-                fake = g_fn(g_params, g_buffers, torch.randn(cells, n, z_dim))
-            # summed over cells: each cell's parameters get exactly its own loss's gradient
-            loss = (F.softplus(-d_fn(d_params, d_buffers, real)).mean((1, 2))
-                    + F.softplus(d_fn(d_params, d_buffers, fake)).mean((1, 2))).sum()
-            opt_d.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_d.step()
-            frozen = {k: v.detach() for k, v in d_params.items()}
-            fake = g_fn(g_params, g_buffers, torch.randn(cells, n, z_dim))
-            loss = F.softplus(-d_fn(frozen, d_buffers, fake)).mean((1, 2)).sum()
-            opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_g.step()
+def _adam(cfg: Any, params: Any) -> torch.optim.Adam:
+    beta1, beta2 = cfg.optim.betas
+    return torch.optim.Adam(params, lr=cfg.optim.lr_g, betas=(beta1, beta2))
 
+
+def one_after_another(pairs: GANPairs, real: Tensor, latents: Tensor, cfg: Any) -> None:
+    """Each cell's steps in turn (latents: steps × 2 × cells × batch × z)."""
+    opts = [(_adam(cfg, g.parameters()), _adam(cfg, d.parameters())) for g, d in pairs]
+    for z_d, z_g in latents:
+        for c, ((g, d), (opt_g, opt_d)) in enumerate(zip(pairs, opts)):
+            bare_gan_step(g, d, opt_g, opt_d, real[c], cfg.model.z_dim, (z_d[c], z_g[c]))
+
+
+def batched(pairs: GANPairs, real: Tensor, latents: Tensor, cfg: Any) -> dict[str, Tensor]:
+    """Every cell's step at once (vmap over stacked weights); the G parameters it ends with."""
+    g_params, g_buffers = stack_module_state([g for g, _ in pairs])
+    d_params, d_buffers = stack_module_state([d for _, d in pairs])
+    g0, d0 = pairs[0]
+    g_fn = torch.vmap(lambda p, b, z: functional_call(g0, (p, b), (z,)))
+    d_fn = torch.vmap(lambda p, b, x: functional_call(d0, (p, b), (x,)))
+    opt_g = _adam(cfg, list(g_params.values()))
+    opt_d = _adam(cfg, list(d_params.values()))
+    for z_d, z_g in latents:
+        with torch.no_grad():
+            fake = g_fn(g_params, g_buffers, z_d)
+        # summed over cells: each cell's parameters get exactly its own loss's gradient
+        loss = (F.softplus(-d_fn(d_params, d_buffers, real)).mean((1, 2))
+                + F.softplus(d_fn(d_params, d_buffers, fake)).mean((1, 2))).sum()
+        opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_d.step()
+        frozen = {k: v.detach() for k, v in d_params.items()}
+        loss = F.softplus(-d_fn(frozen, d_buffers, g_fn(g_params, g_buffers, z_g))).mean((1, 2)).sum()
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+    return g_params
+
+
+def cell_batching(cells: int, steps: int) -> dict[str, Any]:
+    """Seconds per step of `cells` Lipizzaner MLP pairs: one after another vs vmapped together.
+    Both do the same arithmetic: a D step (BCE) then a G step (non-saturating), Adam, on the
+    same latents (tests/bench/test_scale.py checks they end with the same weights)."""
+    pairs, real, cfg = _cell_pairs(cells)
+    latents = torch.randn(steps, 2, cells, cfg.data.batch_size, cfg.model.z_dim)
     timings = {}
     for name, fn in (("one_after_another", one_after_another), ("batched", batched)):
-        fn()                                                   # warm-up
+        fn(pairs, real, latents, cfg)                          # warm-up
         rounds = []
         for _ in range(3):
             start = time.perf_counter()
-            fn()
+            fn(pairs, real, latents, cfg)
             rounds.append((time.perf_counter() - start) / steps)
         timings[name] = statistics.median(rounds)
     return {"cells": cells, "steps": steps, "seconds_per_step": timings,
@@ -287,7 +304,7 @@ def _tables(result: dict[str, Any], grids: tuple[tuple[int, int], ...],
     return lines
 
 
-MEMORY_GOAL_MB = 400       # per Ray actor, its own (private) memory: issue #16, SPEC 8
+MEMORY_GOAL_MB = 400       # per Ray actor, its own (private) memory: issue #16, docs/arena.md
 
 
 def _memory_lines(result: dict[str, Any]) -> list[str]:
