@@ -27,6 +27,7 @@ RUNS = {
 
 
 @pytest.mark.parametrize("name", RUNS)
+@pytest.mark.slow
 def test_every_logged_statistic_and_metric_is_catalogued(tmp_path, name):
     preset, extra = RUNS[name]
     cfg = {**SMALL, **extra}

@@ -49,6 +49,7 @@ def _cifar_folder(root: Path) -> Path:
 
 @pytest.mark.parametrize("make", [_class_folders, _flat_folder, _idx_folder, _cifar_folder],
                          ids=["class-folders", "flat-folder", "mnist-idx", "cifar-batches"])
+@pytest.mark.slow
 def test_every_documented_format_trains_and_evaluates(tmp_path, cli, make, feature_cache,
                                                       monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", feature_cache)
@@ -180,6 +181,7 @@ def test_eval_prints_n_a_for_undefined_metrics(tmp_path, cli):
     assert "reverse_kl: n/a" in text        # 2 steps hit no mode: the reverse KL is undefined
 
 
+@pytest.mark.slow
 def test_steps_counts_generator_updates_for_every_trainer(tmp_path):
     import genarena
     grid = genarena.train("ring8-mustangs", out=tmp_path / "grid", steps=40,
@@ -251,6 +253,7 @@ def test_compare_skips_non_runs_and_marks_unfinished_ones(tmp_path, cli):
     assert_user_error(cli("compare", tmp_path / "board.html"), "none of the arguments")
 
 
+@pytest.mark.slow
 def test_bench_without_a_suite_lists_suites_and_quick_stays_out_of_results(tmp_path, cli,
                                                                            monkeypatch):
     code, out, _ = cli("bench")
@@ -275,6 +278,7 @@ def test_first_use_of_the_feature_classifier_is_announced(tmp_path, cli, monkeyp
     assert "evaluating 64 samples" in err
 
 
+@pytest.mark.slow
 def test_the_thread_count_follows_omp_num_threads_and_is_recorded(tmp_path):
     import subprocess
     import sys

@@ -57,6 +57,7 @@ def test_a_record_of_another_configuration_or_cut_short_is_not_restored(tmp_path
     assert not other.exists()
 
 
+@pytest.mark.slow
 def test_the_scheduler_keeps_each_finished_runs_record_and_reuses_it(tmp_path):
     runs, kept = tmp_path / "runs", tmp_path / "kept"
     records = Records(runs, kept)

@@ -83,6 +83,7 @@ def test_a_run_is_sampled_on_the_fly(cli, tmp_path, feature_cache):
     assert s["fid"] > 0 and 0 <= s["coverage"] <= 1
 
 
+@pytest.mark.slow
 def test_fid_inception_with_both_resizes(cli, tmp_path, feature_cache):
     weights = fid_inception_weights(tmp_path / "pt_inception.pth")
     digits = build_dataset(DataConfig(name="digits"))

@@ -31,6 +31,7 @@ def _metrics(path):
     return json.loads((path / "summary.json").read_text())["metrics"]
 
 
+@pytest.mark.slow
 def test_a_sweep_gives_each_seed_the_run_train_gives(tmp_path, cli):
     code, out, err = cli("sweep", "ring8-nsgan", *RUN, "--seeds", "0-1", "--workers", "2",
                          "--out", tmp_path / "sw")
@@ -47,6 +48,7 @@ def test_a_sweep_gives_each_seed_the_run_train_gives(tmp_path, cli):
     assert (tmp_path / "sw" / "ring8-nsgan-s0" / "summary.json").stat().st_mtime_ns == before
 
 
+@pytest.mark.slow
 def test_vary_makes_one_run_per_value_and_names_it(tmp_path, cli):
     code, _, err = cli("sweep", "ring8-nsgan", *RUN, "steps=20", "--vary", "optim.lr_g=1e-3,5e-4",
                        "--workers", "2", "--out", tmp_path / "sw")
@@ -63,6 +65,7 @@ def test_bad_input_is_one_error_line(tmp_path, cli):
         parse_seeds("3-1")
 
 
+@pytest.mark.slow
 def test_a_larger_budget_extends_finished_runs_and_a_smaller_one_is_refused(tmp_path, cli):
     out = tmp_path / "sw"
     assert cli("sweep", "ring8-nsgan", *RUN, "steps=150", "--workers", "1", "--out", out)[0] == 0
@@ -127,6 +130,7 @@ def test_a_killed_worker_is_retried_and_the_sweep_completes(tmp_path):
 
 @pytest.mark.xdist_group("ray")
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="the ray extra is not installed")
+@pytest.mark.slow
 def test_runs_as_ray_tasks_give_the_same_results(tmp_path, cli):
     """--address local: each run is a Ray task on a Ray kept on 127.0.0.1; same summaries.
     (Ray is not imported here first: an early import reads its node-address switch too soon.)"""

@@ -39,6 +39,7 @@ def test_sample_and_eval_commands_use_the_mixture(tmp_path, cli):
     assert code == 0 and "swd" in out
 
 
+@pytest.mark.slow
 def test_coevolution_learns_ring8(tmp_path):
     # The ring8-lip-heu preset on a 2×2 grid for 15 generations of 100 updates (about 25 s):
     # measured 8/8 modes with 64% of samples of high quality.

@@ -21,6 +21,7 @@ def _model(dataset, shift: int):
     return sample_label
 
 
+@pytest.mark.slow
 def test_each_class_is_compared_at_equal_sizes_and_a_shift_is_seen(digits, feature_cache,
                                                                    monkeypatch):
     import genarena.metrics.conditional as conditional

@@ -49,6 +49,7 @@ def test_image_metrics_of_real_test_data(mnist, feature_cache):
     assert m["features"].startswith("lenet28x1-mnist5k-")
 
 
+@pytest.mark.slow
 def test_stacked_mnist_real_samples_cover_the_modes(mnist_features, feature_cache):
     stacked = build_dataset(DataConfig(name="stacked-mnist5k"))
     fx = feature_extractor(stacked, feature_cache)

@@ -58,6 +58,7 @@ def test_changed_weights_file_misses(tmp_path):
     assert reference_path(x, a, str(tmp_path), "r") != reference_path(x, b, str(tmp_path), "r")
 
 
+@pytest.mark.slow
 def test_inception_scores_of_an_evaluation(tmp_path, feature_cache):
     weights = fid_inception_weights(tmp_path / "pt_inception.pth")
     digits = build_dataset(DataConfig(name="digits"))

@@ -33,6 +33,7 @@ def test_learner_waits_for_a_batch_and_round_trips():
 
 @pytest.mark.parametrize("method,expected", [("vdn", 7.0), ("qmix", 8.0), ("ddn", 7.0),
                                              ("dmix", 8.0)])
+@pytest.mark.slow
 def test_matrix_game_greedy_return(method, expected):
     learner = _learner(method)
     train(learner, TwoStepGame(NOISE, seed=0), episodes=3000)

@@ -50,6 +50,7 @@ def test_guided_run_trains_the_classifier_and_samples_by_label(tmp_path, cli):
                           tmp_path / "bad.npz"), "--label", "0..1")
 
 
+@pytest.mark.slow
 def test_classifier_on_a_shared_score_run(tmp_path):
     score = genarena.train("moons-score", out=tmp_path / "score", **SMALL)
     # sampling, batch size and the classifier's width do not touch the score net: reuse is allowed

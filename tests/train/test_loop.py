@@ -90,6 +90,7 @@ def test_resume_refuses_overrides(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.slow
 def test_a_signal_saves_a_checkpoint_and_resume_finishes_as_if_uninterrupted(tmp_path, sig):
     cfg = {**RESUME, "log.checkpoint_interval": 1000}      # only the signal writes a checkpoint
     killed = tmp_path / "killed"

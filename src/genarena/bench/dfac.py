@@ -41,7 +41,6 @@ def one_run(method: str, seed: int, episodes: int) -> dict[str, Any]:
     second = (int(episode.actions[1, 0]), int(episode.actions[1, 1]))
     support, probs = true_return(first, second, NOISE, GAMMA)
     omegas = learner.midpoints(1, OMEGAS)
-    assert omegas is not None
     with torch.no_grad():
         joint = learner.joint_quantiles(episode.obs[:1], episode.state[:1], episode.actions[:1],
                                         omegas)[0]
@@ -51,6 +50,7 @@ def one_run(method: str, seed: int, episodes: int) -> dict[str, Any]:
         out["learned_mean"] = float(joint.mean())
         out["true_mean"] = sum(v * p for v, p in zip(support, probs))
     if METHODS[method].distributional and METHODS[method].mixer is not None:
+        assert omegas is not None                      # distributional: quantile fractions
         out["w1"] = wasserstein1(joint, support, probs, omegas[0])
     return out
 

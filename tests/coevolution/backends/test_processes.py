@@ -17,10 +17,12 @@ from genarena.config import load_config
 from genarena.data import build_dataset
 
 
+@pytest.mark.slow
 def test_processes_and_sequential_give_identical_results_on_a_2x2_grid(tmp_path):
     assert_backend_matches_sequential(tmp_path, "processes")
 
 
+@pytest.mark.slow
 def test_auto_spreads_cells_over_cores_only_when_there_are_several_of_each():
     cfg = load_config("ring8-mustangs", {**SMALL, "backend.name": "auto", "backend.workers": 2})
     backend = build_backend(cfg, CellContext(cfg))
