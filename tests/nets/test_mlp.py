@@ -43,9 +43,12 @@ def test_pack_keeps_consecutive_samples_together():
         pack(torch.randn(5, 2), 2)
 
 
-def test_gradients_reach_every_parameter():
+def test_gradients_are_the_numerical_ones_and_reach_every_parameter():
     g, d = build_gan(ModelConfig(z_dim=3, g_hidden=[16, 16], d_hidden=[16], pack=2), (2,))
-    d(g(torch.randn(8, 3))).sum().backward()
+    g, d = g.double(), d.double()
+    z = torch.randn(8, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: d(g(x)), (z,))   # through packing, D(G(z))
+    d(g(z)).sum().backward()
     for net in (g, d):
         assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
 
