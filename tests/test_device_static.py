@@ -93,3 +93,16 @@ def test_hot_paths_name_a_device_or_say_why_not():
     assert not unexplained, "device-less tensors in hot paths:\n" + "\n".join(unexplained)
     stale = [key for key in ALLOWED if key not in seen]
     assert not stale, f"allow-list entries that no longer match the code: {stale}"
+
+
+def test_every_fork_of_the_rng_names_its_devices():
+    """fork_rng() without `devices` forks (so initialises) every visible GPU, from every rank
+    of a multi-GPU run: each call in the package names the devices it draws on."""
+    bare = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "fork_rng" \
+                    and "devices" not in {k.arg for k in node.keywords}:
+                bare.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert not bare, f"fork_rng without devices: {bare}"

@@ -235,6 +235,28 @@ def check_trainer_support(cfg: Config, nproc: int) -> None:
     if cfg.data.batch_size % nproc:
         raise UserError(f"config key 'data.batch_size': {cfg.data.batch_size} does not split "
                         f"evenly over --nproc {nproc} processes")
+    per_rank = cfg.data.batch_size // nproc
+    packs = [("model.pack", cfg.model.pack)]
+    if cfg.trainer.name == "mspg" and cfg.mspg.aux_weight > 0:
+        packs.append(("mspg.aux_pack", cfg.mspg.aux_pack))
+    for key, pack in packs:
+        if per_rank % pack:
+            raise UserError(f"config key '{key}': each of the {nproc} processes gets {per_rank} "
+                            f"samples of the batch, which do not group into packs of {pack}")
+    _check_rank_devices(cfg.device, nproc)
+
+
+def _check_rank_devices(device: str, nproc: int) -> None:
+    """Several ranks on CUDA take a GPU each (their local rank's): one named GPU cannot serve
+    them all, and there must be a GPU per rank."""
+    if device.startswith("cuda:"):
+        raise UserError(f"config key 'device': {device} names one GPU, but each of the {nproc} "
+                        "processes trains on its own (its local rank's); use device=cuda")
+    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+        count = torch.cuda.device_count()
+        if nproc > count:
+            raise UserError(f"--nproc: {nproc} processes on CUDA need a GPU each; this machine "
+                            f"has {count} (device=cpu trains them on the CPU)")
 
 
 def _rank_threads(world: World) -> int:

@@ -152,14 +152,21 @@ def launch(args: Sequence[str], nproc: int) -> int:
     is the first failing rank's (the others are stopped), else 0. Ranks above 0 are quiet."""
     port = free_port()
     procs = []
-    for rank in range(nproc):
-        env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": str(nproc),
-               "LOCAL_RANK": str(rank), "LOCAL_WORLD_SIZE": str(nproc),
-               "MASTER_ADDR": LOOPBACK, "MASTER_PORT": str(port)}
-        env.setdefault("GLOO_SOCKET_IFNAME", "lo")          # gloo's pairs on loopback too
-        argv = [sys.executable, "-m", "genarena", *args, *(["--quiet"] if rank else [])]
-        procs.append(subprocess.Popen(argv, env=env,
-                                      stdout=None if rank == 0 else subprocess.DEVNULL))
+    # The ranks ignore SIGINT (inherited): a Ctrl-C at the terminal reaches the whole process
+    # group, and the launcher alone answers it, with one SIGTERM per rank (`_stop`). A rank that
+    # saw both would take the SIGTERM for a second signal and stop mid-step, unsaved.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for rank in range(nproc):
+            env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": str(nproc),
+                   "LOCAL_RANK": str(rank), "LOCAL_WORLD_SIZE": str(nproc),
+                   "MASTER_ADDR": LOOPBACK, "MASTER_PORT": str(port)}
+            env.setdefault("GLOO_SOCKET_IFNAME", "lo")          # gloo's pairs on loopback too
+            argv = [sys.executable, "-m", "genarena", *args, *(["--quiet"] if rank else [])]
+            procs.append(subprocess.Popen(argv, env=env,
+                                          stdout=None if rank == 0 else subprocess.DEVNULL))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         return _wait(procs)
     finally:

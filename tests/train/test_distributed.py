@@ -90,6 +90,12 @@ def test_two_gloo_ranks_train_as_one_process_and_resume_in_one(tmp_path):
     (["ring8-nsgan", "data.batch_size=255", "--nproc", "2"],
      "config key 'data.batch_size': 255 does not split evenly over --nproc 2"),
     (["ring8-nsgan", "--nproc", "0"], "--nproc: expected a positive number"),
+    (["ring8-nsgan", "model.pack=4", "data.batch_size=8", "--nproc", "4"],
+     "config key 'model.pack': each of the 4 processes gets 2 samples"),
+    (["ring8-mspg", "mspg.aux_pack=4", "data.batch_size=8", "--nproc", "4"],
+     "config key 'mspg.aux_pack': each of the 4 processes gets 2 samples"),
+    (["ring8-nsgan", "device=cuda:1", "--nproc", "2"],
+     "config key 'device': cuda:1 names one GPU"),
 ])
 def test_a_run_that_cannot_be_split_is_refused_before_any_rank_starts(tmp_path, args, message):
     proc = _train(*args, "--out", str(tmp_path / "r"))
@@ -97,3 +103,42 @@ def test_a_run_that_cannot_be_split_is_refused_before_any_rank_starts(tmp_path, 
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     assert not (tmp_path / "r").exists()
+
+
+def test_several_ranks_on_cuda_need_a_gpu_each(monkeypatch):
+    from genarena.api import check_trainer_support
+    from genarena.errors import UserError
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    cfg = load_config("ring8-nsgan", {"device": "cuda"})
+    with pytest.raises(UserError, match="--nproc: 2 processes on CUDA need a GPU each; this machine has 1"):
+        check_trainer_support(cfg, 2)
+    check_trainer_support(cfg, 1)                               # one process, one GPU: fine
+    check_trainer_support(load_config("ring8-nsgan", {"device": "cpu"}), 2)
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_the_terminal_stops_every_rank_with_a_checkpoint(tmp_path):
+    """A terminal's Ctrl-C reaches the launcher and its ranks alike (one process group): the
+    ranks leave it to the launcher, whose one SIGTERM each stops them at a step with the
+    checkpoint a resume needs (none is due otherwise: the interval is beyond the run)."""
+    import os
+    import signal
+    import time
+
+    from genarena.run import RunDir
+    out = tmp_path / "r"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "genarena", "train", "ring8-nsgan", "steps=100000",
+         "log.interval=10", "log.checkpoint_interval=1000000", "data.batch_size=256",
+         "eval.n_samples=300", "--nproc", "2", "--out", str(out), "--quiet"],
+        start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "metrics.jsonl").exists() or len(
+            (out / "metrics.jsonl").read_text().splitlines()) < 3:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)                  # what the terminal sends: the group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "checkpoint saved" in err, err
+    assert RunDir(out).load_checkpoint()["step"] >= 30

@@ -100,3 +100,22 @@ def test_final_model_is_the_ema_when_enabled():
     assert torch.equal(g.net(z), t.ema.model(z))
     a = g.generate(5, torch.Generator().manual_seed(1))
     assert torch.equal(a, t.final_generative().generate(5, torch.Generator().manual_seed(1)))
+
+
+def test_the_balancers_quality_reading_is_the_ranks_mean():
+    """Every rank's balancer decides on the same numbers: the quality proxy goes through the
+    world's mean like the step statistics (a stand-in world adds 1 where ranks would average)."""
+    from genarena.distributed import World
+
+    class Ranks(World):
+        def mean(self, stats):
+            return {k: v + 1.0 for k, v in stats.items()}
+
+    t = make(**{"controller.name": "dqn", "controller.interval": 1})
+    t.world = Ranks(rank=0, size=1)
+    t.quality_proxy = lambda: 0.25
+    decided = []
+    decide = t.controller.decide
+    t.controller.decide = lambda stats, knobs: decided.append(stats["quality"]) or decide(stats, knobs)
+    t.train_step()
+    assert decided == [1.25]

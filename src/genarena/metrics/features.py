@@ -100,7 +100,7 @@ def train_classifier(dataset: Dataset, min_steps: int = 1000, min_epochs: int = 
     epochs = max(min_epochs, math.ceil(min_steps / math.ceil(len(dataset.train_x) / batch)))
     c, h, _ = dataset.sample_shape
     rng = torch.Generator().manual_seed(FEATURE_SEED)
-    with torch.random.fork_rng():
+    with torch.random.fork_rng(devices=[]):          # the CPU's generator only: no GPU is touched
         torch.manual_seed(FEATURE_SEED)
         net = LeNet(c, h, dataset.num_classes)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)

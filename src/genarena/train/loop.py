@@ -74,6 +74,8 @@ class StopRequest:
     def __enter__(self) -> "StopRequest":
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is signal.SIG_IGN:   # ignored by whoever started us
+                    continue                                    # (a launcher's ranks: SIGINT)
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 

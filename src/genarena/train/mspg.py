@@ -33,7 +33,8 @@ def grad_norm(module: nn.Module) -> float:
 
 def diversity(fake: Tensor, real: Tensor) -> float:
     """Mean pairwise distance of fake features ÷ that of real ones (1: as diverse as the data)."""
-    f, r = pooled(fake).flatten(1)[:64], pooled(real).flatten(1)[:64]
+    # in fp32: features from an autocast forward are half precision, which pdist has no kernel for
+    f, r = pooled(fake).flatten(1)[:64].float(), pooled(real).flatten(1)[:64].float()
     return float(torch.pdist(f).mean() / (torch.pdist(r).mean() + 1e-8))
 
 
@@ -85,6 +86,13 @@ class MSPGTrainer(PairTrainer):
             return self.d.features(x)
         return self.d.features(x)
 
+    def _contrastive_noise(self) -> Tensor:
+        """ε of the contrastive pairs (G(z), G(z + ε)): drawn for the global batch and sliced like
+        the latents, so N ranks use what one process would (each rank its own part)."""
+        c = self.cfg
+        eps = torch.randn((c.data.batch_size, c.model.z_dim), generator=self.noise)
+        return self.world.shard(eps)
+
     # phases ------------------------------------------------------------------------------
     def d_phase(self) -> dict[str, float]:
         """D (and D_aux) on a real batch and a batch of detached fakes, by the shared D step:
@@ -132,7 +140,7 @@ class MSPGTrainer(PairTrainer):
                 fm = feature_matching(f_real, f_fake)
                 loss, stats["loss_fm"] = loss + w["fm"] * fm, fm.item()
             if w["con"] > 0:
-                z2 = z + m.con_eps * torch.randn(z.shape, generator=self.noise).to(z.device)
+                z2 = z + m.con_eps * self._contrastive_noise().to(z.device)
                 con = info_nce(f_fake[-1], self._features(self._fake(z2))[-1], m.con_tau)
                 loss, stats["loss_con"] = loss + w["con"] * con, con.item()
             seen.update(fake=f_fake[-1].detach(), real=f_real[-1])

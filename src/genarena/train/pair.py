@@ -106,7 +106,9 @@ class PairTrainer(ModelTrainer):
             return {}
         seen = self.control_meter.mean()
         if self.controller.needs_quality:
-            seen["quality"] = self.quality_proxy()
+            # averaged like the statistics: ranks whose proxies differ by a rounding would choose
+            # different d_steps, and their collectives would no longer line up
+            seen["quality"] = self.world.mean({"quality": self.quality_proxy()})["quality"]
         self.knobs = self.controller.decide(seen, self.knobs)
         self.control_meter.reset()
         self.apply_knobs()
