@@ -1,10 +1,19 @@
 """The protocol's statistics: known means, sds, intervals, exact permutation p-values, verdicts."""
-
 import math
 
 import pytest
 
-from genarena.stats import bootstrap_interval, check_claim, estimate, format_estimate, mean_sd, sign_flip_p
+from genarena.stats import (
+    bootstrap_interval,
+    check_claim,
+    check_claims,
+    estimate,
+    format_estimate,
+    holm,
+    mean_sd,
+    sign_flip_p,
+    t_interval,
+)
 
 
 def test_estimate_of_known_values():
@@ -45,20 +54,42 @@ def test_sign_flip_p_values_are_exact():
     assert sign_flip_p([-1.0, -2.0]) == pytest.approx(1.0)
 
 
-def test_verdicts_follow_the_interval_of_paired_differences():
-    a = {0: 10.0, 1: 11.0, 2: 12.0}
-    b = {0: 1.0, 1: 2.0, 2: 3.0}
+def test_verdict_words_follow_the_sign_flip_test():
+    # three seeds that all agree: p = 1/8, which no claim can call significant
+    three = check_claim({0: 10.0, 1: 11.0, 2: 12.0}, {0: 1.0, 1: 2.0, 2: 3.0}, True)
+    assert three.verdict == "not significant" and three.paired and three.difference.mean == 9.0
+    assert three.p_value == pytest.approx(1 / 8) and three.agree == 3
+    assert three.words == "not significant: 3 of 3 seeds agree"
+    # five that agree: p = 1/32 < 0.05, the claim holds; read the other way round, it is refuted
+    a, b = {s: 10.0 + s for s in range(5)}, {s: 1.0 + s for s in range(5)}
     holds = check_claim(a, b, higher_is_better=True)
-    assert holds.verdict == "holds" and holds.paired and holds.difference.mean == 9.0
-    assert holds.p_value == pytest.approx(1 / 8)
-    assert check_claim(a, b, higher_is_better=False).verdict == "refuted"
+    assert holds.verdict == "holds" and holds.p_adjusted == pytest.approx(1 / 32)
+    refuted = check_claim(a, b, higher_is_better=False)
+    assert refuted.verdict == "refuted" and refuted.p_against == pytest.approx(1 / 32)
+    assert refuted.agree == 0
     noisy = check_claim({0: 1.0, 1: 3.0, 2: 2.0}, {0: 2.0, 1: 2.0, 2: 2.0}, True)
-    assert noisy.verdict == "not separable"
+    assert noisy.verdict == "not significant" and noisy.agree == 1
 
 
-def test_unpaired_seeds_compare_independent_means():
+def test_holm_adjusts_a_family_and_a_study_needs_more_seeds_for_more_claims():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    a, b = {s: 10.0 + s for s in range(5)}, {s: 1.0 + s for s in range(5)}
+    two = check_claims([(a, b, True), (a, b, True)])        # each 1/32 alone, 1/16 adjusted
+    assert [v.verdict for v in two] == ["not significant"] * 2
+    assert [v.p_adjusted for v in two] == pytest.approx([1 / 16, 1 / 16])
+
+
+def test_a_paired_claim_carries_its_t_interval():
+    v = check_claim({0: 2.0, 1: 3.0, 2: 4.0}, {0: 1.0, 1: 1.0, 2: 1.0}, True)   # diffs 1, 2, 3
+    # mean 2, sd 1, t(0.975, 2) = 4.3027: 2 ± 4.3027/√3
+    assert (v.t_lo, v.t_hi) == pytest.approx((2 - 2.48414, 2 + 2.48414), abs=1e-4)
+    assert t_interval([1.0, 2.0, 3.0]) == pytest.approx((v.t_lo, v.t_hi))
+
+
+def test_unpaired_seeds_compare_independent_means_without_a_verdict():
     v = check_claim({0: 5.0, 1: 6.0}, {7: 1.0, 8: 2.0}, higher_is_better=True)
-    assert not v.paired and v.p_value is None and v.verdict == "holds"
+    assert not v.paired and v.p_value is None and v.verdict == "not separable"
     # its sd is the bootstrap standard error: the mean of two values resampled has variance
     # 1/8 here, so the difference of two such means has sd sqrt(1/4) = 0.5 (finite, for JSON)
     assert v.difference.mean == 4.0 and v.difference.sd == pytest.approx(0.5, abs=0.03)

@@ -1,28 +1,30 @@
 """The statistics every bench table and claim check uses: mean, sd and a 95% bootstrap interval
-over seeds, and verdicts on claims (holds / refuted / not separable), never yes/no on means.
+over seeds, and verdicts on claims, never yes/no on means.
 
 Intervals are percentile bootstraps of the mean: 10 000 resamples from a fixed seed, so a table
 rebuilt from the same runs prints the same interval. A claim "A beats B" compares runs paired by
-seed when both sides ran the same seeds: the bootstrap interval of the mean paired difference,
-beside an exact sign-flip permutation p-value (one-sided, in the claim's direction). The claim
-holds when the interval lies wholly on its side of zero, is refuted when it lies wholly on the
-other side, and is not separable otherwise. With few seeds a percentile bootstrap is narrower
-than it should be (3 seeds give 10 distinct resamples); the permutation p-value says how much
-the seeds can show at all: with n paired seeds it cannot go below 1/2^n.
+seed: the mean paired difference, its bootstrap interval and (with fewer than 10 seeds, where a
+percentile bootstrap is too narrow) its t-interval, and an exact sign-flip permutation p-value,
+one-sided in the direction the mean difference takes. The words follow the test alone: a claim
+**holds** (or is **refuted**) only when that p, Holm-adjusted over the claims checked together
+(a study's), is below 0.05; otherwise it is **not significant**, said with how many seeds agree
+with it; without paired seeds (or with one seed on a side) it is **not separable**. With n
+paired seeds the p cannot go below 1/2^n: a verdict needs 5 seeds for one claim, more for many.
 """
 from __future__ import annotations
 
 import itertools
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 import numpy as np
 
 RESAMPLES = 10_000
 LEVEL = 0.95
-VERDICTS = ("holds", "refuted", "not separable")
+ALPHA = 0.05                      # the level of the claim tests, after Holm's correction
+VERDICTS = ("holds", "refuted", "not significant", "not separable")
 
 
 @dataclass(frozen=True)
@@ -83,46 +85,89 @@ def sign_flip_p(differences: Sequence[float]) -> float:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A claim "a is better than b" checked on paired (or, failing that, unpaired) seeds."""
+    """A claim "a is better than b" checked on paired seeds (or, failing that, unpaired ones)."""
     verdict: str
     difference: Estimate          # of (a − b) signed so that positive favours the claim
-    p_value: float | None         # exact sign-flip p (paired only)
+    p_value: float | None         # exact one-sided sign-flip p in the claim's favour (paired)
     paired: bool
+    p_against: float | None = None    # the same against the claim
+    p_adjusted: float | None = None   # the p of the direction the mean takes, Holm-adjusted
+    agree: int = 0                # paired seeds whose difference favours the claim
+    t_lo: float | None = None     # 95% t-interval of the paired mean difference
+    t_hi: float | None = None
+
+    @property
+    def words(self) -> str:
+        """The verdict as a table says it: with the agreeing seeds when it is not significant."""
+        if self.verdict == "not significant":
+            return f"not significant: {self.agree} of {self.difference.n} seeds agree"
+        return self.verdict
 
 
-def check_claim(a: Mapping[int, float], b: Mapping[int, float], higher_is_better: bool,
-                seed: int = 0) -> Verdict:
-    """Whether method a beats method b on a metric, from {seed: value} of each.
+def t_interval(differences: Sequence[float], level: float = LEVEL) -> tuple[float, float]:
+    """Student's t-interval of the mean of `differences` (at least two)."""
+    from scipy.stats import t
+    d = np.asarray(differences, dtype=np.float64)
+    half = float(t.ppf(0.5 + level / 2, len(d) - 1)) * float(d.std(ddof=1)) / math.sqrt(len(d))
+    return float(d.mean()) - half, float(d.mean()) + half
 
-    Seeds both sides ran are paired (differences per seed); with fewer than two shared seeds the
-    difference of independent bootstrap means is used instead (its sd is then the bootstrap's
-    standard error), and a side with one value is not separable from anything."""
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (each kept ≤ 1, order preserved)."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * len(p_values), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def _compare(a: Mapping[int, float], b: Mapping[int, float], higher_is_better: bool,
+             seed: int) -> Verdict:
+    """The figures of one claim, its words left for the family's correction to decide."""
     sign = 1.0 if higher_is_better else -1.0
     shared = sorted(set(a) & set(b))
     if len(shared) >= 2:
         diffs = [sign * (a[s] - b[s]) for s in shared]
-        diff, p = estimate(diffs, seed), sign_flip_p(diffs)
-        paired = True
-    else:
-        if not a or not b:
-            raise ValueError("a claim needs values on both sides")
-        rng = np.random.default_rng(seed)
-        xa, xb = np.asarray(list(a.values())), np.asarray(list(b.values()))
-        resampled = sign * (_resampled_means(xa, rng) - _resampled_means(xb, rng))
-        lo, hi = _percentiles(resampled)
-        mean = sign * (statistics.fmean(xa) - statistics.fmean(xb))
-        # no per-seed differences to take an sd of: the bootstrap's standard error instead
-        diff = Estimate(mean, float(resampled.std(ddof=1)), lo, hi, min(len(xa), len(xb)))
-        p, paired = None, False
-    if not paired and diff.n < 2:
-        verdict = "not separable"         # one seed on a side: no spread, nothing to test
-    elif diff.lo > 0:
-        verdict = "holds"
-    elif diff.hi < 0:
-        verdict = "refuted"
-    else:
-        verdict = "not separable"
-    return Verdict(verdict, diff, p, paired)
+        lo, hi = t_interval(diffs)
+        return Verdict("not separable", estimate(diffs, seed), sign_flip_p(diffs), True,
+                       p_against=sign_flip_p([-d for d in diffs]),
+                       agree=sum(d > 0 for d in diffs), t_lo=lo, t_hi=hi)
+    if not a or not b:
+        raise ValueError("a claim needs values on both sides")
+    rng = np.random.default_rng(seed)
+    xa, xb = np.asarray(list(a.values())), np.asarray(list(b.values()))
+    resampled = sign * (_resampled_means(xa, rng) - _resampled_means(xb, rng))
+    lo, hi = _percentiles(resampled)
+    mean = sign * (statistics.fmean(xa) - statistics.fmean(xb))
+    # no per-seed differences to take an sd of: the bootstrap's standard error instead
+    diff = Estimate(mean, float(resampled.std(ddof=1)), lo, hi, min(len(xa), len(xb)))
+    return Verdict("not separable", diff, None, False)
+
+
+def check_claims(claims: Sequence[tuple[Mapping[int, float], Mapping[int, float], bool]],
+                 seed: int = 0) -> list[Verdict]:
+    """Each claim (a, b, higher_is_better) checked, the paired ones' p-values (each in the
+    direction its mean difference takes) Holm-adjusted together, and worded by ALPHA."""
+    checked = [_compare(a, b, higher, seed) for a, b, higher in claims]
+    tested = [i for i, v in enumerate(checked) if v.paired]
+    directed = [checked[i].p_value if checked[i].difference.mean >= 0 else checked[i].p_against
+                for i in tested]
+    adjusted = holm([float(p) for p in directed if p is not None])
+    out = list(checked)
+    for i, p in zip(tested, adjusted):
+        v = checked[i]
+        word = ("not significant" if p >= ALPHA else
+                "holds" if v.difference.mean > 0 else "refuted")
+        out[i] = replace(v, verdict=word, p_adjusted=p)
+    return out
+
+
+def check_claim(a: Mapping[int, float], b: Mapping[int, float], higher_is_better: bool,
+                seed: int = 0) -> Verdict:
+    """Whether method a beats method b on a metric, from {seed: value} of each: one claim, a
+    family of one (see check_claims)."""
+    return check_claims([(a, b, higher_is_better)], seed)[0]
 
 
 def decimals_for(value: float) -> int:

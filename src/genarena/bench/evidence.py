@@ -15,7 +15,7 @@ import json
 import math
 import re
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -24,21 +24,19 @@ from genarena.bench.common import Launch, machine_info, records_beside, train_al
 from genarena.bench.evidence_report import (
     ArmRecord,
     StudyRecord,
-    VerdictRecord,
     settings,
     study_section,
     verdict_table,
+    verdicts,
     write_report,
 )
-from genarena.bench.studies import STUDIES, ArmSpec, ClaimSpec, StudySpec
-from genarena.catalogue import better
+from genarena.bench.studies import STUDIES, ArmSpec, StudySpec
 from genarena.checkpoint import atomic_write_bytes, atomic_write_text
 from genarena.config import load_config
 from genarena.metrics.modes import ranked_value
 from genarena.records import Records
 from genarena.report.curves import band, run_curve
 from genarena.report.plots import bands_png
-from genarena.stats import check_claim, estimate
 from genarena.train.marl import random_test_return
 
 RUNS_ROOT = Path("runs/bench/evidence")
@@ -188,7 +186,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
                                 for m in (*s.metrics, *s.extra)}) for a in s.arms],
         curves={m: {label: band(c) for label, c in curves[m].items()} for m in s.metrics},
         metrics=list(s.metrics), pictures=pictures,
-        claims=[_verdict(c, values) for c in s.claims], shared=_shared_record(s, shared),
+        claims=verdicts(s.claims, values), shared=_shared_record(s, shared),
         settings=settings({a.label: r.config for (a, seed), r in zip(plan, runs) if seed == seeds[0]}))
     js = folder / f"{study}.json"
     text = record.to_json()
@@ -223,20 +221,6 @@ def _command(study: str, budget: float, s: StudySpec, quick: bool, seeds: list[i
     return (f"genarena bench {suite}" + (" --quick" if quick else "")
             + (f" --budget {budget:g}" if budget != s.budget and not quick else "")
             + (f" --seeds {len(seeds)}" if len(seeds) != s.seeds and not quick else ""))
-
-
-def _verdict(claim: ClaimSpec, values: dict[str, dict[str, dict[int, float]]]) -> VerdictRecord:
-    """The claim checked on the seeds both arms have a value for."""
-    a, b = values[claim.better].get(claim.metric, {}), values[claim.worse].get(claim.metric, {})
-    better_value = estimate(list(a.values())) if a else None
-    worse_value = estimate(list(b.values())) if b else None
-    if not a or not b:
-        return VerdictRecord(**asdict(claim), better_value=better_value, worse_value=worse_value,
-                             verdict="not separable", difference=None, p_value=None, paired=False)
-    v = check_claim(a, b, better(claim.metric.removesuffix("_5000")) == "higher")
-    return VerdictRecord(**asdict(claim), better_value=better_value, worse_value=worse_value,
-                         verdict=v.verdict, difference=v.difference, p_value=v.p_value,
-                         paired=v.paired)
 
 
 def estimate_minutes(study: str, budget: float | None = None, workers: int = 2,

@@ -11,10 +11,11 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from genarena.bench.studies import STUDIES
+from genarena.bench.studies import STUDIES, ClaimSpec
+from genarena.catalogue import better
 from genarena.checkpoint import atomic_write_text
 from genarena.config import Config
-from genarena.stats import Estimate, check_claim, estimate, format_estimate
+from genarena.stats import Estimate, check_claim, check_claims, estimate, format_estimate
 from genarena.trainers import get_trainer
 
 # What the settings line of a study says about its arms (each key only for the trainers that
@@ -59,6 +60,18 @@ class VerdictRecord:
     difference: Estimate | None
     p_value: float | None
     paired: bool
+    p_against: float | None = None        # records before the Holm rule lack these
+    p_adjusted: float | None = None
+    agree: int = 0
+    t_lo: float | None = None
+    t_hi: float | None = None
+
+    @property
+    def words(self) -> str:
+        """The verdict as the table says it (with the seeds that agree when not significant)."""
+        if self.verdict == "not significant" and self.difference is not None:
+            return f"not significant: {self.agree} of {self.difference.n} seeds agree"
+        return self.verdict
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,9 +108,13 @@ class StudyRecord:
         known = {f.name for f in fields(cls)}
         raw = {k: v for k, v in data.items() if k in known}
         raw["arms"] = [ArmRecord(**a) for a in data["arms"]]
-        raw["claims"] = [VerdictRecord(**{**c, **{k: _estimate_of(c[k]) for k in
-                                                  ("better_value", "worse_value", "difference")}})
-                         for c in data["claims"]]
+        # the verdicts are checked anew from the arms' values, so that every record on file is
+        # worded by the current rule (one family per study: Holm over its claims)
+        values = {a.label: {m: {int(k): v for k, v in per_seed.items()}
+                            for m, per_seed in a.values.items()} for a in raw["arms"]}
+        raw["claims"] = verdicts([ClaimSpec(better=c["better"], worse=c["worse"],
+                                            metric=c["metric"], source=c["source"])
+                                  for c in data["claims"]], values)
         raw.setdefault("eval_every", _curve_spacing(data["curves"]))
         return cls(**raw)
 
@@ -109,8 +126,27 @@ class StudyRecord:
                 f"{self.reference}")
 
 
-def _estimate_of(value: Mapping[str, Any] | None) -> Estimate | None:
-    return Estimate(**value) if value is not None else None
+def verdicts(claims: Sequence[ClaimSpec],
+             values: dict[str, dict[str, dict[int, float]]]) -> list[VerdictRecord]:
+    """Every claim of a study checked on the seeds both arms have a value for, as one family
+    (Holm's correction over the claims that have paired seeds)."""
+    sides = [(values[c.better].get(c.metric, {}), values[c.worse].get(c.metric, {})) for c in claims]
+    testable = [i for i, (a, b) in enumerate(sides) if a and b]
+    checked = dict(zip(testable, check_claims(
+        [(*sides[i], better(claims[i].metric.removesuffix("_5000")) == "higher")
+         for i in testable])))
+    out = []
+    for i, (claim, (a, b)) in enumerate(zip(claims, sides)):
+        v = checked.get(i)
+        out.append(VerdictRecord(
+            **asdict(claim), better_value=estimate(list(a.values())) if a else None,
+            worse_value=estimate(list(b.values())) if b else None,
+            verdict=v.verdict if v else "not separable",
+            difference=v.difference if v else None, p_value=v.p_value if v else None,
+            paired=v.paired if v else False, p_against=v.p_against if v else None,
+            p_adjusted=v.p_adjusted if v else None, agree=v.agree if v else 0,
+            t_lo=v.t_lo if v else None, t_hi=v.t_hi if v else None))
+    return out
 
 
 def _curve_spacing(curves: Mapping[str, Mapping[str, list[Any]]]) -> int:
@@ -159,15 +195,16 @@ def write_report(out: Path) -> list[Path]:
     studies.sort(key=lambda r: list(order).index(r.study) if r.study in order else len(order))
     lines = ["# Evidence: the seed papers' claims, under the protocol", "",
              "Every figure is mean ± sd [95% bootstrap interval of the mean] over the seeds "
-             "listed; a claim is checked on seed-paired differences (bootstrap interval and an "
-             "exact sign-flip p-value) and reported as **holds** (the interval of the difference "
-             "lies on the claim's side of 0), **refuted** (on the other side) or **not "
-             "separable**. Budgets are stated as a fraction of the published one, with the "
-             "convergence curves that show whether a method had plateaued. How: docs/arena.md.",
-             "", "Read the p column beside every verdict: a percentile bootstrap of a few seeds is "
-             "narrow, and with n paired seeds the exact sign-flip p cannot fall below 1/2ⁿ (0.125 "
-             "for 3 seeds, 0.031 for 5). A 3-seed **holds** says every seed agreed in direction "
-             "and no more; only p < 0.05 is significant at 5%.",
+             "listed. A claim is checked on seed-paired differences: their bootstrap interval "
+             "and, with fewer than 10 seeds, their t-interval, and the exact one-sided sign-flip "
+             "p-value in the direction the mean difference takes, Holm-adjusted over the claims "
+             "of its study (in brackets). A claim **holds** or is **refuted** only when the "
+             "adjusted p is below 0.05; otherwise it is **not significant**, with the number of "
+             "seeds that agree with it; without paired seeds it is **not separable**. With n "
+             "paired seeds p cannot fall below 1/2ⁿ (0.125 for 3 seeds, 0.031 for 5), before "
+             "the correction multiplies it by up to the number of claims. Budgets are stated as "
+             "a fraction of the published one, with the convergence curves that show whether a "
+             "method had plateaued. How: docs/arena.md.",
              "", "## Verdicts", "", *verdict_table(studies)]
     lines += _kept_reproductions(out)
     for r in studies:
@@ -179,15 +216,31 @@ def write_report(out: Path) -> list[Path]:
 
 def verdict_table(studies: Sequence[StudyRecord]) -> list[str]:
     """One row per claim of the studies: published, ours, the difference, p and the verdict."""
-    lines = ["| study | claim | metric | published | ours (better / worse) | difference [95%] | "
-             "p | verdict | budget |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| study | claim | metric | published | ours (better / worse) | difference "
+             "[95% bootstrap; t] | p (Holm) | verdict | budget |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in studies:
         for c in r.claims:
             lines.append(
                 f"| {r.study} | {c.better} beats {c.worse} | {c.metric} | {_published(r, c)} | "
-                f"{_cell(c.better_value)} / {_cell(c.worse_value)} | {_diff(c.difference)} | "
-                f"{_p(c.p_value)} | **{c.verdict}** | {r.budget_text} |")
+                f"{_cell(c.better_value)} / {_cell(c.worse_value)} | {_diff(c.difference)}"
+                f"{_t(c)} | {_p(_directed_p(c))} ({_p(c.p_adjusted)}) | **{c.words}** | "
+                f"{r.budget_text} |")
     return lines
+
+
+def _directed_p(c: VerdictRecord) -> float | None:
+    """The one-sided p in the direction the mean difference takes (the one tested)."""
+    if c.difference is None or c.difference.mean >= 0:
+        return c.p_value
+    return c.p_against
+
+
+def _t(c: VerdictRecord) -> str:
+    """The t-interval of the paired mean, beside the bootstrap's when seeds are fewer than 10."""
+    if c.t_lo is None or c.t_hi is None or c.difference is None or c.difference.n >= 10:
+        return ""
+    return f"; t [{c.t_lo:.3g}, {c.t_hi:.3g}]"
 
 
 def _p(p: float | None) -> str:
@@ -282,6 +335,7 @@ def _kept_reproductions(out: Path) -> list[str]:
 def _reproduction_row(claim: str, published: str, a: Mapping[int, float],
                       b: Mapping[int, float], higher: bool, source: str) -> str:
     v = check_claim(a, b, higher_is_better=higher)
+    p = v.p_value if v.difference.mean >= 0 else v.p_against
     return (f"| {claim} | {published} | {format_estimate(estimate(list(a.values())))} / "
             f"{format_estimate(estimate(list(b.values())))} | {_diff(v.difference)} | "
-            f"{_p(v.p_value)} | **{v.verdict}** | {source} |")
+            f"{_p(p)} | **{v.words}** | {source} |")
