@@ -24,7 +24,8 @@ import numpy as np
 RESAMPLES = 10_000
 LEVEL = 0.95
 ALPHA = 0.05                      # the level of the claim tests, after Holm's correction
-VERDICTS = ("holds", "refuted", "not significant", "not separable")
+# the last, the evidence report's: a claim about an arm at its learned-nothing floor tests nothing
+VERDICTS = ("holds", "refuted", "not significant", "not separable", "not tested")
 
 
 @dataclass(frozen=True)

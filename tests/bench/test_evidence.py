@@ -47,7 +47,12 @@ def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
     assert record["seeds"] == [0, 1] and len(record["claims"]) == 12
     assert all(c["verdict"] in VERDICTS for c in record["claims"])
     paired = [c for c in record["claims"] if c["difference"] is not None]
-    assert paired and all(c["paired"] and c["p_value"] is not None for c in paired)
+    assert all(c["paired"] and c["p_value"] is not None for c in paired)
+    # each data set's learned-nothing floors are scored, and a claim about an arm that does not
+    # beat them is not tested (at a smoke budget, that is most of them)
+    assert [(f["group"], f["label"].split(":")[0]) for f in record["floors"]] == \
+        [("ring8", "floor"), ("ring8", "floor"), ("grid25", "floor"), ("grid25", "floor")]
+    assert all(c["verdict"] == "not tested" for c in record["claims"] if c not in paired)
     assert all(p.exists() for p in paths)
     assert {p.name for p in paths} >= {"pacgan.json", "pacgan-ring8-modes_captured.png",
                                        "evidence.md"}
@@ -57,7 +62,7 @@ def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
     md = (out / "evidence.md").read_text()
     assert "evaluated every 2 steps" in md
     assert md.count("| pacgan | ") == 12 and "7.8 / 6.3" in md        # published beside ours
-    assert "smoke run" in md
+    assert "smoke run" in md and "*grid25 floor: uniform over the data's box*" in md
     done = {d.name: (d / "summary.json").stat().st_mtime_ns for d in (runs / "pacgan-quick").iterdir()}
     assert max(v for k, v in done.items() if k.endswith("-s0")) \
         < min(v for k, v in done.items() if k.endswith("-s1"))     # seed-major: all arms' seed 0 first

@@ -23,21 +23,26 @@ from typing import Any, Callable, Mapping
 from genarena.bench.common import Launch, machine_info, records_beside, train_all
 from genarena.bench.evidence_report import (
     ArmRecord,
+    FloorRecord,
     StudyRecord,
+    at_floor,
     settings,
     study_section,
     verdict_table,
     verdicts,
     write_report,
 )
+from genarena.bench.floors import floor_metrics
 from genarena.bench.studies import STUDIES, ArmSpec, StudySpec
 from genarena.checkpoint import atomic_write_bytes, atomic_write_text
 from genarena.config import load_config
 from genarena.metrics.modes import ranked_value
+from genarena.nets import GAN_ARCHS
 from genarena.records import Records
 from genarena.report.curves import band, run_curve
 from genarena.report.plots import bands_png
 from genarena.train.marl import random_test_return
+from genarena.trainers import get_trainer
 
 RUNS_ROOT = Path("runs/bench/evidence")
 
@@ -175,19 +180,24 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
             name = picture_name(study, group, m)
             atomic_write_bytes(folder / name, png)
             pictures[f"{group} {m}".strip()] = name
+    arm_records = [ArmRecord(label=a.label, preset=a.preset, overrides=dict(a.overrides),
+                             published=dict(a.published), train_seconds=seconds[a.label],
+                             values={m: {str(k): v for k, v in values[a.label].get(m, {}).items()}
+                                     for m in (*s.metrics, *s.extra)}, group=a.group)
+                   for a in s.arms]
+    floors = _floors(s, plan, runs)
     record = StudyRecord(
         study=study, title=s.title, protocol=s.protocol, seeds=seeds,
         budget=budget if not quick else None, steps=steps, eval_every=grid,
         reference_steps=s.reference_steps, reference=s.reference, quick=quick,
         command=_command(study, budget, s, quick, seeds), machine=machine_info(),
-        arms=[ArmRecord(label=a.label, preset=a.preset, overrides=dict(a.overrides),
-                        published=dict(a.published), train_seconds=seconds[a.label],
-                        values={m: {str(k): v for k, v in values[a.label].get(m, {}).items()}
-                                for m in (*s.metrics, *s.extra)}) for a in s.arms],
+        arms=arm_records,
         curves={m: {label: band(c) for label, c in curves[m].items()} for m in s.metrics},
         metrics=list(s.metrics), pictures=pictures,
-        claims=verdicts(s.claims, values), shared=_shared_record(s, shared),
-        settings=settings({a.label: r.config for (a, seed), r in zip(plan, runs) if seed == seeds[0]}))
+        claims=verdicts(s.claims, values, at_floor(arm_records, floors, s.metrics)),
+        shared=_shared_record(s, shared), floors=floors,
+        settings=settings({a.label: r.config for (a, seed), r in zip(plan, runs)
+                           if seed == seeds[0]}))
     js = folder / f"{study}.json"
     text = record.to_json()
     atomic_write_text(js, text)
@@ -198,6 +208,25 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
             [f"# {s.title}", "", *verdict_table([record]), *study_section(record)]) + "\n")
         own = [out / f"{s.results}.json", out / f"{s.results}.md"]
     return [js, *(folder / p for p in pictures.values()), *own, *write_report(out)]
+
+
+def _floors(s: StudySpec, plan: list[tuple[ArmSpec, int]], runs: list[Any]) -> list[FloorRecord]:
+    """The learned-nothing floors of each group of arms (its data), scored like the group's first
+    run; none for a study that learns no data set (marl: its floor is random_return) or whose
+    images come from a net that is not a GAN generator (a score net)."""
+    out = []
+    for group in dict.fromkeys(a.group for a in s.arms):
+        run = next(r for (arm, _), r in zip(plan, runs) if arm.group == group)
+        cfg = run.config
+        if not get_trainer(cfg.trainer.name).generative or (
+                len(run.dataset.sample_shape) > 1 and cfg.model.arch not in GAN_ARCHS):
+            continue
+        for label, metrics in floor_metrics(cfg, run.dataset).items():
+            figures = {m: ranked_value(metrics, m) for m in s.metrics}
+            out.append(FloorRecord(label=label, group=group, values={
+                m: float(v) for m, v in figures.items()
+                if isinstance(v, (int, float)) and math.isfinite(v)}))
+    return out
 
 
 def _shared_record(s: StudySpec, shared: dict[int, Any]) -> dict[str, Any] | None:

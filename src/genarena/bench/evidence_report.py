@@ -9,7 +9,7 @@ import statistics
 from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import AbstractSet, Any, Mapping, Sequence
 
 from genarena.bench.studies import STUDIES, ClaimSpec
 from genarena.catalogue import better
@@ -40,6 +40,7 @@ class ArmRecord:
     published: dict[str, float]
     train_seconds: list[float]
     values: dict[str, dict[str, float]]        # metric -> seed (as text) -> value
+    group: str = ""                            # its data set's group (the floors'); "" if one
 
     def estimate(self, metric: str) -> Estimate | None:
         per_seed = self.values.get(metric, {})
@@ -71,7 +72,17 @@ class VerdictRecord:
         """The verdict as the table says it (with the seeds that agree when not significant)."""
         if self.verdict == "not significant" and self.difference is not None:
             return f"not significant: {self.agree} of {self.difference.n} seeds agree"
+        if self.verdict == "not tested":
+            return "not tested: an arm does not beat its learned-nothing floor"
         return self.verdict
+
+
+@dataclass(frozen=True, kw_only=True)
+class FloorRecord:
+    """What a learned-nothing model of a group's data scores (bench/floors.py), per metric."""
+    label: str
+    group: str
+    values: dict[str, float]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +108,7 @@ class StudyRecord:
     claims: list[VerdictRecord]
     shared: dict[str, Any] | None = None
     settings: list[str] = field(default_factory=list)
+    floors: list[FloorRecord] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, allow_nan=False, default=float) + "\n"
@@ -108,13 +120,15 @@ class StudyRecord:
         known = {f.name for f in fields(cls)}
         raw = {k: v for k, v in data.items() if k in known}
         raw["arms"] = [ArmRecord(**a) for a in data["arms"]]
+        raw["floors"] = [FloorRecord(**f) for f in data.get("floors", [])]
         # the verdicts are checked anew from the arms' values, so that every record on file is
         # worded by the current rule (one family per study: Holm over its claims)
         values = {a.label: {m: {int(k): v for k, v in per_seed.items()}
                             for m, per_seed in a.values.items()} for a in raw["arms"]}
         raw["claims"] = verdicts([ClaimSpec(better=c["better"], worse=c["worse"],
                                             metric=c["metric"], source=c["source"])
-                                  for c in data["claims"]], values)
+                                  for c in data["claims"]], values,
+                                 at_floor(raw["arms"], raw["floors"], data["metrics"]))
         raw.setdefault("eval_every", _curve_spacing(data["curves"]))
         return cls(**raw)
 
@@ -126,12 +140,32 @@ class StudyRecord:
                 f"{self.reference}")
 
 
-def verdicts(claims: Sequence[ClaimSpec],
-             values: dict[str, dict[str, dict[int, float]]]) -> list[VerdictRecord]:
+def at_floor(arms: Sequence[ArmRecord], floors: Sequence[FloorRecord],
+             metrics: Sequence[str]) -> set[tuple[str, str]]:
+    """(arm, metric) pairs where the arm's mean does not beat the best floor of its data."""
+    out = set()
+    for arm in arms:
+        for m in metrics:
+            est = arm.estimate(m)
+            best = [f.values[m] for f in floors if m in f.values and f.group == arm.group]
+            if est is None or not best:
+                continue
+            higher = better(m) == "higher"
+            top = max(best) if higher else min(best)
+            if (est.mean <= top) if higher else (est.mean >= top):
+                out.add((arm.label, m))
+    return out
+
+
+def verdicts(claims: Sequence[ClaimSpec], values: dict[str, dict[str, dict[int, float]]],
+             floored: AbstractSet[tuple[str, str]] = frozenset()) -> list[VerdictRecord]:
     """Every claim of a study checked on the seeds both arms have a value for, as one family
-    (Holm's correction over the claims that have paired seeds)."""
+    (Holm's correction over the claims that have paired seeds). A claim with an arm that does
+    not beat its learned-nothing floor on the metric is not tested."""
     sides = [(values[c.better].get(c.metric, {}), values[c.worse].get(c.metric, {})) for c in claims]
-    testable = [i for i, (a, b) in enumerate(sides) if a and b]
+    untested = {i for i, c in enumerate(claims)
+                if (c.better, c.metric) in floored or (c.worse, c.metric) in floored}
+    testable = [i for i, (a, b) in enumerate(sides) if a and b and i not in untested]
     checked = dict(zip(testable, check_claims(
         [(*sides[i], better(claims[i].metric.removesuffix("_5000")) == "higher")
          for i in testable])))
@@ -141,7 +175,7 @@ def verdicts(claims: Sequence[ClaimSpec],
         out.append(VerdictRecord(
             **asdict(claim), better_value=estimate(list(a.values())) if a else None,
             worse_value=estimate(list(b.values())) if b else None,
-            verdict=v.verdict if v else "not separable",
+            verdict=v.verdict if v else "not tested" if i in untested else "not separable",
             difference=v.difference if v else None, p_value=v.p_value if v else None,
             paired=v.paired if v else False, p_against=v.p_against if v else None,
             p_adjusted=v.p_adjusted if v else None, agree=v.agree if v else 0,
@@ -273,11 +307,17 @@ def study_section(r: StudyRecord) -> list[str]:
               f"{machine['cores']} cores, {machine['date']}.", "",
               "| method | " + " | ".join(cols) + " | published | train s |",
               "|---|" + "---|" * (len(cols) + 2)]
+    floored = at_floor(r.arms, r.floors, cols)
     for a in r.arms:
-        cells = [_cell(a.estimate(m)) for m in cols]
+        cells = [_cell(a.estimate(m)) + (" (at its floor)" if (a.label, m) in floored else "")
+                 for m in cols]
         pub = ", ".join(f"{k} {v:g}" for k, v in a.published.items()) or "–"
         secs = statistics.fmean(a.train_seconds) if a.train_seconds else math.nan
         lines.append(f"| {a.label} | " + " | ".join(cells) + f" | {pub} | {secs:.0f} |")
+    for f in r.floors:
+        cells = [f"{f.values[m]:.3g}" if m in f.values else "–" for m in cols]
+        label = f"*{f.group + ' ' if f.group else ''}{f.label}*"
+        lines.append(f"| {label} | " + " | ".join(cells) + " | – | 0 |")
     if r.shared:
         lines += _shared_section(r.shared)
     lines += [""] + [f"![{m}](evidence/{png})" for m, png in r.pictures.items()]

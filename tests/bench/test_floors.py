@@ -1,0 +1,45 @@
+"""Learned-nothing floors and the rule that a claim about an arm at its floor is not tested."""
+import pytest
+
+from genarena.bench.evidence_report import ArmRecord, FloorRecord, at_floor, verdicts
+from genarena.bench.floors import floor_metrics, floor_samplers
+from genarena.bench.studies import ClaimSpec
+from genarena.config import load_config
+from genarena.data import build_dataset
+
+
+def test_toy_floors_are_uniform_over_the_box_and_a_point_mass():
+    cfg = load_config("grid25-nsgan", {"eval.n_samples": 2500})
+    samplers = floor_samplers(cfg, build_dataset(cfg.data))
+    uniform, point = samplers.values()
+    x = uniform(2500)
+    assert x.shape == (2500, 2) and -4.3 < x.min() and x.max() < 4.3     # the centres ±4, σ 0.05
+    assert (point(3) - point(3)[0]).abs().max() == 0
+    floors = floor_metrics(cfg, build_dataset(cfg.data))
+    u, p = floors.values()
+    # uniform points land near most of the 25 modes; a point mass at (0, 0) sits on one of them
+    assert u["modes_captured"] >= 15 and u["high_quality_fraction"] < 0.1
+    assert p["modes_captured"] == 1 and p["high_quality_fraction"] == 1.0
+
+
+def _arm(label, values, group=""):
+    return ArmRecord(label=label, preset="p", overrides={}, published={}, train_seconds=[1.0],
+                     values={"modes_captured": {str(s): v for s, v in enumerate(values)}},
+                     group=group)
+
+
+def test_an_arm_that_does_not_beat_its_floor_is_marked_and_its_claims_not_tested():
+    arms = [_arm("PacGAN", [20, 21, 22, 20, 21], "grid25"), _arm("GAN", [5, 6, 4, 5, 6], "grid25")]
+    floors = [FloorRecord(label="uniform", group="grid25", values={"modes_captured": 21.0})]
+    floored = at_floor(arms, floors, ["modes_captured"])
+    assert floored == {("PacGAN", "modes_captured"), ("GAN", "modes_captured")}
+    values = {a.label: {"modes_captured": {int(k): v for k, v in
+                                           a.values["modes_captured"].items()}} for a in arms}
+    claim = ClaimSpec(better="PacGAN", worse="GAN", metric="modes_captured", source="s")
+    [v] = verdicts([claim], values, floored)
+    assert v.verdict == "not tested" and v.difference is None
+    [v] = verdicts([claim], values)                    # without floors the claim is tested
+    assert v.verdict == "holds" and v.p_adjusted == pytest.approx(1 / 32)
+    # a floor of another data set does not judge these arms
+    assert at_floor(arms, [FloorRecord(label="u", group="ring8", values={"modes_captured": 99.0})],
+                    ["modes_captured"]) == set()
