@@ -183,7 +183,8 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
     arm_records = [ArmRecord(label=a.label, preset=a.preset, overrides=dict(a.overrides),
                              published=dict(a.published), train_seconds=seconds[a.label],
                              values={m: {str(k): v for k, v in values[a.label].get(m, {}).items()}
-                                     for m in (*s.metrics, *s.extra)}, group=a.group)
+                                     for m in (*s.metrics, *s.extra)}, group=a.group,
+                             source=a.source)
                    for a in s.arms]
     floors = _floors(s, plan, runs)
     record = StudyRecord(

@@ -41,6 +41,7 @@ class ArmRecord:
     train_seconds: list[float]
     values: dict[str, dict[str, float]]        # metric -> seed (as text) -> value
     group: str = ""                            # its data set's group (the floors'); "" if one
+    source: str = ""                           # where `published` was read
 
     def estimate(self, metric: str) -> Estimate | None:
         per_seed = self.values.get(metric, {})
@@ -119,13 +120,22 @@ class StudyRecord:
         may lack eval_every: the spacing of its curves' points then says it)."""
         known = {f.name for f in fields(cls)}
         raw = {k: v for k, v in data.items() if k in known}
-        raw["arms"] = [ArmRecord(**a) for a in data["arms"]]
+        # published figures are quotations, corrected as their sources are read: the study's
+        # current ones, not those a record was written with
+        spec = {a.label: a for a in STUDIES[data["study"]].arms} if data["study"] in STUDIES else {}
+        raw["arms"] = [ArmRecord(**{**a, **({"published": dict(spec[a["label"]].published),
+                                             "source": spec[a["label"]].source}
+                                            if a["label"] in spec else {})})
+                       for a in data["arms"]]
         raw["floors"] = [FloorRecord(**f) for f in data.get("floors", [])]
         # the verdicts are checked anew from the arms' values, so that every record on file is
         # worded by the current rule (one family per study: Holm over its claims)
         values = {a.label: {m: {int(k): v for k, v in per_seed.items()}
                             for m, per_seed in a.values.items()} for a in raw["arms"]}
-        raw["claims"] = verdicts([ClaimSpec(better=c["better"], worse=c["worse"],
+        claims = {(c.better, c.worse, c.metric): c for c in STUDIES[data["study"]].claims} \
+            if data["study"] in STUDIES else {}
+        raw["claims"] = verdicts([claims.get((c["better"], c["worse"], c["metric"])) or
+                                  ClaimSpec(better=c["better"], worse=c["worse"],
                                             metric=c["metric"], source=c["source"])
                                   for c in data["claims"]], values,
                                  at_floor(raw["arms"], raw["floors"], data["metrics"]))
@@ -318,6 +328,10 @@ def study_section(r: StudyRecord) -> list[str]:
         cells = [f"{f.values[m]:.3g}" if m in f.values else "–" for m in cols]
         label = f"*{f.group + ' ' if f.group else ''}{f.label}*"
         lines.append(f"| {label} | " + " | ".join(cells) + " | – | 0 |")
+    sources = dict.fromkeys(a.source for a in r.arms if a.published and a.source)
+    if sources:
+        lines += ["", "Published figures: " + "; ".join(
+            f"{', '.join(a.label for a in r.arms if a.source == s)}: {s}" for s in sources) + "."]
     if r.shared:
         lines += _shared_section(r.shared)
     lines += [""] + [f"![{m}](evidence/{png})" for m, png in r.pictures.items()]

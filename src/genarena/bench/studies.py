@@ -19,6 +19,7 @@ class ArmSpec:
     preset: str
     overrides: Mapping[str, Any] = field(default_factory=dict)
     published: Mapping[str, float] = field(default_factory=dict)   # metric -> the paper's figure
+    source: str = ""              # where `published` was read (or that it could not be verified)
     group: str = ""               # arms of one group share a curve picture (a data set)
 
 
@@ -63,13 +64,26 @@ class StudySpec:
         return self.suite or f"evidence-{self.name}"
 
 
+# ../shared/references/gan-published-numbers.md quotes each source, with its commit
+_PACGAN_TABLE1 = ("PacGAN Table 1, mean ± s.e. over 10 trials (fjxmlzn/PacGAN@190853e, "
+                  "synthetic_data_experiments/results/Table1.png)")
+_PACGAN_TABLE2 = ("PacGAN Table 2, mean ± s.e. over 10 trials (fjxmlzn/PacGAN@190853e, "
+                  "stacked_MNIST_experiments/results/Table2.png)")
+_MUSTANGS_UNVERIFIED = ("not verified: the paper's table could not be read; the figure agrees "
+                        "with the first author's FID box plot (jamaltoutouh/jamaltoutouh.github.io"
+                        "@8bf1e7c, downloads/Mustangs-Universidad_de_la_Republica2019.pdf, p. 18)")
+
+
 def _toy_arms(dataset: str) -> tuple[ArmSpec, ...]:
-    published = {"ring8": {"GAN": {"modes_captured": 6.3, "reverse_kl": 0.45},
-                           "PacGAN4": {"modes_captured": 7.8, "reverse_kl": 0.07}},
-                 "grid25": {"GAN": {"modes_captured": 17.3, "reverse_kl": 0.70},
-                            "PacGAN4": {"modes_captured": 24.8, "reverse_kl": 0.04}}}[dataset]
+    # (modes, high-quality fraction, reverse KL) of PacGAN Table 1
+    table = {"ring8": {"GAN": (6.3, 0.982, 0.45), "PacGAN2": (7.9, 0.956, 0.07),
+                       "PacGAN3": (7.8, 0.977, 0.10), "PacGAN4": (7.8, 0.959, 0.07)},
+             "grid25": {"GAN": (17.3, 0.948, 0.70), "PacGAN2": (23.8, 0.913, 0.13),
+                        "PacGAN3": (24.6, 0.942, 0.06), "PacGAN4": (24.8, 0.936, 0.04)}}[dataset]
+    published = {name: dict(zip(("modes_captured", "high_quality_fraction", "reverse_kl"), row))
+                 for name, row in table.items()}
     return tuple(ArmSpec(label=f"{dataset} {name}", preset=f"{dataset}-paper-{suffix}",
-                         published=published.get(name, {}), group=dataset)
+                         published=published[name], source=_PACGAN_TABLE1, group=dataset)
                  for name, suffix in (("GAN", "gan"), ("PacGAN2", "pacgan2"),
                                       ("PacGAN3", "pacgan3"), ("PacGAN4", "pacgan4")))
 
@@ -79,9 +93,7 @@ def _pacgan_claims() -> tuple[ClaimSpec, ...]:
     for dataset in ("ring8", "grid25"):
         for m in (2, 3, 4):
             for metric in ("modes_captured", "reverse_kl"):
-                source = ("PacGAN Table 1: PacGAN4 7.8 vs GAN 6.3 modes (ring8), 24.8 vs 17.3 "
-                          "(grid25); reverse KL 0.07 vs 0.45, 0.04 vs 0.70" if m == 4 else
-                          "PacGAN Table 1: every packing degree beats GAN")
+                source = f"{_PACGAN_TABLE1}: every packing degree beats GAN"
                 claims.append(ClaimSpec(better=f"{dataset} PacGAN{m}", worse=f"{dataset} GAN",
                                         metric=metric, source=source))
     return tuple(claims)
@@ -96,8 +108,9 @@ def _claims(pairs: tuple[tuple[str, str], ...], metrics: tuple[str, ...],
 
 _MUSTANGS_FID = {"GAN-BCE": 457.7, "E-GAN": 466.1, "Lip-BCE": 49.0, "Lip-MSE": 371.6,
                  "Lip-HEU": 52.5, "Mustangs": 42.2}
-_MUSTANGS_SOURCE = ("Mustangs (GECCO'19) Table: classifier-FID Mustangs 42.2, Lip-BCE 49.0, "
-                    "Lip-HEU 52.5, Lip-MSE 371.6, GAN-BCE 457.7, E-GAN 466.1")
+_MUSTANGS_SOURCE = ("Mustangs (GECCO'19): classifier-FID Mustangs < Lip-BCE < Lip-HEU < Lip-MSE "
+                    "< GAN-BCE < E-GAN (the order is read off the first author's box plot; the "
+                    "figures are not verified)")
 _MSPG_SOURCE = ("MSPG-SEN (seed 000) and docs/mspg.md: each part helps; the balancer beats "
                 "static and APFL")
 _DFAC_SOURCE = ("DFAC (Sun et al. 2021) on SMAC: DMIX beats QMIX and DDN beats VDN; the "
@@ -120,13 +133,16 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
     StudySpec(
         name="stacked", title="PacGAN stacked MNIST: DCGAN against PacDCGAN2",
         arms=(ArmSpec(label="DCGAN", preset="stacked-mnist5k-paper-dcgan",
-                      published={"modes_captured": 99, "reverse_kl": 3.40}),
+                      published={"modes_captured": 78.9, "reverse_kl": 4.50},
+                      source=f"{_PACGAN_TABLE2}, its row 'DCGAN (our implementation)' (the row "
+                             "'DCGAN 99 / 3.40' there is VEEGAN's, cited)"),
               ArmSpec(label="PacDCGAN2", preset="stacked-mnist5k-paper-pacdcgan2",
-                      published={"modes_captured": 1000, "reverse_kl": 0.06})),
+                      published={"modes_captured": 1000, "reverse_kl": 0.06},
+                      source=_PACGAN_TABLE2)),
         metrics=("modes_captured", "reverse_kl", "fid"),
         claims=_claims((("PacDCGAN2", "DCGAN"),), ("modes_captured", "reverse_kl"),
-                       "PacGAN Table 3: PacDCGAN2 1 000 modes vs DCGAN 99; reverse KL 0.06 vs "
-                       "3.40"),
+                       f"{_PACGAN_TABLE2}: PacDCGAN2 1000 modes and KL 0.06 against its own "
+                       "DCGAN's 78.9 and 4.50"),
         reference_steps=100_000, reference="PacGAN's 100 000 updates", budget=0.05,
         eval_every=500, seeds=3,
         protocol="PacGAN's DCGAN with and without packing; the 1 000 modes and the reverse KL "
@@ -135,7 +151,8 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
     StudySpec(
         name="mustangs", title="Mustangs / Lipizzaner on MNIST-5k",
         arms=tuple(ArmSpec(label=name, preset=f"mnist5k-paper-{suffix}",
-                           published={"fid_logits": _MUSTANGS_FID[name]})
+                           published={"fid_logits": _MUSTANGS_FID[name]},
+                           source=_MUSTANGS_UNVERIFIED)
                    for name, suffix in (("GAN-BCE", "gan-bce"), ("E-GAN", "egan"),
                                         ("Lip-BCE", "lip-bce"), ("Lip-MSE", "lip-mse"),
                                         ("Lip-HEU", "lip-heu"), ("Mustangs", "mustangs"))),
@@ -208,8 +225,9 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
               ArmSpec(label="total (α=1)", preset="digits-dlsm-total", overrides=_DIGITS_ARM)),
         metrics=("cas", "fid"),
         claims=_claims((("total (α=1)", "CE (α=1)"),), ("cas", "fid"),
-                       "DLSM (seed 001) Table: on CIFAR-10 the total loss raises CAS 0.38 → "
-                       "0.58 and lowers FID 4.10 → 2.25"),
+                       "DLSM (seed 001): the total loss raises CAS and lowers FID on CIFAR-10 "
+                       "(the paper's figures, 0.38 → 0.58 and 4.10 → 2.25 as quoted before, are "
+                       "not verified: no readable copy of its tables was found)"),
         reference_steps=3000,
         reference="the digits presets' classifier updates (the paper's CIFAR-10 budget does not "
                   "transfer)", budget=1.0, eval_every=300, seeds=3,
