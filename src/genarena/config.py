@@ -65,6 +65,9 @@ class ModelConfig:
     pack: int = _opt(1, lo=1, doc="PacGAN: D judges packs of this many samples")
     d_maxout: int = _opt(0, lo=0, doc="MLP D: maxout hidden units of this many pieces instead of "
                                       "the activation (PacGAN's toy D: 5); 0: off")
+    g_norm: str = _opt("none", choices=("none", "batch"),
+                       doc="MLP G: batch: each hidden layer is Linear without bias, BatchNorm, "
+                           "activation (PacGAN's toy G); none: Linear, activation")
     init: str = _opt("default", choices=("default", "normal"),
                      doc="weights: PyTorch's default, or N(0, 0.02²) with zero biases (ALI, "
                          "DCGAN and PacGAN's toy nets)")
@@ -105,6 +108,11 @@ class TrainerConfig:
                      doc="marl: cooperative multi-agent RL on a task (the `marl` section, "
                          "docs/dfac.md), not a generative model")
     d_steps: int = _opt(1, lo=1, hi=100)
+    g_steps: int = _opt(1, lo=1, hi=10, doc="pair: G updates per step, each on fresh latents "
+                                            "(PacGAN's stacked-MNIST DCGAN: 2)")
+    update: str = _opt("alternating", choices=("alternating", "simultaneous"),
+                       doc="pair: D then G (alternating), or one simultaneous step of both from "
+                           "the same batch and latents (ALI's algorithm, PacGAN's toy protocol)")
     ema_half_life: float = _opt(0.0, lo=0, doc="EMA of G, half-life in images (0: off)")
     grad_clip: float = _opt(0.0, lo=0, doc="clip gradient norms to this (0: off)")
     max_retries: int = _opt(3, lo=0, doc="divergence guard: rollbacks before giving up")
@@ -524,6 +532,8 @@ def _check_consistency(cfg: Config) -> None:
     if cfg.trainer.name == "coevolution" and cfg.controller.name == "apfl":
         raise UserError("config key 'controller.name': coevolution cells take static, dqn, iqn "
                         "or dfac (got 'apfl')")
+    if cfg.trainer.update == "simultaneous":
+        _check_simultaneous(cfg)
     if cfg.model.arch == "mspg" and cfg.trainer.name != "mspg":
         raise UserError("config key 'trainer.name': model.arch=mspg goes with trainer.name=mspg "
                         f"(got {cfg.trainer.name!r})")
@@ -570,6 +580,25 @@ LOSS_DRAWS: Mapping[str, tuple[tuple[str, ...], str]] = types.MappingProxyType({
 # these). The loss registry reads them from here, so config, the lowest layer, imports no loss.
 LOSS_DEFAULTS: Mapping[str, Mapping[str, float]] = types.MappingProxyType({
     "wgan": {"clip": 0.01}, "wgan-gp": {"gp_weight": 10.0}})
+
+
+def _check_simultaneous(cfg: Config) -> None:
+    """A simultaneous step is one D and one G gradient from one forward: nothing that needs its
+    own D pass (R1, a gradient penalty, weight clipping, several D or G steps, a controller of
+    d_steps) and no mixed precision."""
+    t, loss = cfg.trainer, cfg.loss
+    clashes = [("trainer.name", t.name != "pair", f"{t.name} (only pair)"),
+               ("trainer.d_steps", t.d_steps != 1, str(t.d_steps)),
+               ("trainer.g_steps", t.g_steps != 1, str(t.g_steps)),
+               ("trainer.amp", t.amp != "none", t.amp),
+               ("loss.r1_gamma", loss.r1_gamma > 0, str(loss.r1_gamma)),
+               ("loss.gp_weight", bool(loss.gp_weight), str(loss.gp_weight)),
+               ("loss.clip", bool(loss.clip), str(loss.clip)),
+               ("controller.name", cfg.controller.name != "static", cfg.controller.name)]
+    for key, bad, value in clashes:
+        if bad:
+            raise UserError(f"config key '{key}': {value} does not go with "
+                            "trainer.update=simultaneous (one D and one G gradient per step)")
 
 
 def choices_of(cls: type, name: str) -> tuple[str, ...]:

@@ -79,7 +79,10 @@ def test_the_pacgan_toy_d_has_maxout_units_and_normal_weights():
     assert d(torch.randn(6, 2)).shape == (3, 1)
     weights = torch.cat([m.weight.flatten() for m in g.modules() if isinstance(m, nn.Linear)])
     assert abs(weights.std().item() - 0.02) < 0.002
-    assert all(m.bias.abs().sum() == 0 for m in g.modules() if isinstance(m, nn.Linear))
+    # the hidden Linears have no bias (BatchNorm follows them); the output Linear's bias is 0
+    assert [m.bias is None for m in g.modules() if isinstance(m, nn.Linear)] == [True] * 4 + [False]
+    assert all(m.bias.abs().sum() == 0 for m in g.modules()
+               if isinstance(m, nn.Linear) and m.bias is not None)
 
 
 def test_maxout_is_refused_outside_the_mlp_d():
@@ -88,3 +91,13 @@ def test_maxout_is_refused_outside_the_mlp_d():
     cfg = load_config("mnist5k-nsgan", {"model.d_maxout": 5}).model
     with pytest.raises(UserError, match="model.d_maxout"):
         build_gan(cfg, (1, 28, 28), (-1.0, 1.0))
+
+
+def test_a_batch_normalised_g_has_bias_free_linears_then_batchnorm():
+    g, _ = build_gan(ModelConfig(z_dim=2, g_hidden=[400] * 4, d_hidden=[8], g_norm="batch"), (2,))
+    hidden = list(g.net)[:-2]                                  # the output Linear and activation
+    assert [type(m).__name__ for m in hidden[:3]] == ["Linear", "BatchNorm1d", "ReLU"]
+    assert len([m for m in hidden if isinstance(m, nn.BatchNorm1d)]) == 4
+    assert all(m.bias is None for m in hidden if isinstance(m, nn.Linear))
+    with pytest.raises(UserError, match="model.g_norm"):
+        build_gan(ModelConfig(arch="dcgan", g_norm="batch"), (1, 28, 28))

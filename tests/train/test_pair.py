@@ -119,3 +119,43 @@ def test_the_balancers_quality_reading_is_the_ranks_mean():
     t.controller.decide = lambda stats, knobs: decided.append(stats["quality"]) or decide(stats, knobs)
     t.train_step()
     assert decided == [1.25]
+
+
+def test_a_simultaneous_step_takes_both_gradients_at_the_same_point():
+    """ALI's step: D's and G's gradients from one forward of the same batch and latents, then
+    both SGD steps (momentum 0), so each net moves by −lr × its gradient at the old weights."""
+    over = {"trainer.update": "simultaneous", "optim.name": "sgd", "optim.betas": [0.0, 0.999],
+            "optim.lr_g": 0.1, "optim.lr_d": 0.1}
+    t = make(**over)
+    g0, d0 = copy.deepcopy(t.g), copy.deepcopy(t.d)
+    stream, noise = copy.deepcopy(t.stream.state_dict()), t.noise.get_state()
+    t.train_step()
+    # the same batch and latents through the old weights, by hand
+    t.stream.load_state_dict(stream)
+    t.noise.set_state(noise)
+    real, z = t._real(), t._latent()
+    out_fake = d0(g0(z))
+    loss_d = t.loss.d_loss(d0(real), out_fake)
+    grads_d = torch.autograd.grad(loss_d, list(d0.parameters()), retain_graph=True)
+    grads_g = torch.autograd.grad(t.loss.g_loss(out_fake), list(g0.parameters()))
+    for new, old, grad in [*zip(t.d.parameters(), d0.parameters(), grads_d),
+                           *zip(t.g.parameters(), g0.parameters(), grads_g)]:
+        torch.testing.assert_close(new, old - 0.1 * grad, rtol=1e-5, atol=1e-6)
+
+
+def test_g_steps_make_that_many_g_updates_per_d_update():
+    t = make(**{"trainer.g_steps": 2})
+    counts = {"g": 0, "d": 0}
+    for name, opt in (("g", t.opt_g), ("d", t.opt_d)):
+        step = opt.step
+        opt.step = lambda *a, _s=step, _n=name, **k: counts.__setitem__(_n, counts[_n] + 1) or _s(*a, **k)
+    t.train_step()
+    t.train_step()
+    assert counts == {"g": 4, "d": 2} and t.updates() == {"generator": 4}
+
+
+def test_a_simultaneous_step_refuses_what_needs_a_d_pass_of_its_own():
+    from genarena.errors import UserError
+    for key, value in (("trainer.d_steps", 2), ("loss.r1_gamma", 1.0), ("trainer.g_steps", 2)):
+        with pytest.raises(UserError, match=f"config key '{key}'"):
+            load_config("ring8-nsgan", {"trainer.update": "simultaneous", key: value})

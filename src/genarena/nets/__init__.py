@@ -56,7 +56,8 @@ def _mspg(cfg: ModelConfig, shape: Sequence[int], out: str) -> GANPair:
 
 
 def _mlp(cfg: ModelConfig, shape: Sequence[int], out: str) -> GANPair:
-    return (MLPGenerator(cfg.z_dim, cfg.g_hidden, shape, cfg.activation, out),
+    return (MLPGenerator(cfg.z_dim, cfg.g_hidden, shape, cfg.activation, out,
+                         batch_norm=cfg.g_norm == "batch"),
             MLPDiscriminator(shape, cfg.d_hidden, cfg.activation, cfg.pack, cfg.d_maxout))
 
 
@@ -70,6 +71,9 @@ def build_gan(cfg: ModelConfig, sample_shape: Sequence[int],
     """(G, D) for data of `sample_shape`, as the config's architecture says."""
     if cfg.arch not in GAN_ARCHS:
         raise UserError(f"config key 'model.arch': '{cfg.arch}' is not available for GAN training")
+    if cfg.g_norm != "none" and cfg.arch != "mlp":
+        raise UserError(f"config key 'model.g_norm': it sets the MLP G's hidden layers "
+                        f"(model.arch=mlp), not {cfg.arch}'s")
     if cfg.d_maxout and cfg.arch != "mlp":
         raise UserError(f"config key 'model.d_maxout': maxout units are for the MLP D "
                         f"(model.arch=mlp), not {cfg.arch}")

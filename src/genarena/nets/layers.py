@@ -38,13 +38,19 @@ class Maxout(nn.Module):
         return x.view(x.shape[0], -1, self.pieces).amax(-1)
 
 
-def dense_stack(widths: Sequence[int], act: str, maxout: int = 0) -> list[nn.Module]:
+def dense_stack(widths: Sequence[int], act: str, maxout: int = 0,
+                batch_norm: bool = False) -> list[nn.Module]:
     """Linear layers between consecutive widths, each followed by the activation `act`, or, with
-    `maxout` pieces, by a maxout over that many linear pieces per unit."""
+    `maxout` pieces, by a maxout over that many linear pieces per unit; with `batch_norm`, each
+    Linear (then without bias, which BatchNorm's shift makes redundant) is batch-normalised."""
     layers: list[nn.Module] = []
     for a, b in zip(widths[:-1], widths[1:]):
-        layers += ([nn.Linear(a, b * maxout), Maxout(maxout)] if maxout
-                   else [nn.Linear(a, b), activation(act)])
+        if maxout:
+            layers += [nn.Linear(a, b * maxout), Maxout(maxout)]
+        elif batch_norm:
+            layers += [nn.Linear(a, b, bias=False), nn.BatchNorm1d(b), activation(act)]
+        else:
+            layers += [nn.Linear(a, b), activation(act)]
     return layers
 
 

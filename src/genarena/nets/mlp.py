@@ -14,12 +14,13 @@ class MLPGenerator(Generator):
     """z (B, z_dim) -> samples (B, *out_shape) through hidden layers and an output activation."""
 
     def __init__(self, z_dim: int, hidden: Sequence[int], out_shape: Sequence[int],
-                 act: str = "relu", out_act: str = "identity") -> None:
+                 act: str = "relu", out_act: str = "identity", batch_norm: bool = False) -> None:
         super().__init__()
         self.z_dim = z_dim
         self.out_shape = tuple(out_shape)
         out_dim = math.prod(self.out_shape)
-        self.net = nn.Sequential(*dense_stack([z_dim, *hidden], act), nn.Linear(hidden[-1], out_dim),
+        self.net = nn.Sequential(*dense_stack([z_dim, *hidden], act, batch_norm=batch_norm),
+                                 nn.Linear(hidden[-1], out_dim),
                                  activation(out_act))
 
     def forward(self, z: Tensor) -> Tensor:

@@ -114,13 +114,45 @@ class PairTrainer(ModelTrainer):
         self.apply_knobs()
         return self.controller.log()
 
+    def simultaneous_phase(self) -> dict[str, float]:
+        """ALI's step (trainer.update=simultaneous): one forward of a real batch and G(z), then
+        D's gradient of its loss and G's of its own, both at the same point, and both steps."""
+        real, z = self._real(), self._latent()
+        fake = self.g(z)
+        out_real, out_fake = self.d(real), self.d(fake)
+        loss_d = self.loss.d_loss(out_real, out_fake)
+        loss_g = self.loss.g_loss(out_fake)
+        d_params = [p for p in self.d.parameters() if p.requires_grad]
+        g_params = [p for p in self.g.parameters() if p.requires_grad]
+        d_grads = torch.autograd.grad(loss_d, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(loss_g, g_params)
+        for opt, params, grads, net in ((self.opt_d, d_params, d_grads, self.d),
+                                        (self.opt_g, g_params, g_grads, self.g)):
+            for p, grad in zip(params, grads):
+                p.grad = grad
+            if self.cfg.trainer.grad_clip > 0:
+                nn.utils.clip_grad_norm_(net.parameters(), self.cfg.trainer.grad_clip)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
+                **self.loss.d_accuracy(out_real.detach(), out_fake.detach())}
+
+    def updates(self) -> dict[str, int]:
+        """Generator updates (g_steps per step)."""
+        return {"generator": self.step * self.cfg.trainer.g_steps}
+
     def train_step(self) -> dict[str, float]:
-        """One generator update with its D updates; returns the step's statistics."""
+        """One step: its D updates, then its G updates (or one simultaneous update of both);
+        returns the step's statistics."""
         stats: dict[str, float] = {}
-        for _ in range(self.knobs.d_steps):
-            stats.update(self.d_phase())
-        stats.update(self.d_regularization_phase())
-        stats.update(self.g_phase())
+        if self.cfg.trainer.update == "simultaneous":
+            stats.update(self.simultaneous_phase())
+        else:
+            for _ in range(self.knobs.d_steps):
+                stats.update(self.d_phase())
+            stats.update(self.d_regularization_phase())
+            for _ in range(self.cfg.trainer.g_steps):
+                stats.update(self.g_phase())
         if self.ema is not None:
             self.ema.update(self.g)
         self.step += 1
