@@ -92,9 +92,34 @@ def test_mustangs_draws_each_loss_about_a_third_of_the_time():
     assert all(abs(s - 1 / 3) < 0.06 for s in shares), shares
 
 
-def test_fixed_losses_use_the_same_loss_for_g_and_d():
+def test_fixed_losses_use_the_same_loss_for_g_and_d_except_lipizzaners():
     ctx = _context(**{"loss.name": "lsgan"})
     assert [loss.name for loss in ctx.g_losses] == ["lsgan"] and ctx.d_loss.name == "lsgan"
+    # the GECCO'19 code trains D with BCE whatever G's Lipizzaner loss
+    for name in ("lip-mse", "lip-heu", "lip-bce"):
+        ctx = _context(**{"loss.name": name})
+        assert [loss.name for loss in ctx.g_losses] == [name] and ctx.d_loss.name == "lip-bce"
+
+
+def test_mustangs_draws_a_g_loss_for_every_fitness_pairing(ctx):
+    """Constant D outputs make each pairing's loss known: a G's fitness is the mean, over the Ds,
+    of the loss drawn for that pairing (drawn in order from the cell's generator)."""
+    from types import SimpleNamespace
+
+    from genarena.coevolution.cell import score_fitness
+    mustangs = _context(**{"loss.name": "mustangs"})
+    gs = [SimpleNamespace(net=lambda z: z, fitness=None) for _ in range(2)]
+    ds = [SimpleNamespace(net=lambda x, a=a: torch.full((len(x), 1), a), fitness=None)
+          for a in (-1.0, 0.5, 2.0)]
+    score_fitness(gs, ds, torch.zeros(4, 2), torch.zeros(4, 2), mustangs, sides="g",
+                  rng=torch.Generator().manual_seed(3))
+    draws = torch.Generator().manual_seed(3)
+    for g in gs:
+        expected = [float(mustangs.g_losses[int(torch.randint(3, (), generator=draws))]
+                          .g_loss(torch.full((4, 1), a))) for a in (-1.0, 0.5, 2.0)]
+        assert g.fitness == pytest.approx(sum(expected) / 3)
+    with pytest.raises(ValueError, match="drawn G loss"):
+        score_fitness(gs, ds, torch.zeros(4, 2), torch.zeros(4, 2), mustangs, sides="g")
 
 
 def test_knobs_scale_the_training_rates_but_not_the_inherited_ones(ctx, states, monkeypatch):

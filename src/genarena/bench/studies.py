@@ -170,7 +170,7 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
                "coevolution.cols": 2, "coevolution.fitness_samples": 100,
                "coevolution.score_samples": 100, "backend.name": "sequential",
                "eval.interval": 2, "eval.n_samples": 300},
-        step_unit=300, extra=("fid_logits_5000",)),
+        step_unit=600, extra=("fid_logits_5000",)),     # GAN-BCE's generation: a full epoch
     StudySpec(
         name="mspg", title="MSPG-SEN: the docs/mspg.md ablation and the balancer (grid25)",
         arms=tuple(ArmSpec(label=label, preset=preset, overrides={"data.batch_size": 256, **over})

@@ -76,8 +76,11 @@ class CellContext:
         self.dataset = dataset if dataset is not None else build_dataset(cfg.data)
         self.grid = grid_of(cfg)
         self._scorer = scorer
-        # Mustangs draws G's loss per batch; its D (and fitness) use BCE, the paper's rule.
-        g_names, d_name = LOSS_DRAWS.get(cfg.loss.name, ((cfg.loss.name,), cfg.loss.name))
+        # Mustangs draws G's loss at every call (each batch, each fitness pairing); in the
+        # GECCO'19 code D trains with BCE whatever G's Lipizzaner loss, so lip-* judge with lip-bce
+        name = cfg.loss.name
+        g_names, d_name = LOSS_DRAWS.get(name, ((name,), "lip-bce" if name.startswith("lip-")
+                                                 else name))
         self.g_losses = [get_loss(n) for n in g_names]
         self.d_loss = get_loss(d_name)
 
@@ -159,21 +162,30 @@ def _real(ctx: CellContext, stream: BatchStream) -> Tensor:
 
 @torch.no_grad()
 def score_fitness(gs: Sequence[Judged | Member], ds: Sequence[Judged | Member], real: Tensor,
-                  z: Tensor, ctx: CellContext, sides: str = "gd") -> None:
+                  z: Tensor, ctx: CellContext, sides: str = "gd",
+                  rng: torch.Generator | None = None) -> None:
     """All G against all D on one batch, no autograd: a G's fitness is its mean loss against
-    the Ds (its cell's G loss; BCE for Mustangs), a D's is its mean loss against the Gs (lower
-    is fitter). `sides` says whose fitness to update: "g", "d" or both. Each G's fakes and each
-    D's outputs on them are computed once, for both tables."""
+    the Ds (its cell's G loss; with a drawn loss, Mustangs, one draw from `rng` per pairing), a
+    D's is its mean loss against the Gs (lower is fitter). `sides` says whose fitness to update:
+    "g", "d" or both. Each G's fakes and each D's outputs on them are computed once."""
     fakes = [g.net(z) for g in gs]
     outputs = [[d.net(f) for f in fakes] for d in ds]             # outputs[d][g]
     if "g" in sides:
-        g_loss: AdversarialLoss = ctx.g_losses[0] if len(ctx.g_losses) == 1 else ctx.d_loss
         for j, g in enumerate(gs):
-            g.fitness = statistics.fmean(float(g_loss.g_loss(row[j])) for row in outputs)
+            g.fitness = statistics.fmean(float(_drawn(ctx, rng).g_loss(row[j])) for row in outputs)
     if "d" in sides:
         for d, row in zip(ds, outputs):
             out_real = d.net(real)
             d.fitness = statistics.fmean(float(ctx.d_loss.d_loss(out_real, o)) for o in row)
+
+
+def _drawn(ctx: CellContext, rng: torch.Generator | None) -> AdversarialLoss:
+    """The cell's G loss, or one of its drawn losses (uniformly, from `rng`)."""
+    if len(ctx.g_losses) == 1:
+        return ctx.g_losses[0]
+    if rng is None:
+        raise ValueError("a drawn G loss needs the cell's generator")
+    return ctx.g_losses[int(torch.randint(len(ctx.g_losses), (), generator=rng))]
 
 
 Opponent = Member | Judged
@@ -249,7 +261,7 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     g_pool = [ctx.judged_g(s) for s in g_pool_states]
     d_pool = [ctx.judged_d(s) for s in d_pool_states]
     real, z = _fitness_batch(ctx, stream, rng, cell, generation)
-    score_fitness(g_pool, d_pool, real, z, ctx)
+    score_fitness(g_pool, d_pool, real, z, ctx, rng=rng)
     own = states[cell]
     if c.selection:
         # 2. tournament selection; winners are fresh copies (a winner picked twice trains twice)
@@ -293,8 +305,8 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
         d_cand: list[Judged | Member] = [*d_sel, *(ctx.judged_d(s) for s in own["d"])]
     else:
         g_cand, d_cand = list(g_sel), list(d_sel)
-    score_fitness(g_cand, d_pool, real, z, ctx, sides="g")
-    score_fitness(g_pool, d_cand, real, z, ctx, sides="d")
+    score_fitness(g_cand, d_pool, real, z, ctx, sides="g", rng=rng)
+    score_fitness(g_pool, d_cand, real, z, ctx, sides="d", rng=rng)
     new_g = survivors(g_cand, c.population)
     new_d = survivors(d_cand, c.population)
     stats["replaced_g"] = float(sum(any(m is t for t in g_sel) for m in new_g)) / len(new_g)
