@@ -172,3 +172,14 @@ def test_every_published_figure_has_its_source():
     assert dcgan.published == {"modes_captured": 78.9, "reverse_kl": 4.50}    # PacGAN's own run
     assert "Table 2" in dcgan.source and "VEEGAN" in dcgan.source
     assert all("not verified" in a.source for a in STUDIES["mustangs"].arms)
+
+
+def test_the_arms_of_a_study_share_batch_budget_and_evaluation():
+    """Equal arms: the same decisions per batch (a PacGAN-m batch holds m samples per decision),
+    the same budget and the same evaluation samples, in every study."""
+    from genarena.config import load_config
+    for study in STUDIES.values():
+        configs = [load_config(a.preset, evidence.overrides_for(study, a, 0, study.budget, False))
+                   for a in study.arms]
+        shared = {(c.data.batch_size // c.model.pack, c.steps, c.eval.n_samples) for c in configs}
+        assert len(shared) == 1, (study.name, shared)
