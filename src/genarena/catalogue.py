@@ -30,7 +30,8 @@ def _stats(group: str, *names: str, progress: Sequence[str] = ()) -> list[Measur
 # Evaluation metrics in the order tables show them, each with its better direction.
 _UP, _DOWN = "higher", "lower"
 METRICS: dict[str, Measure] = {name: Measure(name, better) for name, better in (
-    ("modes_captured", _UP), ("modes_total", ""), ("high_quality_fraction", _UP),
+    ("modes_captured", _UP), ("modes_total", ""), ("modes_confident", _UP),
+    ("confident_fraction", _UP), ("high_quality_fraction", _UP),
     ("reverse_kl", _DOWN), ("swd", _DOWN), ("fid", _DOWN), ("kid", _DOWN), ("kid_sd", ""),
     ("fid_logits", _DOWN), ("fid_inception", _DOWN), ("kid_inception", _DOWN),
     ("kid_inception_sd", ""), ("inception_score_inception", _UP), ("inception_network", ""),

@@ -106,3 +106,16 @@ def test_a_memo_computes_the_reference_side_once_with_the_same_metrics(mnist, fe
     monkeypatch.setattr(mnist, "reference", lambda *a: pytest.fail("the reference was drawn again"))
     second = image_metrics(fake, mnist, cfg, seed=0, memo=memo)
     assert first == alone and second == alone and calls == [len(fake)]
+
+
+def test_confident_modes_count_only_samples_whose_every_digit_is_read_surely():
+    from genarena.metrics.images import CONFIDENT, confident_modes
+    sure, unsure = torch.full((10,), -10.0), torch.zeros(10)     # p ≈ 1 for one class / 0.1 each
+    sure[3] = 10.0
+    logits = torch.stack([torch.cat([sure, sure, sure]),          # mode 333, read surely
+                          torch.cat([sure, unsure, sure]),        # its middle digit is a guess
+                          torch.cat([sure, sure, sure])])
+    modes = torch.tensor([333, 303, 333])
+    out = confident_modes(logits, modes)
+    assert CONFIDENT == 0.9
+    assert out == {"modes_confident": 1, "confident_fraction": pytest.approx(2 / 3)}

@@ -139,7 +139,7 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
               ArmSpec(label="PacDCGAN2", preset="stacked-mnist5k-paper-pacdcgan2",
                       published={"modes_captured": 1000, "reverse_kl": 0.06},
                       source=_PACGAN_TABLE2)),
-        metrics=("modes_captured", "reverse_kl", "fid"),
+        metrics=("modes_captured", "modes_confident", "reverse_kl", "fid", "kid"),
         claims=_claims((("PacDCGAN2", "DCGAN"),), ("modes_captured", "reverse_kl"),
                        f"{_PACGAN_TABLE2}: PacDCGAN2 1000 modes and KL 0.06 against its own "
                        "DCGAN's 78.9 and 4.50"),
@@ -156,7 +156,7 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
                    for name, suffix in (("GAN-BCE", "gan-bce"), ("E-GAN", "egan"),
                                         ("Lip-BCE", "lip-bce"), ("Lip-MSE", "lip-mse"),
                                         ("Lip-HEU", "lip-heu"), ("Mustangs", "mustangs"))),
-        metrics=("fid_logits", "fid", "classes_covered"),
+        metrics=("fid_logits", "fid", "kid", "classes_covered"),
         claims=_claims((("Mustangs", "Lip-BCE"), ("Lip-BCE", "Lip-MSE"), ("Lip-HEU", "Lip-MSE"),
                         ("Mustangs", "Lip-MSE"), ("Mustangs", "GAN-BCE"), ("Mustangs", "E-GAN"),
                         ("Lip-BCE", "GAN-BCE"), ("Lip-BCE", "E-GAN")),
@@ -205,7 +205,7 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
                        ("without DEMA", "stacked-mnist5k-mspg", {"model.dema": False}),
                        ("without GCTDRN", "stacked-mnist5k-mspg", {"model.gctdrn": False}),
                        ("plain DCGAN", "stacked-mnist5k-gan", {}))),
-        metrics=("modes_captured", "reverse_kl", "fid"),
+        metrics=("modes_captured", "modes_confident", "reverse_kl", "fid", "kid"),
         claims=_claims((("MSPG-SEN, static", "without DEMA"),
                         ("MSPG-SEN, static", "without GCTDRN"),
                         ("MSPG-SEN, static", "plain DCGAN")),
@@ -224,7 +224,7 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
         title="DLSM conditional sampling on 8×8 digits: the total loss against CE",
         arms=(ArmSpec(label="CE (α=1)", preset="digits-dlsm-ce", overrides=_DIGITS_ARM),
               ArmSpec(label="total (α=1)", preset="digits-dlsm-total", overrides=_DIGITS_ARM)),
-        metrics=("cas", "fid"),
+        metrics=("cas", "fid", "kid"),
         claims=_claims((("total (α=1)", "CE (α=1)"),), ("cas", "fid"),
                        "DLSM (seed 001): the total loss raises CAS and lowers FID on CIFAR-10 "
                        "(the paper's figures, 0.38 → 0.58 and 4.10 → 2.25 as quoted before, are "
