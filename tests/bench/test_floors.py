@@ -43,3 +43,19 @@ def test_an_arm_that_does_not_beat_its_floor_is_marked_and_its_claims_not_tested
     # a floor of another data set does not judge these arms
     assert at_floor(arms, [FloorRecord(label="u", group="ring8", values={"modes_captured": 99.0})],
                     ["modes_captured"]) == set()
+
+
+def test_the_null_check_compares_one_algorithm_with_itself():
+    from genarena.bench.evidence_report import StudyRecord, null_check
+    arms = [{"label": name, "preset": "p", "overrides": {}, "published": {}, "train_seconds": [1.0],
+             "values": {"fid_logits": {str(s): v for s, v in enumerate(vals)}}}
+            for name, vals in (("Lip-BCE", [50, 60, 55]), ("Lip-HEU", [52, 58, 57]),
+                               ("Mustangs", [40, 45, 42]))]
+    record = StudyRecord.from_json({
+        "study": "mustangs", "title": "t", "protocol": "p", "seeds": [0, 1, 2], "budget": 0.1,
+        "steps": 6000, "eval_every": 300, "reference_steps": 60000, "reference": "r",
+        "quick": False, "command": "c", "machine": {}, "arms": arms, "curves": {},
+        "metrics": ["fid_logits", "fid"], "pictures": {}, "claims": []})
+    [_, line] = null_check(record)
+    assert line.startswith("Null check (Lip-HEU against Lip-BCE, one algorithm, on fid_logits)")
+    assert "difference -0.667" in line and "not significant: 1 of 3 seeds agree" in line

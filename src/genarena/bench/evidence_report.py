@@ -332,6 +332,7 @@ def study_section(r: StudyRecord) -> list[str]:
     if sources:
         lines += ["", "Published figures: " + "; ".join(
             f"{', '.join(a.label for a in r.arms if a.source == s)}: {s}" for s in sources) + "."]
+    lines += null_check(r)
     if r.shared:
         lines += _shared_section(r.shared)
     lines += [""] + [f"![{m}](evidence/{png})" for m, png in r.pictures.items()]
@@ -343,6 +344,30 @@ def study_section(r: StudyRecord) -> list[str]:
         lines.append(f"- {m}: {'; '.join(parts)}." if parts else
                      f"- {m}: measured at the end of training only (no curve).")
     return lines
+
+
+def null_check(r: StudyRecord) -> list[str]:
+    """The seed noise beside the verdicts: two arms that are one algorithm compared by the same
+    test on the first metric (the study's null pair, else the first arm's even seeds against its
+    odd ones, unpaired)."""
+    spec = STUDIES.get(r.study)
+    metric = r.metrics[0]
+    arms = {a.label: a for a in r.arms}
+    per_seed = {label: {int(k): v for k, v in arm.values.get(metric, {}).items()}
+                for label, arm in arms.items()}
+    if spec is not None and spec.null_pair and all(a in arms for a in spec.null_pair):
+        sides = [per_seed[x] for x in spec.null_pair]
+        what = f"{spec.null_pair[0]} against {spec.null_pair[1]}, one algorithm"
+    else:
+        first = per_seed[r.arms[0].label]
+        sides = [{k: v for k, v in first.items() if k % 2 == parity} for parity in (0, 1)]
+        what = f"{r.arms[0].label}'s even seeds against its odd ones"
+    if not all(sides):
+        return []
+    v = check_claim(sides[0], sides[1], better(metric) == "higher")
+    return ["", f"Null check ({what}, on {metric}): difference {_diff(v.difference)}, "
+            f"p {_p(v.p_value if v.difference.mean >= 0 else v.p_against)}: **{v.words}**. "
+            "A verdict between two arms means something only where this is not significant."]
 
 
 def _shared_section(sh: Mapping[str, Any]) -> list[str]:

@@ -58,6 +58,9 @@ class StudySpec:
     # preset's budget; each arm gets its run folder as `shared_key`
     shared: ArmSpec | None = None
     shared_key: str = ""
+    # two arms that are one algorithm, compared by the claims' test to show the seed noise beside
+    # the verdicts (None: the first arm's even seeds against its odd ones)
+    null_pair: tuple[str, str] | None = None
 
     @property
     def suite_name(self) -> str:
@@ -170,7 +173,9 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
                "coevolution.cols": 2, "coevolution.fitness_samples": 100,
                "coevolution.score_samples": 100, "backend.name": "sequential",
                "eval.interval": 2, "eval.n_samples": 300},
-        step_unit=600, extra=("fid_logits_5000",)),     # GAN-BCE's generation: a full epoch
+        step_unit=600, extra=("fid_logits_5000",),
+        # under Adam, Lip-HEU is Lip-BCE with G's loss halved: one algorithm, two names
+        null_pair=("Lip-HEU", "Lip-BCE")),     # GAN-BCE's generation: a full epoch
     StudySpec(
         name="mspg", title="MSPG-SEN: the docs/mspg.md ablation and the balancer (grid25)",
         arms=tuple(ArmSpec(label=label, preset=preset, overrides={"data.batch_size": 256, **over})
