@@ -59,3 +59,28 @@ def test_the_null_check_compares_one_algorithm_with_itself():
     [_, line] = null_check(record)
     assert line.startswith("Null check (Lip-HEU against Lip-BCE, one algorithm, on fid_logits)")
     assert "difference -0.667" in line and "not significant: 1 of 3 seeds agree" in line
+
+
+def test_an_uncalibrated_study_tests_no_claim():
+    from genarena.bench.evidence_report import StudyRecord, calibration
+
+    def record(bce):
+        arms = [{"label": name, "preset": "p", "overrides": {}, "published": {},
+                 "train_seconds": [1.0], "values": {"fid_logits": {str(s): v for s, v in
+                                                                   enumerate(vals)}}}
+                for name, vals in (("Lip-BCE", bce), ("Lip-MSE", [300, 310, 320, 305, 315]),
+                                   ("Mustangs", [40, 41, 42, 43, 44]))]
+        claims = [{"better": "Lip-BCE", "worse": "Lip-MSE", "metric": "fid_logits", "source": "s"}]
+        return StudyRecord.from_json({
+            "study": "mustangs", "title": "t", "protocol": "p", "seeds": list(range(5)),
+            "budget": 0.1, "steps": 6000, "eval_every": 300, "reference_steps": 60000,
+            "reference": "r", "quick": False, "command": "c", "machine": {}, "arms": arms,
+            "curves": {}, "metrics": ["fid_logits"], "pictures": {}, "claims": claims})
+    far = record([160, 150, 170, 155, 165])              # the published Lip-BCE is about 49
+    assert calibration("mustangs", far.arms)[0] is False
+    [v] = far.claims
+    assert v.verdict == "not tested" and v.words.endswith("uncalibrated at this budget")
+    near = record([50, 55, 60, 52, 58])
+    assert calibration("mustangs", near.arms)[0] is True
+    assert near.claims[0].verdict == "holds"                 # one claim, 5 seeds: p = 1/32
+    assert calibration("mspg", near.arms)[0] is None          # no published baseline

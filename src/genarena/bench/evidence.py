@@ -26,6 +26,7 @@ from genarena.bench.evidence_report import (
     FloorRecord,
     StudyRecord,
     at_floor,
+    calibration,
     settings,
     study_section,
     verdict_table,
@@ -195,7 +196,8 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
         arms=arm_records,
         curves={m: {label: band(c) for label, c in curves[m].items()} for m in s.metrics},
         metrics=list(s.metrics), pictures=pictures,
-        claims=verdicts(s.claims, values, at_floor(arm_records, floors, s.metrics)),
+        claims=verdicts(s.claims, values, at_floor(arm_records, floors, s.metrics),
+                        calibration(study, arm_records)[0]),
         shared=_shared_record(s, shared), floors=floors,
         settings=settings({a.label: r.config for (a, seed), r in zip(plan, runs)
                            if seed == seeds[0]}))

@@ -67,6 +67,7 @@ class VerdictRecord:
     agree: int = 0
     t_lo: float | None = None
     t_hi: float | None = None
+    reason: str = ""                      # why a claim is not tested
 
     @property
     def words(self) -> str:
@@ -74,7 +75,7 @@ class VerdictRecord:
         if self.verdict == "not significant" and self.difference is not None:
             return f"not significant: {self.agree} of {self.difference.n} seeds agree"
         if self.verdict == "not tested":
-            return "not tested: an arm does not beat its learned-nothing floor"
+            return f"not tested: {self.reason}"
         return self.verdict
 
 
@@ -138,7 +139,8 @@ class StudyRecord:
                                   ClaimSpec(better=c["better"], worse=c["worse"],
                                             metric=c["metric"], source=c["source"])
                                   for c in data["claims"]], values,
-                                 at_floor(raw["arms"], raw["floors"], data["metrics"]))
+                                 at_floor(raw["arms"], raw["floors"], data["metrics"]),
+                                 calibration(data["study"], raw["arms"])[0])
         raw.setdefault("eval_every", _curve_spacing(data["curves"]))
         return cls(**raw)
 
@@ -168,13 +170,18 @@ def at_floor(arms: Sequence[ArmRecord], floors: Sequence[FloorRecord],
 
 
 def verdicts(claims: Sequence[ClaimSpec], values: dict[str, dict[str, dict[int, float]]],
-             floored: AbstractSet[tuple[str, str]] = frozenset()) -> list[VerdictRecord]:
+             floored: AbstractSet[tuple[str, str]] = frozenset(),
+             calibrated: bool | None = None) -> list[VerdictRecord]:
     """Every claim of a study checked on the seeds both arms have a value for, as one family
-    (Holm's correction over the claims that have paired seeds). A claim with an arm that does
-    not beat its learned-nothing floor on the metric is not tested."""
+    (Holm's correction over the claims that have paired seeds). No claim of a study whose
+    baseline did not reach its published level is tested, nor a claim with an arm that does not
+    beat its learned-nothing floor on the metric."""
     sides = [(values[c.better].get(c.metric, {}), values[c.worse].get(c.metric, {})) for c in claims]
-    untested = {i for i, c in enumerate(claims)
-                if (c.better, c.metric) in floored or (c.worse, c.metric) in floored}
+    reasons = {i: "the study is uncalibrated at this budget" if calibrated is False else
+               "an arm does not beat its learned-nothing floor" for i, c in enumerate(claims)
+               if calibrated is False
+               or (c.better, c.metric) in floored or (c.worse, c.metric) in floored}
+    untested = set(reasons)
     testable = [i for i, (a, b) in enumerate(sides) if a and b and i not in untested]
     checked = dict(zip(testable, check_claims(
         [(*sides[i], better(claims[i].metric.removesuffix("_5000")) == "higher")
@@ -186,6 +193,7 @@ def verdicts(claims: Sequence[ClaimSpec], values: dict[str, dict[str, dict[int, 
             **asdict(claim), better_value=estimate(list(a.values())) if a else None,
             worse_value=estimate(list(b.values())) if b else None,
             verdict=v.verdict if v else "not tested" if i in untested else "not separable",
+            reason=reasons.get(i, ""),
             difference=v.difference if v else None, p_value=v.p_value if v else None,
             paired=v.paired if v else False, p_against=v.p_against if v else None,
             p_adjusted=v.p_adjusted if v else None, agree=v.agree if v else 0,
@@ -312,6 +320,7 @@ def study_section(r: StudyRecord) -> list[str]:
     machine = r.machine
     lines = ["", f"## {r.title}", "", f"Command: `{r.command}`. {r.protocol}.", ""]
     lines += [f"- {line}" for line in r.settings] + ([""] if r.settings else [])
+    lines += calibration(r.study, r.arms)[1] + [""]
     lines += [f"Budget: {r.budget_text}; seeds {r.seeds}; evaluated every "
               f"{r.eval_every or '–'} steps (the curves). Machine: {machine['cpu']}, "
               f"{machine['cores']} cores, {machine['date']}.", "",
@@ -344,6 +353,26 @@ def study_section(r: StudyRecord) -> list[str]:
         lines.append(f"- {m}: {'; '.join(parts)}." if parts else
                      f"- {m}: measured at the end of training only (no curve).")
     return lines
+
+
+def calibration(study: str, arms: Sequence[ArmRecord]) -> tuple[bool | None, list[str]]:
+    """Whether the study's baselines reached their published levels (None: it has no published
+    baseline), and the lines that say so with the figures."""
+    spec = STUDIES.get(study)
+    if spec is None or not spec.calibration:
+        return None, ["Calibration: no published baseline; the arms are compared with each other "
+                      "and with their floors only."]
+    by_label = {a.label: a for a in arms}
+    parts, reached = [], True
+    for c in spec.calibration:
+        est = by_label[c.arm].estimate(c.metric) if c.arm in by_label else None
+        ok = est is not None and c.reached(est.mean)
+        reached &= ok
+        ours = "not measured" if est is None else f"{est.mean:.3g}"
+        parts.append(f"{c.arm} {c.metric} {ours} (published {c.published:g}, band "
+                     f"[{c.lo:g}, {c.hi:g}]; {c.source})")
+    word = "**calibrated**" if reached else "**uncalibrated at this budget**: no claim is tested"
+    return reached, [f"Calibration: {word}. " + "; ".join(parts) + "."]
 
 
 def null_check(r: StudyRecord) -> list[str]:

@@ -33,6 +33,21 @@ class ClaimSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Calibration:
+    """The published figure a study's baseline arm must reach before its verdicts count: the arm's
+    mean of `metric` within [lo, hi] (the band around the paper's `published` figure)."""
+    arm: str
+    metric: str
+    published: float
+    lo: float
+    hi: float
+    source: str
+
+    def reached(self, mean: float) -> bool:
+        return self.lo <= mean <= self.hi
+
+
+@dataclass(frozen=True, kw_only=True)
 class StudySpec:
     """Arms trained over seeds at `budget` × `reference_steps` updates (of `steps_key`),
     evaluated every `eval_every` steps (fixed, so that a larger budget extends the same runs)."""
@@ -61,6 +76,9 @@ class StudySpec:
     # two arms that are one algorithm, compared by the claims' test to show the seed noise beside
     # the verdicts (None: the first arm's even seeds against its odd ones)
     null_pair: tuple[str, str] | None = None
+    # the published baselines the study must reproduce first (none: it has no published baseline,
+    # and only its floors gate its verdicts)
+    calibration: tuple[Calibration, ...] = ()
 
     @property
     def suite_name(self) -> str:
@@ -132,7 +150,12 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
         claims=_pacgan_claims(), reference_steps=400_000,
         reference="PacGAN's 400 000 updates", budget=0.025, eval_every=1000, seeds=5,
         protocol="PacGAN's toy nets (maxout D) and optimiser; the batch is per packed sample",
-        quick=_TOY_SMOKE),
+        quick=_TOY_SMOKE,
+        # the unpacked GAN must draw high-quality samples as the paper's did (within 10%)
+        calibration=(Calibration(arm="ring8 GAN", metric="high_quality_fraction", published=0.982,
+                                 lo=0.88, hi=1.0, source=_PACGAN_TABLE1),
+                     Calibration(arm="grid25 GAN", metric="high_quality_fraction",
+                                 published=0.948, lo=0.85, hi=1.0, source=_PACGAN_TABLE1))),
     StudySpec(
         name="stacked", title="PacGAN stacked MNIST: DCGAN against PacDCGAN2",
         arms=(ArmSpec(label="DCGAN", preset="stacked-mnist5k-paper-dcgan",
@@ -150,7 +173,11 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
         eval_every=500, seeds=3,
         protocol="PacGAN's DCGAN with and without packing; the 1 000 modes and the reverse KL "
                  "are read by the MNIST-5k LeNet, the batch is per packed sample",
-        quick=_IMAGE_SMOKE),
+        quick=_IMAGE_SMOKE,
+        # packing has something to repair only when the DCGAN collapses as PacGAN's did: its
+        # modes within a factor of 2 of the published 78.9
+        calibration=(Calibration(arm="DCGAN", metric="modes_captured", published=78.9,
+                                 lo=39.0, hi=158.0, source=_PACGAN_TABLE2),)),
     StudySpec(
         name="mustangs", title="Mustangs / Lipizzaner on MNIST-5k",
         arms=tuple(ArmSpec(label=name, preset=f"mnist5k-paper-{suffix}",
@@ -173,9 +200,12 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
                "coevolution.cols": 2, "coevolution.fitness_samples": 100,
                "coevolution.score_samples": 100, "backend.name": "sequential",
                "eval.interval": 2, "eval.n_samples": 300},
-        step_unit=600, extra=("fid_logits_5000",),
+        step_unit=600, extra=("fid_logits_5000",),     # GAN-BCE's generation: a full epoch
         # under Adam, Lip-HEU is Lip-BCE with G's loss halved: one algorithm, two names
-        null_pair=("Lip-HEU", "Lip-BCE")),     # GAN-BCE's generation: a full epoch
+        null_pair=("Lip-HEU", "Lip-BCE"),
+        # Lip-BCE inside the first author's box plot of the paper's FIDs (about 30 to 85)
+        calibration=(Calibration(arm="Lip-BCE", metric="fid_logits", published=49.0, lo=0.0,
+                                 hi=85.0, source=_MUSTANGS_UNVERIFIED),)),
     StudySpec(
         name="mspg", title="MSPG-SEN: the docs/mspg.md ablation and the balancer (grid25)",
         arms=tuple(ArmSpec(label=label, preset=preset, overrides={"data.batch_size": 256, **over})
@@ -288,5 +318,11 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
                  "Spread is on another reward scale (docs/dfac.md)",
         quick={"steps": 800, "eval.interval": 400, "marl.test_episodes": 4, "marl.envs": 4,
                "marl.updates_per_round": 2, "marl.batch": 8, "marl.hidden": 16},
-        results="marl", xlabel="environment steps", extra=("random_return",)),
+        results="marl", xlabel="environment steps", extra=("random_return",),
+        # IQL on LBF within a factor of 2 of EPyMARL's maximum return
+        calibration=(Calibration(arm="LBF 10x10-3p-3f IQL", metric="test_return", published=0.93,
+                                 lo=0.465, hi=1.0,
+                                 source="EPyMARL (Papoudakis et al. 2021, arXiv 2006.07869v4) "
+                                        "Table 3, maximum return with parameter sharing, 5 "
+                                        "seeds (../shared/references/epymarl-2021-tables.md)"),)),
 )})
