@@ -88,3 +88,17 @@ def test_mspg_trains_under_bf16_autocast_near_fp32():
     for fp32, bf16 in zip(steps["none"][:3], steps["bf16"][:3]):
         for key in ("loss_g", "loss_d", "diversity"):
             assert abs(fp32[key] - bf16[key]) < 0.05, key
+
+
+def test_a_step_the_fp16_scaler_skips_is_not_a_divergence():
+    """An overflow under fp16 makes the gradient scaler skip the step and lower its scale; the
+    step's statistics stay finite (the skip is counted), so the loop does not roll back."""
+    cfg = load_config("ring8-mspg", {"trainer.amp": "fp16", "data.batch_size": 64})
+    t = MSPGTrainer(cfg, build_dataset(cfg.data), torch.device("cpu"))
+    t.train_step()                                       # the scaler has its state now
+    scaler = t.precision.scaler
+    scaler.update(new_scale=2.0 ** 60)                  # scaled gradients overflow in fp16
+    stats = t.train_step()
+    assert all(math.isfinite(v) for v in stats.values()), stats
+    assert stats.get("amp_skipped_d") == 1.0 or stats.get("amp_skipped_g") == 1.0
+    assert scaler.get_scale() < 2.0 ** 60                # it backed off, as it should

@@ -116,8 +116,17 @@ class MSPGTrainer(PairTrainer):
         stats = discriminator_step(self.rules, self.opt_d, self.d_side, self.d, real, fake,
                                    self.noise, outputs=outputs, extra=aux_terms,
                                    precision=self.precision)
-        stats["grad_norm_d"] = grad_norm(self.d)
+        stats.update(self._grad_norm_stat("d", self.d))
         return stats
+
+    def _grad_norm_stat(self, side: str, net: nn.Module) -> dict[str, float]:
+        """{"grad_norm_<side>": ‖∇‖}, or, when an fp16 gradient scaler skipped the step because
+        the gradients overflowed, {"amp_skipped_<side>": 1}: a skipped step is the scaler doing
+        its work (it lowers the scale), not a divergence for the guard to roll back."""
+        norm = grad_norm(net)
+        if not math.isfinite(norm) and self.precision.scaler is not None:
+            return {f"amp_skipped_{side}": 1.0}
+        return {f"grad_norm_{side}": norm}
 
     def g_phase(self) -> dict[str, float]:
         """G through a frozen D (and D_aux), with the extra losses the knobs weigh."""
@@ -147,7 +156,7 @@ class MSPGTrainer(PairTrainer):
             return loss
         loss = generator_step(self.opt_g, self.g, loss_fn, (self.d_side,),
                               self.cfg.trainer.grad_clip, self.precision)
-        stats.update({"loss_g": loss.item(), "grad_norm_g": grad_norm(self.g),
+        stats.update({"loss_g": loss.item(), **self._grad_norm_stat("g", self.g),
                       "diversity": diversity(seen["fake"], seen["real"])})
         return stats
 
