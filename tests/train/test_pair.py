@@ -159,3 +159,14 @@ def test_a_simultaneous_step_refuses_what_needs_a_d_pass_of_its_own():
     for key, value in (("trainer.d_steps", 2), ("loss.r1_gamma", 1.0), ("trainer.g_steps", 2)):
         with pytest.raises(UserError, match=f"config key '{key}'"):
             load_config("ring8-nsgan", {"trainer.update": "simultaneous", key: value})
+
+
+def test_a_d_differentiated_twice_keeps_its_own_batchnorm_under_nproc():
+    """SyncBatchNorm has no double backward: with R1 or a gradient penalty, only G takes the
+    global batch's statistics on CUDA ranks; D normalises its slice."""
+    plain = make()
+    assert plain.synchronised_nets() == [plain.g, plain.d]
+    r1 = make(**{"loss.r1_gamma": 1.0})
+    assert r1.synchronised_nets() == [r1.g]
+    gp = make(**{"loss.name": "wgan-gp"})
+    assert gp.synchronised_nets() == [gp.g]

@@ -56,11 +56,20 @@ class PairTrainer(ModelTrainer):
         for handle in self._gradient_hooks:       # of an earlier world: averaged once, not twice
             handle.remove()
         self._gradient_hooks = []
+        synchronised = self.synchronised_nets() if self.device.type == "cuda" else []
         for net in self.trained_nets():
-            if self.device.type == "cuda":
+            if any(net is s for s in synchronised):
                 nn.SyncBatchNorm.convert_sync_batchnorm(net)   # batch statistics of the global batch
             world.broadcast(net)
             self._gradient_hooks += world.average_gradients(net)
+
+    def synchronised_nets(self) -> list[nn.Module]:
+        """The nets whose BatchNorm takes the global batch's statistics under --nproc on CUDA:
+        every trained net, except the discriminators when R1 or the gradient penalty
+        differentiates through them twice (SyncBatchNorm has no double backward: there each
+        rank's D normalises its own slice, as on the CPU)."""
+        twice = self.cfg.loss.r1_gamma > 0 or self.rules.gp_weight > 0
+        return [net for net in self.trained_nets() if net is self.g or not twice]
 
     def trained_nets(self) -> list[nn.Module]:
         """The nets an optimizer updates (MSPG-SEN adds its auxiliary discriminator)."""
