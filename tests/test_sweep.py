@@ -140,3 +140,37 @@ def test_runs_as_ray_tasks_give_the_same_results(tmp_path, cli):
     for seed in (0, 1):
         assert _metrics(tmp_path / "sw" / f"ring8-nsgan-s{seed}") == \
             _straight(tmp_path, seed, 100).summary["metrics"]
+
+
+def test_local_runs_spread_over_the_gpus_and_ray_tasks_ask_for_one(tmp_path, monkeypatch):
+    """Placement without a GPU in sight: local runs that may use one (device cuda or auto) go to
+    the least loaded GPU through CUDA_VISIBLE_DEVICES; a pinned cuda:N or a cpu run is left
+    alone; a Ray task asks the cluster for a GPU when it has some."""
+    from genarena import sweep
+    from genarena.reuse import Fresh
+    started = []
+    monkeypatch.setattr(sweep, "LocalRun", lambda args, threads, log, gpu: started.append(gpu))
+    jobs = [sweep.Job(f"j{i}", tmp_path / f"j{i}", {"device": device}, "ring8-nsgan")
+            for i, device in enumerate(("auto", "cuda", "auto", "cpu", "cuda:1"))]
+    running: list = []
+    for job in jobs:
+        sweep._start(job, Fresh(), 1, running=running, gpus=2)
+        running.append(job)
+    assert [j.gpu for j in jobs] == [0, 1, 0, None, None]
+    assert sweep.least_loaded_gpu(running, 3) == 2
+
+    class FakeRay:
+        def __init__(self, gpus):
+            self.gpus, self.asked = gpus, []
+
+        def cluster_resources(self):
+            return {"CPU": 4, "GPU": self.gpus}
+
+        def remote(self, **options):
+            self.asked.append(options["num_gpus"])
+            return lambda fn: type("Task", (), {"remote": staticmethod(lambda *a: "ref")})
+    for gpus, expected in ((2, [1, 0]), (0, [0, 0])):
+        ray = FakeRay(gpus)
+        for job in (jobs[0], jobs[3]):                   # auto, then cpu
+            sweep._start(job, Fresh(), 1, ray)
+        assert ray.asked == expected

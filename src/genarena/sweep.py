@@ -52,6 +52,14 @@ class Job:
     attempts: int = 0
     proc: Launched | None = field(default=None, repr=False)
     decision: Decision | None = None      # what its folder called for when last looked at
+    gpu: int | None = None                # the GPU a local run was placed on (None: none)
+
+    def wants_gpu(self) -> bool:
+        """Whether the run trains on a GPU the sweep may choose: device cuda or auto (cuda:N
+        is the user's own placement, cpu none)."""
+        cfg = load_config(self.preset, self.overrides) if self.preset else \
+            RunDir(self.path).read_config()
+        return cfg.device in ("cuda", "auto")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -152,8 +160,10 @@ def _die_with_parent() -> None:
         pass
 
 
-def _popen(args: list[str], threads: int, stderr: Any = subprocess.PIPE) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+def _popen(args: list[str], threads: int, stderr: Any = subprocess.PIPE,
+           gpu: int | None = None) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads),
+           **({"CUDA_VISIBLE_DEVICES": str(gpu)} if gpu is not None else {})}
     return subprocess.Popen([sys.executable, "-m", "genarena", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=stderr, text=True,
                             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
@@ -166,12 +176,13 @@ class LocalRun:
     """A run as a child process of this one, its stderr streamed to RUN/train.log (a pipe read
     only at exit would block a child that writes more than the pipe holds)."""
 
-    def __init__(self, args: list[str], threads: int, log_file: Path) -> None:
+    def __init__(self, args: list[str], threads: int, log_file: Path,
+                 gpu: int | None = None) -> None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         self.log_file = log_file
         self.offset = log_file.stat().st_size if log_file.exists() else 0
         with open(log_file, "a") as stream:
-            self.proc = _popen(args, threads, stream)
+            self.proc = _popen(args, threads, stream, gpu)
 
     def poll(self) -> int | None:
         return self.proc.poll()
@@ -204,10 +215,11 @@ def run_in_ray_task(args: list[str], threads: int) -> tuple[int, str]:
 
 
 class RayRun:
-    """A run as a Ray task, scheduled on any node of the cluster with `threads` free CPUs."""
+    """A run as a Ray task, scheduled on any node of the cluster with `threads` free CPUs (and
+    `gpus`: Ray then shows the task, and the run it starts, only the GPUs it was given)."""
 
-    def __init__(self, ray: Any, args: list[str], threads: int) -> None:
-        task = ray.remote(num_cpus=threads, max_retries=0)(run_in_ray_task)
+    def __init__(self, ray: Any, args: list[str], threads: int, gpus: float = 0) -> None:
+        task = ray.remote(num_cpus=threads, num_gpus=gpus, max_retries=0)(run_in_ray_task)
         self.ray, self.ref = ray, task.remote(args, threads)
         self.code: int | None = None
         self.err = ""
@@ -234,11 +246,30 @@ class RayRun:
             pass
 
 
-def _start(job: Job, decision: Decision, threads: int, ray: Any = None) -> None:
+def least_loaded_gpu(running: list[Job], gpus: int) -> int:
+    """The GPU with the fewest running local runs (the lowest index among equals)."""
+    load = [sum(j.gpu == g for j in running) for g in range(gpus)]
+    return load.index(min(load))
+
+
+def _start(job: Job, decision: Decision, threads: int, ray: Any = None,
+           running: list[Job] | None = None, gpus: int = 0) -> None:
+    """Start the job's run: as a Ray task (a GPU requested when the run wants one and the cluster
+    has them), or as a child process (placed on the least loaded of this machine's `gpus`)."""
     job.attempts += 1
     args = _command(job, decision)
-    job.proc = RayRun(ray, args, threads) if ray is not None \
-        else LocalRun(args, threads, job.path / LOG_NAME)
+    if ray is not None:
+        want = ray.cluster_resources().get("GPU", 0) > 0 and job.wants_gpu()
+        job.proc = RayRun(ray, args, threads, gpus=1 if want else 0)
+        return
+    job.gpu = least_loaded_gpu(running or [], gpus) if gpus and job.wants_gpu() else None
+    job.proc = LocalRun(args, threads, job.path / LOG_NAME, job.gpu)
+
+
+def _cuda_devices() -> int:
+    """This machine's CUDA devices (0 without torch's CUDA): local runs are spread over them."""
+    import torch
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def run_sweep(preset: str, overrides: list[str], seeds: list[int], vary: list[str],
@@ -273,6 +304,7 @@ def run_jobs(jobs: list[Job], workers: int | None = None, retries: int = 2, repl
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)) // threads)
     workers = workers or max(1, cores() // threads)
+    local_gpus = 0 if ray is not None else _cuda_devices()
     log.info("sweep: %d runs, %d already finished, %d worker(s)", len(jobs),
              len(jobs) - len(todo), workers)
     running: list[Job] = []
@@ -285,7 +317,7 @@ def run_jobs(jobs: list[Job], workers: int | None = None, retries: int = 2, repl
                 # a first start carries out the decision made above; a retry looks again (the
                 # failed attempt may have left a checkpoint to resume from)
                 decision = job.decision if job.attempts == 0 and job.decision else reuse_decision(job)
-                _start(job, decision, threads, ray)
+                _start(job, decision, threads, ray, running, local_gpus)
                 running.append(job)
             time.sleep(poll_s)
             if time.monotonic() - shown >= every_s:
