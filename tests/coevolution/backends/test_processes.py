@@ -61,3 +61,17 @@ def test_a_killed_worker_restarts_and_the_generation_completes():
         reference.train_step()
     assert [s["score"] for s in trainer.states.values()] == \
         [s["score"] for s in reference.states.values()]
+
+
+def test_ray_starts_no_more_cell_actors_than_its_gpus_hold():
+    """With 0.25 GPU per actor on a 16-CPU, 1-GPU node, 4 actors (not 16, of which 12 would
+    never be scheduled and the generation would wait forever)."""
+    from genarena.coevolution.backends.ray import actor_count
+    from genarena.errors import UserError
+    node = {"CPU": 16.0, "GPU": 1.0}
+    assert actor_count(node, 0, 0.25, cells=16) == 4
+    assert actor_count(node, 0, 0.0, cells=16) == 16            # CPU actors: one per CPU
+    assert actor_count(node, 2, 0.25, cells=16) == 2            # backend.workers still caps
+    assert actor_count({"CPU": 16.0, "GPU": 2.0}, 0, 0.5, cells=3) == 3   # and the cells do
+    with pytest.raises(UserError, match="backend.gpus_per_actor"):
+        actor_count({"CPU": 16.0}, 0, 0.5, cells=9)

@@ -86,6 +86,22 @@ class CellWorker:
         return True
 
 
+def actor_count(resources: dict[str, float], workers: int, gpus_per_actor: float,
+                cells: int) -> int:
+    """How many cell actors the cluster can run at once: `workers` (default one per CPU), no
+    more than the cells, and, when each asks for GPUs, no more than the GPUs hold (an actor Ray
+    cannot place would never start, and the generation would wait for it forever)."""
+    count = min(workers or int(resources.get("CPU", 1)), cells)
+    if gpus_per_actor > 0:
+        fit = int(resources.get("GPU", 0) / gpus_per_actor + 1e-9)
+        if fit < 1:
+            raise UserError(f"config key 'backend.gpus_per_actor': each actor asks for "
+                            f"{gpus_per_actor:g} GPU, the cluster has "
+                            f"{resources.get('GPU', 0):g}")
+        count = min(count, fit)
+    return max(1, count)
+
+
 class RayBackend:
     """Spreads the grid's cells over `backend.workers` actors (default: one per CPU)."""
 
@@ -101,8 +117,7 @@ class RayBackend:
         ray = import_ray()
         self.ray, self.grid = ray, ctx.grid
         grid = ctx.grid
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        workers = min(cfg.backend.workers or cpus, grid.size)
+        workers = actor_count(ray.cluster_resources(), cfg.backend.workers, gpus, grid.size)
         # Ray makes an actor's GPU(s) its only visible ones, so "cuda" is the actor's own GPU
         device = "cuda" if gpus else "cpu"
         remote = ray.remote(num_cpus=1, num_gpus=gpus, max_restarts=-1,
