@@ -75,3 +75,12 @@ def test_ray_starts_no_more_cell_actors_than_its_gpus_hold():
     assert actor_count({"CPU": 16.0, "GPU": 2.0}, 0, 0.5, cells=3) == 3   # and the cells do
     with pytest.raises(UserError, match="backend.gpus_per_actor"):
         actor_count({"CPU": 16.0}, 0, 0.5, cells=9)
+
+
+def test_a_grid_on_a_gpu_runs_in_one_process_by_default():
+    from genarena.coevolution.backends import worker_processes
+    assert worker_processes(0, "cpu", cells=9, cores=4) == 4           # one per core
+    assert worker_processes(0, "cuda", cells=9, cores=16) == 1         # one per GPU, not core
+    assert worker_processes(0, "cuda:1", cells=9, cores=16) == 1
+    assert worker_processes(3, "cuda", cells=9, cores=16) == 3         # as configured
+    assert worker_processes(0, "cpu", cells=2, cores=8) == 2           # never more than cells

@@ -37,11 +37,20 @@ def _processes(cfg: Config, ctx: CellContext) -> Backend:
     return ProcessBackend(cfg, ctx)
 
 
+def worker_processes(workers: int, device: str, cells: int, cores: int) -> int:
+    """How many worker processes a grid spreads over: backend.workers when set, else one per
+    core on the CPU and one per GPU on CUDA (the run's device is one GPU: a process per core
+    would each open a CUDA context on it, and a sweep of such runs would run out of memory);
+    never more than the cells."""
+    default = 1 if device.startswith("cuda") else cores
+    return max(1, min(workers or default, cells))
+
+
 def _auto(cfg: Config, ctx: CellContext) -> Backend:
     """Worker processes when there are several cells and cores to spread them over, else one
     process (results are the same either way)."""
     from genarena.cluster import cores
-    spread = min(cfg.backend.workers or cores(), ctx.grid.size)
+    spread = worker_processes(cfg.backend.workers, str(ctx.device), ctx.grid.size, cores())
     return (_processes if spread > 1 else _sequential)(cfg, ctx)
 
 
@@ -60,4 +69,4 @@ def build_backend(cfg: Config, ctx: CellContext) -> Backend:
     return BACKENDS[cfg.backend.name](cfg, ctx)
 
 
-__all__ = ["BACKENDS", "Backend", "build_backend", "state_bytes"]
+__all__ = ["BACKENDS", "Backend", "build_backend", "state_bytes", "worker_processes"]

@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 import torch
 
 from genarena.cluster import cores
-from genarena.coevolution.backends import state_bytes
+from genarena.coevolution.backends import state_bytes, worker_processes
 from genarena.coevolution.cell import CellContext, CellState, evolve_cell
 from genarena.config import Config, from_dict, to_dict
 from genarena.data import build_dataset
@@ -84,7 +84,7 @@ class ProcessBackend:
 
     def __init__(self, cfg: Config, ctx: CellContext) -> None:
         self.grid = ctx.grid
-        workers = min(cfg.backend.workers or cores(), self.grid.size)
+        workers = worker_processes(cfg.backend.workers, str(ctx.device), self.grid.size, cores())
         self.assignment = [list(range(self.grid.size))[i::workers] for i in range(workers)]
         self.setup = pickle.dumps((to_dict(cfg), ctx.scorer.reference(), str(ctx.device)),
                                   protocol=pickle.HIGHEST_PROTOCOL)
