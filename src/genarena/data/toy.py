@@ -41,7 +41,7 @@ def moons_sample(n: int, rng: torch.Generator) -> tuple[Tensor, Tensor]:
     outer = torch.stack([t.cos(), t.sin()], 1)
     inner = torch.stack([1 - t.cos(), 0.5 - t.sin()], 1)
     x = torch.where(label[:, None] == 0, outer, inner)
-    return 20 * (x - torch.tensor([0.5, 0.25])), label
+    return 20 * (x - torch.tensor([0.5, 0.25], device=x.device)), label
 
 
 def ring8() -> Dataset:
