@@ -53,6 +53,20 @@ def precision_for(amp: str, device: torch.device) -> Precision:
     return Precision(device.type, dtype, scaler)
 
 
+def set_switches(cfg: TrainerConfig) -> None:
+    """Set the switches the config asks for and leave them set: for a process that lives for one
+    run (a coevolution worker or actor); everything else goes through `switches`."""
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    if cfg.tf32:
+        matmul.allow_tf32 = cudnn.allow_tf32 = True
+    if cfg.cudnn_benchmark:
+        cudnn.benchmark = True
+    if cfg.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        cudnn.deterministic, cudnn.benchmark = True, False
+        torch.use_deterministic_algorithms(True)
+
+
 @contextlib.contextmanager
 def switches(cfg: TrainerConfig) -> Iterator[None]:
     """PyTorch's TF32, cuDNN-benchmark and deterministic switches as the config asks, for the
@@ -62,14 +76,7 @@ def switches(cfg: TrainerConfig) -> Iterator[None]:
     saved = (matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark, cudnn.deterministic,
              torch.are_deterministic_algorithms_enabled(), os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
     try:
-        if cfg.tf32:
-            matmul.allow_tf32 = cudnn.allow_tf32 = True
-        if cfg.cudnn_benchmark:
-            cudnn.benchmark = True
-        if cfg.deterministic:
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            cudnn.deterministic, cudnn.benchmark = True, False
-            torch.use_deterministic_algorithms(True)
+        set_switches(cfg)
         yield
     finally:
         matmul.allow_tf32, cudnn.allow_tf32, cudnn.benchmark, cudnn.deterministic = saved[:4]

@@ -84,3 +84,35 @@ def test_a_grid_on_a_gpu_runs_in_one_process_by_default():
     assert worker_processes(0, "cuda:1", cells=9, cores=16) == 1
     assert worker_processes(3, "cuda", cells=9, cores=16) == 3         # as configured
     assert worker_processes(0, "cpu", cells=2, cores=8) == 2           # never more than cells
+
+
+def test_a_worker_trains_under_the_runs_switches():
+    """trainer.deterministic (and TF32, cuDNN benchmark) reach the worker processes: a worker
+    serves its requests with the run's switches set, and leaves them as it found them."""
+    import pickle
+
+    import torch
+
+    from genarena.coevolution.backends.processes import serve
+    from genarena.coevolution.cell import CellContext
+    from genarena.config import load_config, to_dict
+    cfg = load_config("ring8-mustangs", {"trainer.deterministic": True,
+                                          "coevolution.score_samples": 64})
+    setup = pickle.dumps((to_dict(cfg), CellContext(cfg).scorer.reference(), "cpu"))
+    seen = []
+
+    class Conn:
+        def __init__(self):
+            self.inbox = [setup, pickle.dumps(([], 0, {}))]
+
+        def recv_bytes(self):
+            if not self.inbox:
+                raise EOFError
+            return self.inbox.pop(0)
+
+        def send_bytes(self, data):
+            seen.append(torch.are_deterministic_algorithms_enabled())
+
+    before = torch.are_deterministic_algorithms_enabled()
+    serve(Conn())
+    assert seen == [True] and torch.are_deterministic_algorithms_enabled() == before

@@ -30,6 +30,7 @@ from genarena.coevolution.cell import CellContext, CellState, evolve_cell
 from genarena.config import Config, from_dict, to_dict
 from genarena.data import build_dataset
 from genarena.metrics.proxy import TrainingDistance
+from genarena.train.precision import switches
 
 log = logging.getLogger(__name__)
 RESTARTS = 3                   # times a generation is retried after a worker died
@@ -44,14 +45,15 @@ def serve(conn: Connection) -> None:
     dataset = build_dataset(cfg.data)
     ctx = CellContext(cfg, dataset, TrainingDistance.from_reference(scorer, dataset,
                                                                     cfg.eval.cache_dir), device)
-    while True:
-        try:
-            request = conn.recv_bytes()
-        except EOFError:                          # the driver closed the pipe: stop
-            return
-        cells, generation, states = pickle.loads(request)
-        out = {c: evolve_cell(ctx, c, generation, states) for c in cells}
-        conn.send_bytes(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    with switches(cfg.trainer):                   # the run's TF32 / deterministic choices
+        while True:
+            try:
+                request = conn.recv_bytes()
+            except EOFError:                      # the driver closed the pipe: stop
+                return
+            cells, generation, states = pickle.loads(request)
+            out = {c: evolve_cell(ctx, c, generation, states) for c in cells}
+            conn.send_bytes(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 class _Worker:

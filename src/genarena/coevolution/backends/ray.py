@@ -29,6 +29,7 @@ from genarena.config import Config, from_dict, to_dict
 from genarena.data.base import Dataset
 from genarena.errors import UserError
 from genarena.metrics.proxy import TrainingDistance
+from genarena.train.precision import set_switches
 
 
 def to_wire(obj: Any) -> Any:
@@ -67,6 +68,7 @@ class CellWorker:
                  scorer: dict[str, Any], device: str = "cpu") -> None:
         torch.set_num_threads(threads)
         cfg = from_dict(config)
+        set_switches(cfg.trainer)                 # the actor's process lives for this run only
         data = dataset_from_wire(dataset)
         self.ctx = CellContext(cfg, data, TrainingDistance.from_reference(scorer, data,
                                                                           cfg.eval.cache_dir),
