@@ -98,11 +98,22 @@ class Verdict:
     t_hi: float | None = None
 
     @property
+    def p_tested(self) -> float | None:
+        """The one-sided p of the direction the mean difference takes: the one tested."""
+        return tested_p(self.difference, self.p_value, self.p_against)
+
+    @property
     def words(self) -> str:
         """The verdict as a table says it: with the agreeing seeds when it is not significant."""
         if self.verdict == "not significant":
             return f"not significant: {self.agree} of {self.difference.n} seeds agree"
         return self.verdict
+
+
+def tested_p(difference: Estimate | None, p_value: float | None,
+             p_against: float | None) -> float | None:
+    """Of a claim's two one-sided p-values, the one in the direction its mean difference takes."""
+    return p_value if difference is None or difference.mean >= 0 else p_against
 
 
 def t_interval(differences: Sequence[float], level: float = LEVEL) -> tuple[float, float]:
@@ -152,8 +163,7 @@ def check_claims(claims: Sequence[tuple[Mapping[int, float], Mapping[int, float]
     direction its mean difference takes) Holm-adjusted together, and worded by ALPHA."""
     checked = [_compare(a, b, higher, seed) for a, b, higher in claims]
     tested = [i for i, v in enumerate(checked) if v.paired]
-    directed = [checked[i].p_value if checked[i].difference.mean >= 0 else checked[i].p_against
-                for i in tested]
+    directed = [checked[i].p_tested for i in tested]
     adjusted = holm([float(p) for p in directed if p is not None])
     out = list(checked)
     for i, p in zip(tested, adjusted):

@@ -15,7 +15,7 @@ from genarena.bench.studies import STUDIES, ClaimSpec
 from genarena.catalogue import better
 from genarena.checkpoint import atomic_write_text
 from genarena.config import Config
-from genarena.stats import Estimate, check_claim, check_claims, estimate, format_estimate
+from genarena.stats import Estimate, check_claim, check_claims, estimate, format_estimate, tested_p
 from genarena.trainers import get_trainer
 
 # What the settings line of a study says about its arms (each key only for the trainers that
@@ -189,15 +189,13 @@ def verdicts(claims: Sequence[ClaimSpec], values: dict[str, dict[str, dict[int, 
     out = []
     for i, (claim, (a, b)) in enumerate(zip(claims, sides)):
         v = checked.get(i)
+        test: dict[str, Any] = vars(v) if v else {
+            "verdict": "not tested" if i in untested else "not separable", "difference": None,
+            "p_value": None, "paired": False}
         out.append(VerdictRecord(
             **asdict(claim), better_value=estimate(list(a.values())) if a else None,
-            worse_value=estimate(list(b.values())) if b else None,
-            verdict=v.verdict if v else "not tested" if i in untested else "not separable",
-            reason=reasons.get(i, ""),
-            difference=v.difference if v else None, p_value=v.p_value if v else None,
-            paired=v.paired if v else False, p_against=v.p_against if v else None,
-            p_adjusted=v.p_adjusted if v else None, agree=v.agree if v else 0,
-            t_lo=v.t_lo if v else None, t_hi=v.t_hi if v else None))
+            worse_value=estimate(list(b.values())) if b else None, reason=reasons.get(i, ""),
+            **test))
     return out
 
 
@@ -276,16 +274,9 @@ def verdict_table(studies: Sequence[StudyRecord]) -> list[str]:
             lines.append(
                 f"| {r.study} | {c.better} beats {c.worse} | {c.metric} | {_published(r, c)} | "
                 f"{_cell(c.better_value)} / {_cell(c.worse_value)} | {_diff(c.difference)}"
-                f"{_t(c)} | {_p(_directed_p(c))} ({_p(c.p_adjusted)}) | **{c.words}** | "
-                f"{r.budget_text} |")
+                f"{_t(c)} | {_p(tested_p(c.difference, c.p_value, c.p_against))} "
+                f"({_p(c.p_adjusted)}) | **{c.words}** | {r.budget_text} |")
     return lines
-
-
-def _directed_p(c: VerdictRecord) -> float | None:
-    """The one-sided p in the direction the mean difference takes (the one tested)."""
-    if c.difference is None or c.difference.mean >= 0:
-        return c.p_value
-    return c.p_against
 
 
 def _t(c: VerdictRecord) -> str:
@@ -395,7 +386,7 @@ def null_check(r: StudyRecord) -> list[str]:
         return []
     v = check_claim(sides[0], sides[1], better(metric) == "higher")
     return ["", f"Null check ({what}, on {metric}): difference {_diff(v.difference)}, "
-            f"p {_p(v.p_value if v.difference.mean >= 0 else v.p_against)}: **{v.words}**. "
+            f"p {_p(v.p_tested)}: **{v.words}**. "
             "A verdict between two arms means something only where this is not significant."]
 
 
@@ -443,7 +434,6 @@ def _kept_reproductions(out: Path) -> list[str]:
 def _reproduction_row(claim: str, published: str, a: Mapping[int, float],
                       b: Mapping[int, float], higher: bool, source: str) -> str:
     v = check_claim(a, b, higher_is_better=higher)
-    p = v.p_value if v.difference.mean >= 0 else v.p_against
     return (f"| {claim} | {published} | {format_estimate(estimate(list(a.values())))} / "
             f"{format_estimate(estimate(list(b.values())))} | {_diff(v.difference)} | "
-            f"{_p(p)} | **{v.words}** | {source} |")
+            f"{_p(v.p_tested)} | **{v.words}** | {source} |")

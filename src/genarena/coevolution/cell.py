@@ -34,7 +34,7 @@ from genarena.config import LOSS_DRAWS, Config
 from genarena.control.multiagent import CellReport, cell_knobs
 from genarena.data import build_dataset
 from genarena.data.base import BatchStream, Dataset
-from genarena.losses import AdversarialLoss, get_loss
+from genarena.losses import get_loss
 from genarena.metrics.proxy import TrainingDistance, training_sample
 from genarena.nets import build_gan
 from genarena.train.adversarial_step import DiscriminatorRules, discriminator_step, generator_step
@@ -172,20 +172,22 @@ def score_fitness(gs: Sequence[Judged | Member], ds: Sequence[Judged | Member], 
     outputs = [[d.net(f) for f in fakes] for d in ds]             # outputs[d][g]
     if "g" in sides:
         for j, g in enumerate(gs):
-            g.fitness = statistics.fmean(float(_drawn(ctx, rng).g_loss(row[j])) for row in outputs)
+            g.fitness = statistics.fmean(float(ctx.g_losses[_draw(ctx, rng)].g_loss(row[j]))
+                                         for row in outputs)
     if "d" in sides:
         for d, row in zip(ds, outputs):
             out_real = d.net(real)
             d.fitness = statistics.fmean(float(ctx.d_loss.d_loss(out_real, o)) for o in row)
 
 
-def _drawn(ctx: CellContext, rng: torch.Generator | None) -> AdversarialLoss:
-    """The cell's G loss, or one of its drawn losses (uniformly, from `rng`)."""
+def _draw(ctx: CellContext, rng: torch.Generator | None) -> int:
+    """The index of the G loss for one call: the cell's only one, or one of its drawn losses
+    (uniformly, from `rng`; Mustangs draws at every call, training and fitness alike)."""
     if len(ctx.g_losses) == 1:
-        return ctx.g_losses[0]
+        return 0
     if rng is None:
         raise ValueError("a drawn G loss needs the cell's generator")
-    return ctx.g_losses[int(torch.randint(len(ctx.g_losses), (), generator=rng))]
+    return int(torch.randint(len(ctx.g_losses), (), generator=rng))
 
 
 Opponent = Member | Judged
@@ -218,7 +220,7 @@ def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream: B
                         sums[key] += d_stats[key] * share
         for g in g_sel:
             judge = judges[int(torch.randint(len(judges), (), generator=rng))]
-            k = int(torch.randint(len(ctx.g_losses), (), generator=rng)) if len(ctx.g_losses) > 1 else 0
+            k = _draw(ctx, rng)
             draws[k] += 1
             g_loss = ctx.g_losses[k].g_loss
             loss = generator_step(g.opt, g.net,
