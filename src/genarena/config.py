@@ -117,8 +117,9 @@ class TrainerConfig:
     grad_clip: float = _opt(0.0, lo=0, doc="clip gradient norms to this (0: off)")
     max_retries: int = _opt(3, lo=0, doc="divergence guard: rollbacks before giving up")
     amp: str = _opt("none", choices=("none", "bf16", "fp16"),
-                    doc="mixed precision of the G/D forwards (pair and mspg trainers): autocast "
-                        "to bf16 or fp16 (with loss scaling); losses, R1/GP and metrics in fp32")
+                    doc="mixed precision of the nets' forwards (pair, mspg, egan, vae and "
+                        "diffusion trainers): autocast to bf16 or fp16 (with loss scaling); "
+                        "losses, R1/GP, DLSM, E-GAN fitness and metrics in fp32")
     tf32: bool = _opt(False, doc="CUDA: TF32 matrix products and convolutions (Ampere and later)")
     cudnn_benchmark: bool = _opt(False, doc="CUDA: let cuDNN time its kernels and keep the fastest "
                                             "(fixed input shapes)")

@@ -24,6 +24,7 @@ from genarena.errors import UserError
 from genarena.generative import Generative
 from genarena.metrics import evaluate
 from genarena.train.ema import EMA
+from genarena.train.precision import precision_for
 
 SampleFn = Callable[[int], Tensor]
 LabelFn = Callable[[int, int], Tensor]
@@ -130,6 +131,7 @@ class ModelTrainer(Trainer):
         self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         self.ema: EMA | None = None
+        self.precision = precision_for(cfg.trainer.amp, device)   # trainer.amp's autocast
 
     def track_ema(self, net: nn.Module) -> None:
         """Keep an EMA of `net` when trainer.ema_half_life is set (it is what gets sampled)."""
@@ -159,7 +161,7 @@ class ModelTrainer(Trainer):
         return {**super().state_dict(),
                 self.ema_key: self.ema.model.state_dict() if self.ema is not None else None,
                 "knobs": self.knobs.state_dict(), "stream": self.stream.state_dict(),
-                "noise": self.noise.get_state()}
+                "noise": self.noise.get_state(), "precision": self.precision.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
@@ -168,4 +170,5 @@ class ModelTrainer(Trainer):
         self.knobs = Knobs.from_state(state["knobs"])
         self.stream.load_state_dict(state["stream"])
         self.noise.set_state(state["noise"])
+        self.precision.load_state_dict(state.get("precision"))
         self.apply_knobs()

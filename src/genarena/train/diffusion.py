@@ -2,7 +2,8 @@
 noise-conditional classifier by ce / dlsm / total against the frozen score net (docs/diffusion.md).
 
 `steps` updates of the score net (skipped when guidance.score_run names a trained one), then
-`guidance.classifier_steps` updates of the classifier. The shared loop (and the progress bar)
+`guidance.classifier_steps` updates of the classifier. Under trainer.amp the score net's forward
+is autocast; the classifier phase stays in fp32 (DLSM differentiates twice, as R1 does). The shared loop (and the progress bar)
 counts both phases in one step counter; `updates()` reports them apart for summary.json.
 """
 from __future__ import annotations
@@ -96,7 +97,8 @@ class DiffusionTrainer(ModelTrainer):
         x, y = x.to(self.device), y.to(self.device)
         if score_phase:
             self.net.train()
-            loss = dsm_loss(self.net, self.sde, x, self.noise)
+            with self.precision.autocast():             # the score net's forward (trainer.amp)
+                loss = dsm_loss(self.net, self.sde, x, self.noise).float()
             self._update(self.opt, loss, self.net)
             if self.ema is not None:
                 self.ema.update(self.net)
@@ -117,7 +119,7 @@ class DiffusionTrainer(ModelTrainer):
         return stats
 
     def _update(self, opt: torch.optim.Optimizer, loss: Tensor, module: nn.Module) -> None:
-        optimizer_step(opt, loss, module, self.cfg.trainer.grad_clip)
+        optimizer_step(opt, loss, module, self.cfg.trainer.grad_clip, self.precision.scaler)
 
     def back_off(self, factor: float) -> None:
         self.classifier_lr *= factor

@@ -34,7 +34,8 @@ class EGANTrainer(PairTrainer):
         self.generator_updates_per_step = len(self.mutations) * cfg.egan.parents
 
     def fitness(self, real: torch.Tensor, z: torch.Tensor) -> tuple[float, float]:
-        """(quality, diversity) of the current G against the current D on this batch."""
+        """(quality, diversity) of the current G against the current D on this batch; in fp32
+        under trainer.amp too (a selection score, like the metrics)."""
         fake = self.g(z).detach()
         out_fake = self.d(fake)
         quality = torch.sigmoid(out_fake.detach()).mean()
@@ -57,7 +58,7 @@ class EGANTrainer(PairTrainer):
                 self.apply_knobs()
                 loss = generator_step(self.opt_g, self.g,
                                       lambda: mutation.g_loss(self.d(self.g(self._latent()))),
-                                      (self.d,), self.cfg.trainer.grad_clip)
+                                      (self.d,), self.cfg.trainer.grad_clip, self.precision)
                 losses.append(loss.item())
                 quality, diversity = self.fitness(real, z)
                 children.append((quality + gamma * diversity, k,

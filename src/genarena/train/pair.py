@@ -24,7 +24,6 @@ from genarena.train.generative import LatentGenerator
 from genarena.train.meter import Meter
 from genarena.train.noise import sample_latent
 from genarena.train.optim import make_optimizer, set_lr
-from genarena.train.precision import precision_for
 
 
 class PairTrainer(ModelTrainer):
@@ -46,7 +45,6 @@ class PairTrainer(ModelTrainer):
         self.controller: Controller = build_controller(cfg.controller, cfg.seed)
         self._proxy: TrainingDistance | None = None
         self.control_meter = Meter()
-        self.precision = precision_for(cfg.trainer.amp, device)
         self._gradient_hooks: list[RemovableHandle] = []
 
     def data_parallel(self, world: World) -> None:
@@ -195,7 +193,6 @@ class PairTrainer(ModelTrainer):
             "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
             "controller": self.controller.state_dict(),
             "control_meter": self.control_meter.state_dict(),
-            "precision": self.precision.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -205,7 +202,6 @@ class PairTrainer(ModelTrainer):
         self.opt_d.load_state_dict(state["opt_d"])
         self.controller.load_state_dict(state["controller"])
         self.control_meter.load_state_dict(state["control_meter"])
-        self.precision.load_state_dict(state.get("precision"))
         super().load_state_dict(state)          # last: it applies the knobs to the optimizers
 
 

@@ -1,8 +1,9 @@
 """Mixed precision and the CUDA speed switches, opt-in and recorded in the run's config.
 
-`trainer.amp=bf16|fp16` runs the G and D forwards under autocast (pair and MSPG-SEN trainers). D's
-outputs are cast to fp32 before the loss. R1 and the gradient penalty run in fp32 outside
-autocast, because they differentiate twice. Metrics always run in fp32. fp16 adds a gradient
+`trainer.amp=bf16|fp16` runs the nets' forwards under autocast (the pair, MSPG-SEN, E-GAN, VAE and
+diffusion trainers; every `ModelTrainer` holds one `Precision`). Outputs are cast to fp32 before
+the loss. R1, the gradient penalty and the DLSM classifier phase run in fp32 outside autocast,
+because they differentiate twice; E-GAN's fitness and the metrics always run in fp32. fp16 adds a gradient
 scaler, whose state is checkpointed with the trainer. `trainer.tf32`, `trainer.cudnn_benchmark`
 and `trainer.deterministic` set PyTorch's process-wide switches for the duration of a run only;
 `switches` restores the caller's values afterwards.

@@ -34,13 +34,15 @@ class VAETrainer(ModelTrainer):
     def train_step(self) -> dict[str, float]:
         x, _ = self.stream.next()
         x = x.to(self.device)
-        mu, logvar = self.vae.encode(x)
-        eps = torch.randn(mu.shape, generator=self.noise).to(self.device)
-        recon = self.vae(mu + (0.5 * logvar).exp() * eps)
+        eps = torch.randn((x.shape[0], self.cfg.model.z_dim), generator=self.noise).to(self.device)
+        with self.precision.autocast():                  # the forwards; the ELBO in fp32
+            mu, logvar = self.vae.encode(x)
+            mu, logvar = mu.float(), logvar.float()
+            recon = self.vae(mu + (0.5 * logvar).exp() * eps).float()
         rec = (recon - x).pow(2).flatten(1).sum(1).mean() / (2 * self.cfg.loss.recon_std ** 2)
         kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1).mean()
         loss = rec + self.cfg.loss.kl_weight * kl
-        optimizer_step(self.opt, loss, self.vae, self.cfg.trainer.grad_clip)
+        optimizer_step(self.opt, loss, self.vae, self.cfg.trainer.grad_clip, self.precision.scaler)
         if self.ema is not None:
             self.ema.update(self.vae)
         self.step += 1
