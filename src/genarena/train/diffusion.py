@@ -3,8 +3,9 @@ noise-conditional classifier by ce / dlsm / total against the frozen score net (
 
 `steps` updates of the score net (skipped when guidance.score_run names a trained one), then
 `guidance.classifier_steps` updates of the classifier. Under trainer.amp the score net's forward
-is autocast; the classifier phase stays in fp32 (DLSM differentiates twice, as R1 does). The shared loop (and the progress bar)
-counts both phases in one step counter; `updates()` reports them apart for summary.json.
+is autocast; the classifier phase stays in fp32 (DLSM differentiates twice, as R1 does). The
+shared loop (and the progress bar) counts both phases in one step counter; `updates()` reports
+them apart for summary.json.
 """
 from __future__ import annotations
 
