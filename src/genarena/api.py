@@ -33,17 +33,21 @@ from genarena.trainers import TRAINERS, config_yaml, get_trainer
 log = logging.getLogger(__name__)
 
 
-def resolve_device(name: str) -> torch.device:
-    """auto picks CUDA when present; asking for a CUDA device that is not there is a user error."""
+def resolve_device(name: str, key: str = "config key 'device'") -> torch.device:
+    """auto picks CUDA when present; asking for a CUDA device that is not there, or for no device
+    at all, is a user error (named by `key`)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"{key}: '{name}' is not a device (auto, cpu, cuda or cuda:N)") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise UserError(f"config key 'device': {name} requested but no CUDA device is "
+            raise UserError(f"{key}: {name} requested but no CUDA device is "
                             "available (device=cpu opens the run here)")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UserError(f"config key 'device': {name} requested but this machine has "
+            raise UserError(f"{key}: {name} requested but this machine has "
                             f"{torch.cuda.device_count()} CUDA device(s)")
     return device
 
@@ -133,7 +137,8 @@ class Run:
         """The metrics of docs/arena.md for n generated samples (default: eval.n_samples)."""
         return evaluate(lambda k: self.sample(k), self.dataset, self.config.eval,
                         eval_seed(self.config), n,
-                        label_sampler_fn(self.model(), eval_seed(self.config)))
+                        label_sampler_fn(self.model(), eval_seed(self.config)),
+                        device=resolve_device(self.device or self.config.device))
 
 
 

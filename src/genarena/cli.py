@@ -104,9 +104,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     from genarena.scoring import load_image_set, score
     a = load_image_set(args.a, args.n, args.seed)
     b = load_image_set(args.b, args.n, args.seed)
+    from genarena.api import resolve_device
     _print_metrics(score(a, b, args.features or ("fid-inception" if args.weights else "lenet"),
                          args.weights or "", args.resize, args.dataset or "",
-                         args.cache_dir or ""), args.json)
+                         args.cache_dir or "", resolve_device(args.device, "--device")),
+                   args.json)
     return 0
 
 
@@ -341,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "its evaluation seed) and of a dataset's subset (default 0)")
     sc.add_argument("--cache-dir", default=None, help="feature and reference cache (default "
                     "$XDG_CACHE_HOME/genarena or ~/.cache/genarena)")
+    sc.add_argument("--device", default="auto", help="where the feature network and the k-NN "
+                    "distances run: auto (CUDA when present), cpu, cuda or cuda:N")
     sc.add_argument("--json", action="store_true", help="one JSON object instead of key: value lines")
     sc.set_defaults(func=cmd_score)
 

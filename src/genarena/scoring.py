@@ -145,22 +145,24 @@ def _as_unit_range(x: Tensor) -> Tensor:
 
 
 def score(a: ImageSet, b: ImageSet, features: str = "lenet", weights: str = "",
-          resize: str = "torch-fidelity", dataset_name: str = "", cache: str = "") -> dict[str, Any]:
-    """Every score of A against the reference B, with what it was computed on."""
+          resize: str = "torch-fidelity", dataset_name: str = "", cache: str = "",
+          device: torch.device | None = None) -> dict[str, Any]:
+    """Every score of A against the reference B, with what it was computed on; the feature
+    network and the k-NN distances run on `device` (None: the CPU)."""
     if features not in FEATURES:
         raise UserError(f"--features: expected one of {', '.join(FEATURES)}, got '{features}'")
     if tuple(a.x.shape[1:]) != tuple(b.x.shape[1:]):
         raise UserError(f"score inputs: '{a.name}' holds images of shape {tuple(a.x.shape[1:])}, "
                         f"'{b.name}' of shape {tuple(b.x.shape[1:])}; both must be one size")
     start = time.perf_counter()
-    net = _network(a, b, features, weights, resize, dataset_name, cache)
+    net = _network(a, b, features, weights, resize, dataset_name, cache).on(device)
     xa, xb = (s.x if features == "fid-inception" else _as_unit_range(s.x) for s in (a, b))
     f_b, _ = reference_features(xb, net, cache, label=f"score-{Path(b.name).name}")
     f_a, l_a = net.features_and_logits(xa)
     kid_mean, kid_sd = kid(f_b, f_a)
     m = min(len(f_a), len(f_b), PRDC_MAX_SAMPLES)
-    pr = prdc(f_b[:m], f_a[:m], k=PR_K) if m > PR_K else {}
-    dc = prdc(f_b[:m], f_a[:m], k=DC_K) if m > DC_K else {}
+    pr = prdc(f_b[:m], f_a[:m], k=PR_K, device=device) if m > PR_K else {}
+    dc = prdc(f_b[:m], f_a[:m], k=DC_K, device=device) if m > DC_K else {}
     inception = features == "fid-inception"
     out: dict[str, Any] = {
         "fid": fid(f_b, f_a), "kid": kid_mean, "kid_sd": kid_sd,

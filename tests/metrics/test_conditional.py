@@ -26,7 +26,7 @@ def test_each_class_is_compared_at_equal_sizes_and_a_shift_is_seen(digits, featu
                                                                    monkeypatch):
     import genarena.metrics.conditional as conditional
     sizes, real_prdc = [], conditional.prdc
-    monkeypatch.setattr(conditional, "prdc", lambda r, f, k: sizes.append((len(r), len(f))) or
+    monkeypatch.setattr(conditional, "prdc", lambda r, f, k, device=None: sizes.append((len(r), len(f))) or
                         real_prdc(r, f, k=k))
     cfg = EvalConfig(cache_dir=feature_cache)
     perfect = conditional_metrics(_model(digits, 0), digits, cfg, seed=0, n=500)

@@ -79,8 +79,8 @@ def test_prdc_compares_equal_numbers_of_real_and_fake_samples(mnist, feature_cac
     import genarena.metrics.images as images
     sizes = []
     real_prdc = images.prdc
-    monkeypatch.setattr(images, "prdc", lambda r, f, k, real_radii: sizes.append((len(r), len(f)))
-                        or real_prdc(r, f, k=k, real_radii=real_radii))
+    monkeypatch.setattr(images, "prdc", lambda r, f, k, real_radii, device=None:
+                        sizes.append((len(r), len(f))) or real_prdc(r, f, k=k, real_radii=real_radii))
     n_test = len(mnist.test_x)
     fake = torch.cat([mnist.test_x, mnist.test_x])            # twice as many fakes as reals
     m = image_metrics(fake, mnist, EvalConfig(cache_dir=feature_cache), seed=0)
@@ -100,7 +100,8 @@ def test_a_memo_computes_the_reference_side_once_with_the_same_metrics(mnist, fe
     alone = image_metrics(fake, mnist, cfg, seed=0)
     calls = []
     real_radii = images.manifold_radii
-    monkeypatch.setattr(images, "manifold_radii", lambda x, k: calls.append(len(x)) or real_radii(x, k))
+    monkeypatch.setattr(images, "manifold_radii", lambda x, k, device=None: calls.append(len(x))
+                        or real_radii(x, k))
     memo: dict = {}
     first = image_metrics(fake, mnist, cfg, seed=0, memo=memo)
     monkeypatch.setattr(mnist, "reference", lambda *a: pytest.fail("the reference was drawn again"))

@@ -90,7 +90,7 @@ class CellContext:
         if self._scorer is None:
             c = self.cfg.coevolution
             self._scorer = TrainingDistance(self.dataset, c.mixture_score, c.score_samples,
-                                         self.cfg.seed, self.cfg.eval.cache_dir)
+                                            self.cfg.seed, self.cfg.eval.cache_dir, self.device)
         return self._scorer
 
     # nets -----------------------------------------------------------------------------------

@@ -26,14 +26,15 @@ def _real_of_class(dataset: Dataset, c: int, n: int, seed: int) -> Tensor:
 
 
 def conditional_metrics(sample_label: LabelSampleFn, dataset: Dataset, cfg: EvalConfig,
-                        seed: int, n: int) -> dict[str, Any]:
-    """Means over classes of precision/recall/density/coverage (+ FID, CAS for images)."""
+                        seed: int, n: int, device: torch.device | None = None) -> dict[str, Any]:
+    """Means over classes of precision/recall/density/coverage (+ FID, CAS for images); the
+    feature net and the distances on `device` (None: the CPU)."""
     from genarena.metrics import is_image_dataset
     from genarena.metrics.features import feature_extractor, train_classifier
     k = dataset.num_classes
     per_class = max(n // k, 50)
     images = is_image_dataset(dataset)
-    fx = feature_extractor(dataset, cfg.cache_dir) if images else None
+    fx = feature_extractor(dataset, cfg.cache_dir).on(device) if images else None
     embed = fx.features if fx is not None else (lambda x: x.flatten(1))
     sums: dict[str, float] = {}
     fakes, labels, compared = [], [], []
@@ -48,7 +49,7 @@ def conditional_metrics(sample_label: LabelSampleFn, dataset: Dataset, cfg: Eval
         m = min(len(real), len(fake))
         compared.append(m)
         f_real, f_fake = embed(real[:m]), embed(fake[:m])
-        scores = prdc(f_real, f_fake, k=min(5, m - 1))
+        scores = prdc(f_real, f_fake, k=min(5, m - 1), device=device)
         if images:
             scores["fid"] = fid(f_real, f_fake)
         for key, v in scores.items():
@@ -57,7 +58,7 @@ def conditional_metrics(sample_label: LabelSampleFn, dataset: Dataset, cfg: Eval
     out["classwise_samples"] = min(compared)        # per class and side, the fewest compared
     if images and dataset.test_x is not None:
         synthetic = Dataset(name=f"{dataset.name}-generated", sample_shape=dataset.sample_shape,
-                            num_classes=k, train_x=torch.cat(fakes), train_y=torch.cat(labels),
+                            num_classes=k, train_x=torch.cat(fakes).cpu(), train_y=torch.cat(labels),
                             test_x=dataset.test_x, test_y=dataset.test_y)
-        _, out["cas"] = train_classifier(synthetic)
+        _, out["cas"] = train_classifier(synthetic, device=device)
     return out

@@ -7,6 +7,8 @@ the predicted digit triple.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import logging
 import math
@@ -86,15 +88,18 @@ def _shift(x: Tensor, rng: torch.Generator, pixels: int) -> Tensor:
 @torch.no_grad()
 def accuracy(net: LeNet, x: Tensor, y: Tensor) -> float:
     net.eval()
-    pred = torch.cat([net(part).argmax(1) for part in x.split(1024)])
-    return float((pred == y).double().mean())
+    device = next(net.parameters()).device
+    pred = torch.cat([net(part.to(device)).argmax(1).cpu() for part in x.split(1024)])
+    return float((pred == y.cpu()).double().mean())
 
 
 def train_classifier(dataset: Dataset, min_steps: int = 1000, min_epochs: int = 12,
-                     batch: int = 128) -> tuple[LeNet, float]:
+                     batch: int = 128, device: torch.device | None = None) -> tuple[LeNet, float]:
     """Train the domain classifier on the train split; return it with its test-split accuracy.
 
     At least `min_epochs` epochs and `min_steps` updates, so small sets (digits) train long enough.
+    The batches are drawn and shifted on the CPU and trained on `device` (None: the CPU), so the
+    same images reach the net on any device.
     """
     assert dataset.train_x is not None and dataset.train_y is not None
     epochs = max(min_epochs, math.ceil(min_steps / math.ceil(len(dataset.train_x) / batch)))
@@ -102,7 +107,7 @@ def train_classifier(dataset: Dataset, min_steps: int = 1000, min_epochs: int = 
     rng = torch.Generator().manual_seed(FEATURE_SEED)
     with torch.random.fork_rng(devices=[]):          # the CPU's generator only: no GPU is touched
         torch.manual_seed(FEATURE_SEED)
-        net = LeNet(c, h, dataset.num_classes)
+        net = LeNet(c, h, dataset.num_classes).to(device or torch.device("cpu"))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     x, y = dataset.train_x, dataset.train_y
@@ -113,7 +118,8 @@ def train_classifier(dataset: Dataset, min_steps: int = 1000, min_epochs: int = 
         net.train()
         perm = torch.randperm(len(x), generator=rng)
         for idx in perm.split(batch):
-            loss = F.cross_entropy(net(_shift(x[idx], rng, shift)), y[idx])
+            target = y[idx].to(device or y.device)
+            loss = F.cross_entropy(net(_shift(x[idx], rng, shift).to(target.device)), target)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -125,21 +131,32 @@ def train_classifier(dataset: Dataset, min_steps: int = 1000, min_epochs: int = 
 
 @dataclass
 class FeatureExtractor:
-    """Features, logits and class probabilities of images; `name` identifies net and training."""
+    """Features, logits and class probabilities of images; `name` identifies net and training.
+    The net runs on `device` (a run's evaluation: the run's device); what it returns is on the
+    CPU, where the scores are computed."""
     net: LeNet
     name: str
     test_accuracy: float
     channels_as_digits: bool = False      # stacked MNIST: classify each channel on its own
+    device: torch.device = torch.device("cpu")
 
     def __post_init__(self) -> None:
         # Channels-last convolutions in chunks of 256 images: 3× faster on one CPU thread than
         # NCHW in chunks of 1024 (features equal to 3e-7), and features run every generation.
         self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
+    def on(self, device: torch.device | str | None) -> "FeatureExtractor":
+        """This extractor with its net on `device` (None: unchanged); the original is untouched."""
+        if device is None or torch.device(device) == self.device:
+            return self
+        return dataclasses.replace(self, net=copy.deepcopy(self.net).to(device),
+                                   device=torch.device(device))
+
     @torch.no_grad()
     def _run(self, x: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
         self.net.eval()
-        return torch.cat([fn(part) for part in x.split(CHUNK)])
+        return torch.cat([fn(part.to(self.device, non_blocking=True)).cpu()
+                          for part in x.split(CHUNK)])
 
     def _per_channel(self, x: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
         return torch.cat([self._run(x[:, i:i + 1], fn) for i in range(x.shape[1])], 1)
@@ -156,7 +173,7 @@ class FeatureExtractor:
         """Both in one pass over the images (the logits are the last layer on the features)."""
         f = self.features(x)
         parts = f.split(self.net.out.in_features, dim=1)     # one block per channel, or one
-        return f, torch.cat([self.net.out(part) for part in parts], 1)
+        return f, torch.cat([self.net.out(part.to(self.device)).cpu() for part in parts], 1)
 
     def labels(self, logits: Tensor) -> Tensor:
         """Predicted class (or digit-triple mode) from logits."""

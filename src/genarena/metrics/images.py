@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from genarena.config import EvalConfig
@@ -26,11 +27,13 @@ PRDC_MAX_SAMPLES = 10_000
 
 
 def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int,
-                  memo: dict[Any, Any] | None = None) -> dict[str, Any]:
-    """Every image metric of `fake` against the dataset's reference images. `memo` keeps what
-    depends on the reference alone (its features, logits and k-NN radii) across the evaluations
-    of one run: on 10 000 stacked-MNIST images that was about a fifth of each evaluation."""
-    fx = feature_extractor(dataset, cfg.cache_dir)
+                  memo: dict[Any, Any] | None = None,
+                  device: torch.device | None = None) -> dict[str, Any]:
+    """Every image metric of `fake` against the dataset's reference images, the feature networks
+    and the k-NN distances on `device` (None: the CPU). `memo` keeps what depends on the reference
+    alone (its features, logits and k-NN radii) across the evaluations of one run: on 10 000
+    stacked-MNIST images that was about a fifth of each evaluation."""
+    fx = feature_extractor(dataset, cfg.cache_dir).on(device)
     memo = {} if memo is None else memo
     key = (len(fake), seed, fx.name)
     if ("reference", key) not in memo:
@@ -56,15 +59,16 @@ def image_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int,
     m = min(len(f_real), len(f_fake), PRDC_MAX_SAMPLES)
     if m > PRDC_K:
         if ("radii", m, key) not in memo:
-            memo["radii", m, key] = manifold_radii(f_real[:m], PRDC_K)
-        out.update(prdc(f_real[:m], f_fake[:m], k=PRDC_K, real_radii=memo["radii", m, key]))
+            memo["radii", m, key] = manifold_radii(f_real[:m], PRDC_K, device=device)
+        out.update(prdc(f_real[:m], f_fake[:m], k=PRDC_K, real_radii=memo["radii", m, key],
+                        device=device))
         out["prdc_samples"] = m
     if fx.channels_as_digits:
         modes, rkl = modes_and_reverse_kl(y_fake, k)
         out.update({"modes_captured": modes, "modes_total": k, "reverse_kl": rkl,
                     **confident_modes(l_fake, y_fake)})
     if cfg.inception_weights:
-        out.update(inception_metrics(fake, dataset, cfg, seed, memo))
+        out.update(inception_metrics(fake, dataset, cfg, seed, memo, device))
     out.update({"reference_samples": n_real, "reference_split": dataset.reference_split(len(fake)),
                 "features": fx.name, "features_test_accuracy": fx.test_accuracy})
     return out
@@ -79,13 +83,13 @@ def _reference(dataset: Dataset, n: int, seed: int, network: FeatureNetwork,
 
 
 def inception_metrics(fake: Tensor, dataset: Dataset, cfg: EvalConfig, seed: int,
-                      memo: dict[Any, Any]) -> dict[str, Any]:
+                      memo: dict[Any, Any], device: torch.device | None = None) -> dict[str, Any]:
     """FID, KID and IS on the FID Inception network (eval.inception_weights), named by the
     weights' SHA-256 and the resize, so the score says what it can be compared with."""
     from genarena.metrics.inception import inception_extractor
     if ("inception", cfg.inception_weights, cfg.inception_resize) not in memo:
         memo["inception", cfg.inception_weights, cfg.inception_resize] = \
-            inception_extractor(cfg.inception_weights, cfg.inception_resize)
+            inception_extractor(cfg.inception_weights, cfg.inception_resize).on(device)
     net = memo["inception", cfg.inception_weights, cfg.inception_resize]
     key = (len(fake), seed, net.name)
     if ("reference", key) not in memo:

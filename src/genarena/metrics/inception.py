@@ -7,6 +7,8 @@ image read from a file and the same image as a float array give the same feature
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,13 +74,22 @@ def preprocess(x: Tensor, resize: str) -> Tensor:
 
 @dataclass
 class InceptionExtractor:
-    """The FID network with its weights and resize: what `name` says made a score."""
+    """The FID network with its weights and resize: what `name` says made a score. The net runs
+    on `device`; features and logits come back on the CPU."""
     net: FIDInceptionV3
     weights_sha256: str
     resize: str = "torch-fidelity"
+    device: torch.device = torch.device("cpu")
 
     def __post_init__(self) -> None:
         self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+
+    def on(self, device: torch.device | str | None) -> "InceptionExtractor":
+        """This extractor with its net on `device` (None: unchanged); the original is untouched."""
+        if device is None or torch.device(device) == self.device:
+            return self
+        return dataclasses.replace(self, net=copy.deepcopy(self.net).to(device),
+                                   device=torch.device(device))
 
     @property
     def name(self) -> str:
@@ -87,10 +98,11 @@ class InceptionExtractor:
     @torch.no_grad()
     def features_and_logits(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """pool3 features (N×2048) and bias-free logits (N×1008), CHUNK images at a time."""
-        parts = [self.net.pool3(preprocess(part, self.resize).contiguous(
-            memory_format=torch.channels_last)) for part in x.split(CHUNK)]
-        f = torch.cat(parts) if parts else torch.empty(0, 2048, device=x.device)
-        return f, self.net.logits(f)
+        parts = [self.net.pool3(preprocess(part.to(self.device, non_blocking=True), self.resize)
+                                .contiguous(memory_format=torch.channels_last))
+                 for part in x.split(CHUNK)]
+        f = torch.cat(parts) if parts else torch.empty(0, 2048, device=self.device)
+        return f.cpu(), self.net.logits(f).cpu()
 
     def features(self, x: Tensor) -> Tensor:
         return self.features_and_logits(x)[0]

@@ -15,23 +15,27 @@ def knn_radii(x: Tensor, k: int, chunk: int = 1024) -> Tensor:
                       for part in x.split(chunk)])
 
 
-def _as_points(features: Tensor) -> Tensor:
-    """Features as `prdc` measures them: one flattened float64 row per sample."""
-    return features.double().flatten(1)
+def _as_points(features: Tensor, device: torch.device | None = None) -> Tensor:
+    """Features as `prdc` measures them: one flattened float64 row per sample, on `device`
+    (None: where they are)."""
+    return features.to(device or features.device).double().flatten(1)
 
 
-def manifold_radii(features: Tensor, k: int = 5, chunk: int = 1024) -> Tensor:
+def manifold_radii(features: Tensor, k: int = 5, chunk: int = 1024,
+                   device: torch.device | None = None) -> Tensor:
     """The k-NN radii of a feature set as `prdc` measures them, for a caller that keeps the
-    reference's across evaluations."""
-    return knn_radii(_as_points(features), k, chunk)
+    reference's across evaluations (computed on `device`, returned there)."""
+    return knn_radii(_as_points(features, device), k, chunk)
 
 
 def prdc(real: Tensor, fake: Tensor, k: int = 5, chunk: int = 1024,
-         real_radii: Tensor | None = None) -> dict[str, float]:
-    """The four manifold metrics of fake features against real features, in float64
-    (`real_radii`: manifold_radii(real, k), when the caller kept them from an earlier evaluation)."""
-    real, fake = _as_points(real), _as_points(fake)                 # converted once, here
-    r_real = knn_radii(real, k, chunk) if real_radii is None else real_radii
+         real_radii: Tensor | None = None, device: torch.device | None = None) -> dict[str, float]:
+    """The four manifold metrics of fake features against real features, in float64, with the
+    distances computed on `device` (a GPU run's: there the k-NN search is most of an evaluation;
+    None: where the features are). `real_radii`: manifold_radii(real, k), when the caller kept
+    them from an earlier evaluation."""
+    real, fake = _as_points(real, device), _as_points(fake, device)   # converted once, here
+    r_real = knn_radii(real, k, chunk) if real_radii is None else real_radii.to(real.device)
     r_fake = knn_radii(fake, k, chunk)
     inside_any, inside_count = [], []
     for part in fake.split(chunk):

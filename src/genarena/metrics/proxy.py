@@ -24,7 +24,8 @@ PROXY_KINDS = ("auto", "fid", "swd")        # coevolution.mixture_score
 class TrainingDistance:
     """Distance of n generated samples to the training data (lower is better)."""
 
-    def __init__(self, dataset: Dataset, kind: str, n: int, seed: int, cache_dir: str = "") -> None:
+    def __init__(self, dataset: Dataset, kind: str, n: int, seed: int, cache_dir: str = "",
+                 device: torch.device | None = None) -> None:
         if kind not in PROXY_KINDS:
             raise ValueError(f"unknown distance {kind!r} (known: {', '.join(PROXY_KINDS)})")
         if kind == "auto":
@@ -32,7 +33,7 @@ class TrainingDistance:
         self.kind, self.n, self.seed = kind, n, seed
         real = training_sample(dataset, max(n, 2000), seed)
         if kind == "fid":
-            self.extractor = feature_extractor(dataset, cache_dir)
+            self.extractor = feature_extractor(dataset, cache_dir).on(device)
             self.real_stats = gaussian_fit(self.extractor.features(real))
         else:
             self.real = real.flatten(1)
@@ -44,13 +45,14 @@ class TrainingDistance:
                 "real_stats": getattr(self, "real_stats", None), "real": getattr(self, "real", None)}
 
     @classmethod
-    def from_reference(cls, reference: dict[str, Any], dataset: Dataset,
-                       cache_dir: str = "") -> "TrainingDistance":
-        """A copy made from another's `reference()` (the feature net loaded from its cache)."""
+    def from_reference(cls, reference: dict[str, Any], dataset: Dataset, cache_dir: str = "",
+                       device: torch.device | None = None) -> "TrainingDistance":
+        """A copy made from another's `reference()` (the feature net loaded from its cache, on
+        `device`)."""
         self = cls.__new__(cls)
         self.kind, self.n, self.seed = reference["kind"], reference["n"], reference["seed"]
         if self.kind == "fid":
-            self.extractor = feature_extractor(dataset, cache_dir)
+            self.extractor = feature_extractor(dataset, cache_dir).on(device)
             self.real_stats = reference["real_stats"]
         else:
             self.real = reference["real"]

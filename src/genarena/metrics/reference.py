@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
+import torch
 from torch import Tensor
 
 from genarena.checkpoint import load_checkpoint, save_checkpoint
@@ -25,10 +26,13 @@ log = logging.getLogger(__name__)
 
 
 class FeatureNetwork(Protocol):
-    """What a score needs of a feature network: a name, features with logits, p(y|x)."""
+    """What a score needs of a feature network: a name, features with logits (on the CPU,
+    whichever device the net runs on), p(y|x), and a copy of itself on another device."""
 
     @property
     def name(self) -> str: ...
+
+    def on(self, device: torch.device | str | None) -> "FeatureNetwork": ...
 
     def features_and_logits(self, x: Tensor) -> tuple[Tensor, Tensor]: ...
 

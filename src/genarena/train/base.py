@@ -92,7 +92,7 @@ class Trainer(ABC):
         with the class-conditional ones when `label_fn` is given."""
         assert samples is not None and self.dataset is not None
         return evaluate(samples, self.dataset, self.cfg.eval, eval_seed(self.cfg),
-                        sample_label=label_fn, memo=memo)
+                        sample_label=label_fn, memo=memo, device=self.device)
 
     def summary_extras(self) -> dict[str, Any]:
         """What summary.json records beyond the loop's own fields."""

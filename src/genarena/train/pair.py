@@ -173,7 +173,7 @@ class PairTrainer(ModelTrainer):
         if self._proxy is None:
             c = self.cfg
             self._proxy = TrainingDistance(self.dataset, "auto", c.controller.quality_samples,
-                                           c.seed, c.eval.cache_dir)
+                                           c.seed, c.eval.cache_dir, self.device)
         return self._proxy(self.final_generative())
 
     # knobs, sampling, state ---------------------------------------------------------------------

@@ -43,8 +43,9 @@ def serve(conn: Connection) -> None:
     torch.set_num_threads(1)
     cfg = from_dict(config)
     dataset = build_dataset(cfg.data)
-    ctx = CellContext(cfg, dataset, TrainingDistance.from_reference(scorer, dataset,
-                                                                    cfg.eval.cache_dir), device)
+    scorer_here = TrainingDistance.from_reference(scorer, dataset, cfg.eval.cache_dir,
+                                                  torch.device(device))
+    ctx = CellContext(cfg, dataset, scorer_here, device)
     with switches(cfg.trainer):                   # the run's TF32 / deterministic choices
         while True:
             try:

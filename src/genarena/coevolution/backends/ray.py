@@ -70,9 +70,9 @@ class CellWorker:
         cfg = from_dict(config)
         set_switches(cfg.trainer)                 # the actor's process lives for this run only
         data = dataset_from_wire(dataset)
-        self.ctx = CellContext(cfg, data, TrainingDistance.from_reference(scorer, data,
-                                                                          cfg.eval.cache_dir),
-                               device)
+        scorer_here = TrainingDistance.from_reference(scorer, data, cfg.eval.cache_dir,
+                                                      torch.device(device))
+        self.ctx = CellContext(cfg, data, scorer_here, device)
 
     def evolve(self, cells: list[int], generation: int, states: dict[int, Any]) -> dict[int, Any]:
         """The cells' states after `generation`, in and out in wire form."""
