@@ -61,3 +61,23 @@ def test_a_cuda_run_resumes_on_the_cpu(run, tmp_path):
     resumed = genarena.train(resume=moved, overrides={"device": "cpu", "steps": 30})
     assert resumed.summary["steps"] == 30 and resumed.summary["device"] == "cpu"
     assert yaml.safe_load((moved / "config.yaml").read_text())["device"] == "cuda"   # unchanged
+
+
+def test_batches_are_pinned_only_for_a_cuda_run(monkeypatch):
+    """A CPU run's stream allocates ordinary memory (pinning needs CUDA); a CUDA run's asks for
+    page-locked buffers, gathered into directly (the CUDA tests check the buffers)."""
+    import torch
+
+    from genarena.config import load_config
+    from genarena.data import build_dataset
+    from genarena.train.vae import VAETrainer
+    cfg = load_config("ring8-vae")
+    assert not VAETrainer(cfg, build_dataset(cfg.data), torch.device("cpu")).stream.pin_memory
+    asked = []
+    empty = torch.empty
+    monkeypatch.setattr(torch, "empty", lambda *a, pin_memory=False, **k:
+                        asked.append(pin_memory) or empty(*a, **k))
+    digits = build_dataset(load_config("digits-gan").data)
+    x, y = digits.stream(16, seed=0, pin_memory=True).next()
+    plain_x, plain_y = digits.stream(16, seed=0).next()
+    assert asked == [True, True] and torch.equal(x, plain_x) and torch.equal(y, plain_y)

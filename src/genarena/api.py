@@ -55,7 +55,9 @@ def resolve_device(name: str, key: str = "config key 'device'") -> torch.device:
 def describe_device(device: torch.device) -> dict[str, str]:
     """The device a run used, for summary.json and bench records: its name and what it is."""
     if device.type == "cuda":
-        return {"device": str(device), "device_name": torch.cuda.get_device_name(device)}
+        # the UUID names the physical GPU: under CUDA_VISIBLE_DEVICES every run's is `cuda:0`
+        return {"device": str(device), "device_name": torch.cuda.get_device_name(device),
+                "device_uuid": str(torch.cuda.get_device_properties(device).uuid)}
     return {"device": str(device), "device_name": platform.processor() or platform.machine()}
 
 

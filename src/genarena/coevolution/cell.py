@@ -252,7 +252,8 @@ def evolve_cell(ctx: CellContext, cell: int, generation: int, states: Mapping[in
     """The cell's state after `generation`, from the states of its neighbourhood before it."""
     cfg, c = ctx.cfg, ctx.cfg.coevolution
     rng = torch.Generator().manual_seed(derive_seed(cfg.seed, cell, generation))
-    stream = ctx.dataset.stream(cfg.data.batch_size, seed=derive_seed(cfg.seed, cell, generation, 1))
+    stream = ctx.dataset.stream(cfg.data.batch_size, seed=derive_seed(cfg.seed, cell, generation, 1),
+                                pin_memory=ctx.device.type == "cuda")
     hood = ctx.grid.neighbours(cell)
     live_g = lambda s: materialise(s, ctx.new_g, ctx.make_opt)          # noqa: E731
     live_d = lambda s: materialise(s, ctx.new_d, ctx.make_opt)          # noqa: E731

@@ -33,12 +33,14 @@ class Dataset:
     test_sampler: Callable[[int, torch.Generator], tuple[Tensor, Tensor]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def stream(self, batch_size: int, seed: int) -> "BatchStream":
-        """Training batches, deterministic for a seed and resumable from a state dict."""
+    def stream(self, batch_size: int, seed: int, pin_memory: bool = False) -> "BatchStream":
+        """Training batches, deterministic for a seed and resumable from a state dict.
+        `pin_memory` (for a CUDA run): batches land in page-locked host memory, so that
+        `.to(device, non_blocking=True)` copies them while the host goes on."""
         if self.sampler is not None:
-            return SamplerStream(self.sampler, batch_size, seed)
+            return SamplerStream(self.sampler, batch_size, seed, pin_memory)
         assert self.train_x is not None
-        return ArrayStream(self.train_x, self.train_y, batch_size, seed)
+        return ArrayStream(self.train_x, self.train_y, batch_size, seed, pin_memory)
 
     def reference_split(self, n: int) -> str:
         """Which real samples `reference(n, seed)` returns, said beside every score made on them:
@@ -70,6 +72,8 @@ class Dataset:
 class BatchStream:
     """An endless iterator of (x, y) batches whose position is part of the checkpoint."""
 
+    pin_memory: bool = False
+
     def next(self) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
@@ -84,12 +88,13 @@ class SamplerStream(BatchStream):
     """Fresh draws from an exact sampler (infinite data)."""
 
     def __init__(self, sampler: Callable[[int, torch.Generator], tuple[Tensor, Tensor]],
-                 batch_size: int, seed: int) -> None:
-        self.sampler, self.batch_size = sampler, batch_size
+                 batch_size: int, seed: int, pin_memory: bool = False) -> None:
+        self.sampler, self.batch_size, self.pin_memory = sampler, batch_size, pin_memory
         self.rng = torch.Generator().manual_seed(seed)
 
     def next(self) -> tuple[Tensor, Tensor]:
-        return self.sampler(self.batch_size, self.rng)
+        x, y = self.sampler(self.batch_size, self.rng)
+        return (x.pin_memory(), y.pin_memory()) if self.pin_memory else (x, y)
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.get_state()}
@@ -101,8 +106,9 @@ class SamplerStream(BatchStream):
 class ArrayStream(BatchStream):
     """Epochs over finite arrays, reshuffled each epoch; drops no sample, wraps across epochs."""
 
-    def __init__(self, x: Tensor, y: Tensor | None, batch_size: int, seed: int) -> None:
-        self.x, self.batch_size = x, batch_size
+    def __init__(self, x: Tensor, y: Tensor | None, batch_size: int, seed: int,
+                 pin_memory: bool = False) -> None:
+        self.x, self.batch_size, self.pin_memory = x, batch_size, pin_memory
         self.y = y if y is not None else torch.zeros(len(x), dtype=torch.long)
         self.rng = torch.Generator().manual_seed(seed)
         self.perm = torch.randperm(len(x), generator=self.rng)
@@ -122,7 +128,13 @@ class ArrayStream(BatchStream):
             parts.append(idx)
             need -= len(idx)
         idx = torch.cat(parts)
-        return self.x[idx], self.y[idx]
+        if not self.pin_memory:
+            return self.x[idx], self.y[idx]
+        # gathered straight into page-locked buffers (PyTorch's caching host allocator reuses a
+        # buffer only after the copy that read it has finished)
+        x = torch.empty((len(idx), *self.x.shape[1:]), dtype=self.x.dtype, pin_memory=True)
+        y = torch.empty(len(idx), dtype=self.y.dtype, pin_memory=True)
+        return torch.index_select(self.x, 0, idx, out=x), torch.index_select(self.y, 0, idx, out=y)
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.get_state(), "perm": self.perm.clone(), "pos": self.pos}

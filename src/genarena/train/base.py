@@ -128,7 +128,8 @@ class ModelTrainer(Trainer):
         super().__init__(cfg, dataset, device)
         self.dataset: Dataset = dataset
         self.knobs = knobs
-        self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed)
+        self.stream = dataset.stream(cfg.data.batch_size, seed=cfg.seed,
+                                     pin_memory=device.type == "cuda")
         self.noise = torch.Generator().manual_seed(cfg.seed + 1)
         self.ema: EMA | None = None
         self.precision = precision_for(cfg.trainer.amp, device)   # trainer.amp's autocast

@@ -76,7 +76,8 @@ class DiffusionTrainer(ModelTrainer):
             self.opt_clf = make_optimizer(cfg.optim, self.classifier.parameters(),
                                           self.classifier_lr)
         clf_batch = cfg.guidance.batch_size
-        self.clf_stream = (dataset.stream(clf_batch, seed=cfg.seed)
+        self.clf_stream = (dataset.stream(clf_batch, seed=cfg.seed,
+                                          pin_memory=device.type == "cuda")
                            if self.classifier is not None and clf_batch not in (0, cfg.data.batch_size)
                            else self.stream)
 
@@ -95,7 +96,7 @@ class DiffusionTrainer(ModelTrainer):
     def train_step(self) -> dict[str, float]:
         score_phase = self.step < self.score_steps
         x, y = (self.stream if score_phase else self.clf_stream).next()
-        x, y = x.to(self.device), y.to(self.device)
+        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
         if score_phase:
             self.net.train()
             with self.precision.autocast():             # the score net's forward (trainer.amp)

@@ -33,7 +33,7 @@ class VAETrainer(ModelTrainer):
 
     def train_step(self) -> dict[str, float]:
         x, _ = self.stream.next()
-        x = x.to(self.device)
+        x = x.to(self.device, non_blocking=True)
         eps = torch.randn((x.shape[0], self.cfg.model.z_dim), generator=self.noise).to(self.device)
         with self.precision.autocast():                  # the forwards; the ELBO in fp32
             mu, logvar = self.vae.encode(x)
