@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
 from genarena.cluster import LOOPBACK
+from genarena.scalars import Stat, Stats
 
 RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR",
                   "MASTER_PORT")
@@ -85,14 +86,19 @@ class World:
         for t in [*module.parameters(), *module.buffers()]:
             dist.broadcast(t.data, 0)
 
-    def mean(self, stats: dict[str, float]) -> dict[str, float]:
-        """The statistics averaged over the ranks (each rank's are over its slice)."""
+    def mean(self, stats: Stats) -> dict[str, Stat]:
+        """The statistics averaged over the ranks (each rank's are over its slice): floats stay
+        floats; device scalars stay on the device, reduced without a read."""
         if self.size == 1 or not stats:
-            return stats
+            return dict(stats)
         keys = sorted(stats)
-        values = torch.tensor([stats[k] for k in keys], dtype=torch.float64, device=self.device)
+        values = torch.stack([torch.as_tensor(stats[k], dtype=torch.float64, device=self.device)
+                              for k in keys])
         dist.all_reduce(values)
-        return dict(zip(keys, (values / self.size).tolist()))
+        values /= self.size
+        if any(isinstance(v, torch.Tensor) for v in stats.values()):
+            return dict(zip(keys, values.unbind()))
+        return dict(zip(keys, values.tolist()))
 
     def any(self, flag: bool) -> bool:
         """Whether any rank's flag is set (a stop request must stop every rank at one step)."""

@@ -66,6 +66,42 @@ def test_nan_rolls_back_to_the_last_checkpoint_and_halves_learning_rates(tmp_pat
 FAST_LR = 1e-3
 
 
+def _device_style(monkeypatch, nan_at: int | None = None) -> None:
+    """G's loss returned as a float64 tensor, as a GPU step leaves it (unread, on the device);
+    NaN once at step `nan_at`."""
+    original, fired = PairTrainer.g_phase, []
+
+    def on_device(self):
+        stats = original(self)
+        value = math.nan if self.step == nan_at and not any(fired) else stats["loss_g"]
+        fired.append(self.step == nan_at)
+        return {**stats, "loss_g": torch.tensor(value, dtype=torch.float64)}
+    monkeypatch.setattr(PairTrainer, "g_phase", on_device)
+
+
+def test_statistics_left_on_the_device_log_what_floats_log(tmp_path, monkeypatch):
+    args = {k.replace(".", "__"): v for k, v in FAST.items()}
+    floats = genarena.train("ring8-nsgan", out=tmp_path / "f", **args)
+    _device_style(monkeypatch)
+    tensors = genarena.train("ring8-nsgan", out=tmp_path / "t", **args)
+    assert metric_rows(tmp_path / "t") == metric_rows(tmp_path / "f")
+    assert tensors.summary["metrics"] == floats.summary["metrics"]
+
+
+def test_a_nan_left_on_the_device_rolls_back_when_the_meter_is_read(tmp_path, monkeypatch):
+    """The loop does not read a device statistic at every step; the NaN is found at the next log
+    or checkpoint, before anything is written, and rolls back as a host NaN does."""
+    _device_style(monkeypatch, nan_at=24)
+    run = genarena.train("ring8-nsgan", out=tmp_path / "r", **{k.replace(".", "__"): v
+                                                                for k, v in FAST.items()})
+    assert run.summary["divergence_retries"] == 1
+    rows = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
+    events = [r for r in rows if r.get("event") == "diverged"]
+    assert len(events) == 1 and events[0]["step"] == 20 and events[0]["non_finite"] == ["loss_g"]
+    assert all(math.isfinite(r["loss_g"]) for r in rows if "loss_g" in r)
+    assert rows[-1]["step"] == FAST["steps"]
+
+
 def test_persistent_divergence_stops_with_exit_1(tmp_path, capsys):
     args = [f"{k}={v}" for k, v in FAST.items()]
     code = main(["train", "ring8-nsgan", *args, "optim.name=sgd", "optim.lr_g=1e30",

@@ -37,6 +37,7 @@ from genarena.data.base import BatchStream, Dataset
 from genarena.losses import get_loss
 from genarena.metrics.proxy import TrainingDistance, training_sample
 from genarena.nets import build_gan
+from genarena.scalars import Stat, as_floats, statistic
 from genarena.train.adversarial_step import DiscriminatorRules, discriminator_step, generator_step
 from genarena.train.generative import LatentGenerator
 from genarena.train.noise import sample_latent
@@ -203,7 +204,7 @@ def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream: B
     judges, fakers = judges or d_sel, fakers or g_sel
     rules = DiscriminatorRules.from_config(cfg, ctx.d_loss)
     n, draws = cfg.data.batch_size, [0] * len(ctx.g_losses)
-    sums = {"loss_d": 0.0, "loss_g": 0.0, "d_acc_real": 0.0, "d_acc_fake": 0.0}
+    sums: dict[str, Stat] = {"loss_d": 0.0, "loss_g": 0.0, "d_acc_real": 0.0, "d_acc_fake": 0.0}
     d_batches = 0
     for b in range(c.batches_per_gen):
         if b % c.d_every == 0:
@@ -226,8 +227,10 @@ def _train(g_sel: list[Member], d_sel: list[Member], ctx: CellContext, stream: B
             loss = generator_step(g.opt, g.net,
                                   lambda: g_loss(judge.net(g.net(_latent(ctx, n, rng)))),
                                   (judge.net,), clip)
-            sums["loss_g"] += loss.item() / len(g_sel)
-    stats = {k: v / (c.batches_per_gen if k == "loss_g" else d_batches) for k, v in sums.items()}
+            sums["loss_g"] += statistic(loss) / len(g_sel)
+    # read once per generation (on a GPU the sums stay on the device until here)
+    stats = as_floats({k: v / (c.batches_per_gen if k == "loss_g" else d_batches)
+                       for k, v in sums.items()})
     if len(ctx.g_losses) > 1:
         total = sum(draws)
         stats.update({f"draw_{loss.name}": c / total for loss, c in zip(ctx.g_losses, draws)})

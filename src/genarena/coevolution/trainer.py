@@ -21,6 +21,7 @@ from genarena.config import Config
 from genarena.control import build_grid_controller
 from genarena.control.multiagent import cell_knobs
 from genarena.data.base import Dataset
+from genarena.scalars import Stats
 from genarena.train.base import Trainer
 from genarena.train.loop import due
 
@@ -63,7 +64,7 @@ class CoevolutionTrainer(Trainer):
         return {"generator": self.step, "generations": self.generation,
                 "grid_generator_updates": self.step * g.size * self.cfg.coevolution.population}
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> Stats:
         """One generation of every cell; statistics averaged over cells, plus each cell's score."""
         if self.backend is None or self.step >= self.total_steps:
             raise RuntimeError("training is finished")

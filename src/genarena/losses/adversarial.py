@@ -16,24 +16,25 @@ from torch import Tensor
 
 from genarena.config import LOSS_DEFAULTS
 from genarena.errors import UserError
+from genarena.scalars import Stat, statistic
 
 
-def sign_accuracy(real: Tensor, fake: Tensor) -> tuple[float, float]:
+def sign_accuracy(real: Tensor, fake: Tensor) -> tuple[Stat, Stat]:
     """Logit losses (and hinge's margin classifier): D is right when its output has the right
     sign, i.e. sigmoid(D) on the right side of ½."""
-    return float((real > 0).float().mean()), float((fake < 0).float().mean())
+    return statistic((real > 0).float().mean()), statistic((fake < 0).float().mean())
 
 
-def least_squares_accuracy(real: Tensor, fake: Tensor) -> tuple[float, float]:
+def least_squares_accuracy(real: Tensor, fake: Tensor) -> tuple[Stat, Stat]:
     """LSGAN regresses reals to 1 and fakes to 0: D is right on the right side of ½."""
-    return float((real > 0.5).float().mean()), float((fake < 0.5).float().mean())
+    return statistic((real > 0.5).float().mean()), statistic((fake < 0.5).float().mean())
 
 
-def critic_accuracy(real: Tensor, fake: Tensor) -> tuple[float, float]:
+def critic_accuracy(real: Tensor, fake: Tensor) -> tuple[Stat, Stat]:
     """A Wasserstein critic's scores have no threshold, only an order: a real is judged right when
     it scores above the batch's mean fake score, a fake when it scores below the mean real one."""
-    return (float((real > fake.mean()).float().mean()),
-            float((fake < real.mean()).float().mean()))
+    return (statistic((real > fake.mean()).float().mean()),
+            statistic((fake < real.mean()).float().mean()))
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,11 @@ class AdversarialLoss:
     title: str
     d_loss: Callable[[Tensor, Tensor], Tensor]
     g_loss: Callable[[Tensor], Tensor]
-    accuracy: Callable[[Tensor, Tensor], tuple[float, float]] = sign_accuracy
+    accuracy: Callable[[Tensor, Tensor], tuple[Stat, Stat]] = sign_accuracy
     default_clip: float = 0.0
     default_gp_weight: float = 0.0
 
-    def d_accuracy(self, real: Tensor, fake: Tensor) -> dict[str, float]:
+    def d_accuracy(self, real: Tensor, fake: Tensor) -> dict[str, Stat]:
         """{"d_acc_real", "d_acc_fake"}: the shares of reals and fakes D judges rightly."""
         acc_real, acc_fake = self.accuracy(real.detach(), fake.detach())
         return {"d_acc_real": acc_real, "d_acc_fake": acc_fake}

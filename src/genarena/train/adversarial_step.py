@@ -18,10 +18,11 @@ from torch import Tensor, nn
 from genarena.config import Config
 from genarena.losses import AdversarialLoss, clip_weights, get_loss, gradient_penalty, r1_penalty
 from genarena.losses.regularizers import Critic, Sample
+from genarena.scalars import Stat, statistic
 from genarena.train.optim import optimizer_step
 from genarena.train.precision import FULL, Precision
 
-ExtraTerms = Callable[[], tuple[Tensor, dict[str, float]]]
+ExtraTerms = Callable[[], tuple[Tensor, dict[str, Stat]]]
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def discriminator_step(rules: DiscriminatorRules, opt: torch.optim.Optimizer, mo
                        noise: torch.Generator | None = None,
                        outputs: tuple[Tensor, Tensor] | None = None,
                        extra: ExtraTerms | None = None,
-                       precision: Precision = FULL) -> dict[str, float]:
+                       precision: Precision = FULL) -> dict[str, Stat]:
     """One update of D (every parameter of `module`) against detached fakes.
 
     `critic` maps samples to D's raw outputs (packing happens inside it); `outputs` may give
@@ -80,11 +81,11 @@ def discriminator_step(rules: DiscriminatorRules, opt: torch.optim.Optimizer, mo
         out_real, out_fake = out_real.float(), out_fake.float()
         extra_terms = extra() if extra is not None else None
     loss = rules.loss.d_loss(out_real, out_fake)
-    stats = {"loss_d": loss.item(), **rules.loss.d_accuracy(out_real, out_fake)}
+    stats = {"loss_d": statistic(loss), **rules.loss.d_accuracy(out_real, out_fake)}
     if rules.gp_weight > 0:
         gp = gradient_penalty(critic, _fp32(real), _fp32(fake), noise, rules.pack)
         loss = loss + rules.gp_weight * gp
-        stats["gp"] = gp.item()
+        stats["gp"] = statistic(gp)
     if extra_terms is not None:
         more, more_stats = extra_terms
         loss = loss + more.float()
@@ -114,10 +115,10 @@ def _fp32(x: Sample) -> Sample:
 
 def r1_step(rules: DiscriminatorRules, opt: torch.optim.Optimizer, module: nn.Module,
             critic: Critic, real: Sample, gamma: float, interval: int,
-            precision: Precision = FULL) -> dict[str, float]:
+            precision: Precision = FULL) -> dict[str, Stat]:
     """Lazy R1: γ/2·E‖∇D(x)‖² on reals (per decision of a packing D), scaled by the interval
     at which it is applied (StyleGAN2); at full precision, through `precision`'s loss scaler."""
     penalty = r1_penalty(critic, _fp32(real), rules.pack)
     optimizer_step(opt, penalty * (gamma / 2 * interval), module, rules.grad_clip,
                    precision.scaler)
-    return {"r1": penalty.item()}
+    return {"r1": statistic(penalty)}

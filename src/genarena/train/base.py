@@ -23,6 +23,7 @@ from genarena.distributed import SINGLE, World
 from genarena.errors import UserError
 from genarena.generative import Generative
 from genarena.metrics import evaluate
+from genarena.scalars import Stats
 from genarena.train.ema import EMA
 from genarena.train.precision import precision_for
 
@@ -46,7 +47,7 @@ class Trainer(ABC):
 
     # what every trainer supplies ------------------------------------------------------------
     @abstractmethod
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> Stats:
         """Advance `step` (by one update, or by several for a coevolution generation); return
         the step's statistics (a non-finite value triggers the divergence guard)."""
 

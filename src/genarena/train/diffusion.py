@@ -25,6 +25,7 @@ from genarena.diffusion.dsm import dsm_loss, score_fn
 from genarena.diffusion.pipeline import DiffusionGenerative, make_sde
 from genarena.errors import UserError
 from genarena.nets import build_classifier, build_score_net
+from genarena.scalars import Stats, statistic
 from genarena.train.base import ModelTrainer
 from genarena.train.optim import lr_factor, make_optimizer, optimizer_step, set_lr
 
@@ -93,7 +94,7 @@ class DiffusionTrainer(ModelTrainer):
         """The score net that samples and that the classifier is trained against (EMA if any)."""
         return self.sampled(self.net)
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> Stats:
         score_phase = self.step < self.score_steps
         x, y = (self.stream if score_phase else self.clf_stream).next()
         x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
@@ -104,7 +105,7 @@ class DiffusionTrainer(ModelTrainer):
             self._update(self.opt, loss, self.net)
             if self.ema is not None:
                 self.ema.update(self.net)
-            stats = {"loss_dsm": loss.item()}
+            stats: Stats = {"loss_dsm": statistic(loss)}
         else:
             assert self.classifier is not None and self.opt_clf is not None
             self.classifier.train()

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from genarena.config import Config
 from genarena.data.base import Dataset
 from genarena.losses import get_loss
+from genarena.scalars import Stat
 from genarena.train.adversarial_step import generator_step
 from genarena.train.pair import PairTrainer
 
@@ -44,7 +45,7 @@ class EGANTrainer(PairTrainer):
         norm = torch.sqrt(sum((g.pow(2).sum() for g in grads), torch.zeros((), device=real.device)))
         return quality.item(), -torch.log(norm.pow(2) + 1e-12).item()
 
-    def g_phase(self) -> dict[str, float]:
+    def g_phase(self) -> dict[str, Stat]:
         """Children by every mutation of every parent; the fittest become the parents."""
         gamma = self.cfg.egan.diversity_weight
         children: list[tuple[float, int, dict, dict]] = []
@@ -70,7 +71,7 @@ class EGANTrainer(PairTrainer):
         self.g.load_state_dict(self.parents[0][0])
         self.opt_g.load_state_dict(copy.deepcopy(self.parents[0][1]))
         self.apply_knobs()
-        stats = {"loss_g": sum(losses) / len(losses), "fitness": survivors[0][0]}
+        stats: dict[str, Stat] = {"loss_g": sum(losses) / len(losses), "fitness": survivors[0][0]}
         for k, mutation in enumerate(self.mutations):
             stats[f"chosen_{mutation.name}"] = float(sum(c[1] == k for c in survivors)) / len(survivors)
         return stats

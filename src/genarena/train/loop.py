@@ -21,6 +21,7 @@ from genarena.config import to_dict
 from genarena.errors import DivergenceError
 from genarena.progress import Progress
 from genarena.run import RunDir
+from genarena.scalars import Stats
 from genarena.train.base import LabelFn, SampleFn, Trainer
 from genarena.train.meter import Meter
 
@@ -140,8 +141,21 @@ class _Loop:
         self.elapsed, self.started = float(state["elapsed"]), time.perf_counter()
 
 
-def _finite(stats: dict[str, float]) -> bool:
-    return all(math.isfinite(v) for v in stats.values())
+def _non_finite_floats(stats: Stats) -> list[str]:
+    """The keys of the step's host statistics that are NaN or infinite (device ones wait for the
+    meter's next read)."""
+    return sorted(k for k, v in stats.items()
+                  if not isinstance(v, Tensor) and not math.isfinite(v))
+
+
+def _reads_statistics(loop: _Loop, before: int, step: int, stopping: bool) -> bool:
+    """Whether this step logs, checkpoints, evaluates, pictures or ends: the moments the loop
+    reads the meter, and so checks the statistics a GPU step left on the device."""
+    cfg = loop.cfg
+    return (step == loop.trainer.total_steps or stopping
+            or any(due(before, step, interval) for interval in (
+                cfg.log.interval, cfg.log.checkpoint_interval, cfg.eval.interval,
+                cfg.log.sample_interval)))
 
 
 def fit(trainer: Trainer, run: RunDir | None, hooks: Hooks,
@@ -191,12 +205,18 @@ def _train(loop: _Loop, stop: StopRequest) -> None:
     while trainer.step < total:
         before = trainer.step
         stats = trainer.train_step()
-        if not _finite(stats):
-            last_good = _roll_back(loop, last_good, stats)
+        bad = _non_finite_floats(stats)
+        if bad:
+            last_good = _roll_back(loop, last_good, bad)
             continue
         loop.meter.add(stats)
         step = trainer.step
         stopping = loop.world.any(bool(stop.signum))      # every rank stops at the same step
+        # a GPU step's statistics stay on the device: checked when the meter is read, before
+        # anything is logged or saved (every rank reads at the same steps, on the same means)
+        if _reads_statistics(loop, before, step, stopping) and not loop.meter.finite():
+            last_good = _roll_back(loop, last_good, loop.meter.non_finite())
+            continue
         if run is not None:
             _log_phase(loop, run, before)
             with loop.off_the_clock():
@@ -243,10 +263,10 @@ def _picture_phase(loop: _Loop, run: RunDir, before: int) -> None:
         hooks.save_samples(samples(cfg.eval.n_samples), f"step-{step:08d}")
 
 
-def _roll_back(loop: _Loop, last_good: dict[str, Any], stats: dict[str, float]) -> dict[str, Any]:
-    """NaN/Inf: restore the last good state, halve the learning rates, retry (bounded)."""
+def _roll_back(loop: _Loop, last_good: dict[str, Any], bad: list[str]) -> dict[str, Any]:
+    """NaN/Inf in the statistics `bad`: restore the last good state, halve the learning rates,
+    retry (bounded)."""
     retries = loop.retries + 1
-    bad = sorted(k for k, v in stats.items() if not math.isfinite(v))
     if retries > loop.cfg.trainer.max_retries:
         raise DivergenceError(
             f"training diverged at step {loop.trainer.step} ({', '.join(bad)} not finite) after "

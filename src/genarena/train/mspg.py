@@ -20,6 +20,7 @@ from genarena.control import Knobs
 from genarena.data.base import Dataset
 from genarena.losses import feature_matching, info_nce
 from genarena.nets.mspg import AuxDiversityDiscriminator, MSPGDiscriminator, fade, image_pyramid, pooled
+from genarena.scalars import Stat
 from genarena.train.adversarial_step import discriminator_step, generator_step
 from genarena.train.optim import make_optimizer
 from genarena.train.pair import PairTrainer
@@ -94,7 +95,7 @@ class MSPGTrainer(PairTrainer):
         return self.world.shard(eps)
 
     # phases ------------------------------------------------------------------------------
-    def d_phase(self) -> dict[str, float]:
+    def d_phase(self) -> dict[str, Stat]:
         """D (and D_aux) on a real batch and a batch of detached fakes, by the shared D step:
         the loss's clipping and gradient penalty apply here as in the pair trainer (the penalty on
         D's input at every scale; clipping also bounds D_aux, which trains with D's loss)."""
@@ -105,7 +106,7 @@ class MSPGTrainer(PairTrainer):
             f_real, f_fake = self._features(real), self._features(fake)
             outputs = (self.d.classify(f_real), self.d.classify(f_fake))
 
-        def aux_terms() -> tuple[Tensor, dict[str, float]]:
+        def aux_terms() -> tuple[Tensor, dict[str, Stat]]:
             if self.aux is None or self.knobs.weights["aux"] <= 0:
                 return torch.zeros((), device=self.device), {}
             aux_real, aux_fake = self.aux(f_real[-1]), self.aux(f_fake[-1])
@@ -128,10 +129,10 @@ class MSPGTrainer(PairTrainer):
             return {f"amp_skipped_{side}": 1.0}
         return {f"grad_norm_{side}": norm}
 
-    def g_phase(self) -> dict[str, float]:
+    def g_phase(self) -> dict[str, Stat]:
         """G through a frozen D (and D_aux), with the extra losses the knobs weigh."""
         w, m = self.knobs.weights, self.cfg.mspg
-        stats: dict[str, float] = {}
+        stats: dict[str, Stat] = {}
         seen: dict[str, Tensor] = {}
 
         def loss_fn() -> Tensor:
@@ -160,7 +161,7 @@ class MSPGTrainer(PairTrainer):
                       "diversity": diversity(seen["fake"], seen["real"])})
         return stats
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, Stat]:
         self.g.set_progress(self._progress())
         stats = super().train_step()
         if self.cfg.mspg.progressive_steps:

@@ -18,6 +18,7 @@ from genarena.distributed import World
 from genarena.losses import get_loss
 from genarena.metrics.proxy import TrainingDistance
 from genarena.nets import build_gan
+from genarena.scalars import Stat, Stats, statistic
 from genarena.train.adversarial_step import DiscriminatorRules, discriminator_step, generator_step, r1_step
 from genarena.train.base import ModelTrainer
 from genarena.train.generative import LatentGenerator
@@ -83,7 +84,7 @@ class PairTrainer(ModelTrainer):
         x, _ = self.stream.next()
         return self.world.shard(x).to(self.device, non_blocking=True)
 
-    def d_phase(self) -> dict[str, float]:
+    def d_phase(self) -> dict[str, Stat]:
         """One D update on a fresh real batch and a batch of (detached) fakes."""
         real = self._real()
         with torch.no_grad(), self.precision.autocast():
@@ -91,7 +92,7 @@ class PairTrainer(ModelTrainer):
         return discriminator_step(self.rules, self.opt_d, self.d, self.d, real, fake, self.noise,
                                   precision=self.precision)
 
-    def d_regularization_phase(self) -> dict[str, float]:
+    def d_regularization_phase(self) -> dict[str, Stat]:
         """Lazy R1: every r1_interval steps, γ/2·‖∇D(x)‖² scaled by the interval (StyleGAN2)."""
         c = self.cfg.loss
         if c.r1_gamma <= 0 or self.step % c.r1_interval:
@@ -99,14 +100,14 @@ class PairTrainer(ModelTrainer):
         return r1_step(self.rules, self.opt_d, self.d, self.d, self._real(), c.r1_gamma,
                        c.r1_interval, self.precision)
 
-    def g_phase(self) -> dict[str, float]:
+    def g_phase(self) -> dict[str, Stat]:
         """One G update through a frozen D."""
         loss = generator_step(self.opt_g, self.g,
                               lambda: self.loss.g_loss(self.d(self.g(self._latent()))),
                               (self.d,), self.cfg.trainer.grad_clip, self.precision)
-        return {"loss_g": loss.item()}
+        return {"loss_g": statistic(loss)}
 
-    def control_phase(self, stats: dict[str, float]) -> dict[str, float]:
+    def control_phase(self, stats: Stats) -> dict[str, Stat]:
         """Every controller.interval steps: the controller may change the knobs (within bounds)."""
         self.control_meter.add(stats)
         if self.step % self.controller.interval:
@@ -115,13 +116,13 @@ class PairTrainer(ModelTrainer):
         if self.controller.needs_quality:
             # averaged like the statistics: ranks whose proxies differ by a rounding would choose
             # different d_steps, and their collectives would no longer line up
-            seen["quality"] = self.world.mean({"quality": self.quality_proxy()})["quality"]
+            seen["quality"] = float(self.world.mean({"quality": self.quality_proxy()})["quality"])
         self.knobs = self.controller.decide(seen, self.knobs)
         self.control_meter.reset()
         self.apply_knobs()
-        return self.controller.log()
+        return dict(self.controller.log())
 
-    def simultaneous_phase(self) -> dict[str, float]:
+    def simultaneous_phase(self) -> dict[str, Stat]:
         """ALI's step (trainer.update=simultaneous): one forward of a real batch and G(z), then
         D's gradient of its loss and G's of its own, both at the same point, and both steps."""
         real, z = self._real(), self._latent()
@@ -141,17 +142,17 @@ class PairTrainer(ModelTrainer):
                 nn.utils.clip_grad_norm_(net.parameters(), self.cfg.trainer.grad_clip)
             opt.step()
             opt.zero_grad(set_to_none=True)
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
+        return {"loss_d": statistic(loss_d), "loss_g": statistic(loss_g),
                 **self.loss.d_accuracy(out_real.detach(), out_fake.detach())}
 
     def updates(self) -> dict[str, int]:
         """Generator updates (g_steps per step)."""
         return {"generator": self.step * self.cfg.trainer.g_steps}
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, Stat]:
         """One step: its D updates, then its G updates (or one simultaneous update of both);
         returns the step's statistics."""
-        stats: dict[str, float] = {}
+        stats: dict[str, Stat] = {}
         if self.cfg.trainer.update == "simultaneous":
             stats.update(self.simultaneous_phase())
         else:

@@ -14,6 +14,7 @@ from genarena.config import Config
 from genarena.control import Knobs
 from genarena.data.base import Dataset
 from genarena.nets import build_vae
+from genarena.scalars import Stat, statistic
 from genarena.train.base import ModelTrainer
 from genarena.train.generative import LatentGenerator
 from genarena.train.optim import make_optimizer, optimizer_step, set_lr
@@ -31,7 +32,7 @@ class VAETrainer(ModelTrainer):
         self.opt = make_optimizer(cfg.optim, self.vae.parameters(), self.knobs.lr_g)
         self.track_ema(self.vae)
 
-    def train_step(self) -> dict[str, float]:
+    def train_step(self) -> dict[str, Stat]:
         x, _ = self.stream.next()
         x = x.to(self.device, non_blocking=True)
         eps = torch.randn((x.shape[0], self.cfg.model.z_dim), generator=self.noise).to(self.device)
@@ -46,7 +47,7 @@ class VAETrainer(ModelTrainer):
         if self.ema is not None:
             self.ema.update(self.vae)
         self.step += 1
-        return {"loss_vae": loss.item(), "recon": rec.item(), "kl": kl.item()}
+        return {"loss_vae": statistic(loss), "recon": statistic(rec), "kl": statistic(kl)}
 
     def apply_knobs(self) -> None:
         set_lr(self.opt, self.knobs.lr_g)
