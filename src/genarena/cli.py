@@ -188,7 +188,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     unknown = [s for s in args.suites if s not in SUITES]
     if unknown:
         raise UserError(f"bench: unknown suite '{unknown[0]}' (expected: {', '.join(SUITES)})")
-    seeded, parallel, evidence = (suites_that(f) for f in ("seeded", "parallel", "study"))
+    seeded, parallel, evidence, timed = (suites_that(f)
+                                         for f in ("seeded", "parallel", "study", "timed"))
+    if args.device is not None and not set(args.suites) <= set(timed):
+        raise UserError(f"bench: --device applies to the suites {', '.join(timed)}")
     if args.seeds is not None and not set(args.suites) & set(seeded):
         raise UserError(f"bench: --seeds applies to the suites {', '.join(seeded)}")
     out = Path(args.out or (QUICK_OUT if args.quick else RESULTS_OUT))
@@ -210,7 +213,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     for path in run_suites(args.suites, out, quick=args.quick, seeds=args.seeds,
                            launch=Launch(args.workers, args.address, args.replace),
-                           budget=args.budget):
+                           budget=args.budget, device=args.device):
         print(path)
     return 0
 
@@ -386,6 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--estimate", action="store_true",
                    help="evidence-* and marl: time a short run of every method and print what the "
                         "study would cost, without running it")
+    b.add_argument("--device", default=None, metavar="DEV",
+                   help="throughput and mspg: the device their timings run on (default cpu; "
+                        "cuda waits for the GPU before reading each clock)")
     b.set_defaults(func=cmd_bench)
 
     ps = add("presets", help="list presets, or show one")

@@ -23,5 +23,18 @@ def test_quick_suite_writes_results(tmp_path):
 def test_gemm_flops_is_two_n_cubed_over_the_best_time(monkeypatch):
     # A clock whose successive calls are 0.5 s apart, except one 0.25 s product: best = 0.25 s.
     ticks = iter([0.0, 0.5, 1.0, 1.25, 2.0, 2.5])
-    monkeypatch.setattr("genarena.bench.throughput.time.perf_counter", lambda: next(ticks))
+    monkeypatch.setattr("genarena.bench.common.time.perf_counter", lambda: next(ticks))
     assert gemm_flops(n=64, repeats=3) == pytest.approx(2 * 64 ** 3 / 0.25)
+
+
+def test_a_timer_waits_for_the_gpu_before_it_reads_the_clock(monkeypatch):
+    """CUDA kernels are queued: reading the clock without waiting times the launches only."""
+    import torch
+
+    from genarena.bench.common import clock
+    waited = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: waited.append(device))
+    clock(torch.device("cpu"))
+    assert waited == []
+    clock(torch.device("cuda:1"))
+    assert waited == [torch.device("cuda:1")]

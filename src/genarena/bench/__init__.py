@@ -22,7 +22,8 @@ class SuiteSpec:
     its last full run on the machine its results name (None: never run in full; `--estimate`
     measures an evidence study); `parallel`: its training runs go through the run scheduler
     (--workers, --address), else it times code in this process and runs alone; `seeded`: it
-    takes --seeds; `study`: the evidence study it runs (--budget, --estimate)."""
+    takes --seeds; `study`: the evidence study it runs (--budget, --estimate); `timed`: it
+    times code on one device (--device)."""
     name: str
     run: Callable[..., list[Path]]
     about: str
@@ -30,6 +31,7 @@ class SuiteSpec:
     parallel: bool = False
     seeded: bool = False
     study: str = ""
+    timed: bool = False
 
 
 # Wall minutes of the last full runs (rounded; modes at its default 5 seeds).
@@ -37,7 +39,7 @@ _STUDY_MINUTES = {"pacgan": 175, "stacked": 75, "mustangs": 65, "mspg": 30, "con
                   "dlsm-digits": 100, "mspg-stacked": 215, "marl": 120}
 
 SUITES: Mapping[str, SuiteSpec] = MappingProxyType({s.name: s for s in (
-    SuiteSpec(name="throughput", run=throughput.run, minutes=5,
+    SuiteSpec(name="throughput", run=throughput.run, minutes=5, timed=True,
               about="pair-trainer steps/s against a hand-written loop of the same nets"),
     SuiteSpec(name="images", run=images.run, minutes=30, parallel=True,
               about="FID and the image metrics against training time on MNIST-5k"),
@@ -45,7 +47,7 @@ SUITES: Mapping[str, SuiteSpec] = MappingProxyType({s.name: s for s in (
               about="the DLSM reproductions (two moons, conditional digits), sampler costs"),
     SuiteSpec(name="coevolution", run=coevolution.run, minutes=90, parallel=True,
               about="the Mustangs reproduction table; grid controllers against plain Mustangs"),
-    SuiteSpec(name="mspg", run=mspg.run, minutes=60, parallel=True,
+    SuiteSpec(name="mspg", run=mspg.run, minutes=60, parallel=True, timed=True,
               about="DEMA vs self-attention, controller overhead, the MSPG-SEN ablations"),
     SuiteSpec(name="dfac", run=dfac.run, minutes=5,
               about="IQL/VDN/QMIX/DIQL/DDN/DMIX on the stochastic two-step matrix game"),
@@ -61,7 +63,7 @@ SUITES: Mapping[str, SuiteSpec] = MappingProxyType({s.name: s for s in (
 
 
 def suites_that(flag: str) -> list[str]:
-    """The suites with `flag` set (parallel, seeded, or study: the evidence suites)."""
+    """The suites with `flag` set (parallel, seeded, timed, or study: the evidence suites)."""
     return [name for name, s in SUITES.items() if getattr(s, flag)]
 
 
@@ -78,10 +80,12 @@ def suite_table() -> str:
 
 
 def run_suites(names: list[str], out: Path, quick: bool = False, seeds: int | None = None,
-               launch: Launch = Launch(), budget: float | None = None) -> list[Path]:
+               launch: Launch = Launch(), budget: float | None = None,
+               device: str | None = None) -> list[Path]:
     """Run the named suites, returning the result files written (`seeds`: for the seeded
     suites; `launch`: how the parallel suites spread their training runs; `budget`: the
-    fraction of the published budget the evidence suites train)."""
+    fraction of the published budget the evidence suites train; `device`: where the timed
+    suites time their code)."""
     written: list[Path] = []
     for name in names:
         spec = SUITES[name]
@@ -92,5 +96,7 @@ def run_suites(names: list[str], out: Path, quick: bool = False, seeds: int | No
             options["seeds"] = list(range(seeds))
         if spec.study and budget is not None:
             options["budget"] = budget
+        if spec.timed and device is not None:
+            options["device"] = device
         written += spec.run(out, quick, **options)
     return written

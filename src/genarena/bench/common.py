@@ -51,6 +51,14 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def clock(device: torch.device) -> float:
+    """time.perf_counter once the device's queued work has finished: CUDA kernels run
+    asynchronously, so a timer that does not wait for them times the launches only."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 def bare_gan_step(g: torch.nn.Module, d: torch.nn.Module, opt_g: torch.optim.Optimizer,
                   opt_d: torch.optim.Optimizer, real: torch.Tensor, z_dim: int,
                   latents: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
@@ -58,7 +66,8 @@ def bare_gan_step(g: torch.nn.Module, d: torch.nn.Module, opt_g: torch.optim.Opt
     then a G step (non-saturating) through the frozen D, nothing else (`latents`: the D and G
     steps' z, else drawn here)."""
     n = len(real)
-    z_d, z_g = latents if latents is not None else (torch.randn(n, z_dim), torch.randn(n, z_dim))
+    z_d, z_g = latents if latents is not None else (torch.randn(n, z_dim, device=real.device),
+                                                    torch.randn(n, z_dim, device=real.device))
     with torch.no_grad():
         fake = g(z_d)
     loss_d = F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()

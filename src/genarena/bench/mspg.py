@@ -3,7 +3,6 @@ overhead per training step, and the ablation table of docs/mspg.md over seeds.""
 from __future__ import annotations
 
 import statistics
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,7 +10,15 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from genarena.bench.common import Launch, machine_info, peak_rss_mb, runs_folder, train_all, write_results
+from genarena.bench.common import (
+    Launch,
+    clock,
+    machine_info,
+    peak_rss_mb,
+    runs_folder,
+    train_all,
+    write_results,
+)
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.nets.mspg import DEMA, SelfAttention
@@ -44,23 +51,26 @@ TOY_METRICS = ("modes_captured", "high_quality_fraction", "reverse_kl")
 IMAGE_METRICS = ("modes_captured", "reverse_kl", "fid")
 
 
-def _median_seconds(fn: Callable[[], Any], repeats: int) -> float:
+def _median_seconds(fn: Callable[[], Any], repeats: int, device: torch.device) -> float:
     fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock(device)
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock(device) - start)
     return statistics.median(times)
 
 
-def attention_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
+def attention_table(quick: bool, device: torch.device = torch.device("cpu")
+                    ) -> tuple[list[str], dict[str, Any]]:
     """FLOPs (forward), parameters and forward+backward time of DEMA vs SAGAN attention."""
     channels, batch = 64, 16
     raw: dict[str, dict[str, Any]] = {}
     for size in (16, 32):
-        x = torch.randn(batch, channels, size, size).contiguous(memory_format=torch.channels_last)
-        for name, module in (("DEMA", DEMA(channels)), ("self-attention", SelfAttention(channels))):
+        x = torch.randn(batch, channels, size, size).to(device).contiguous(
+            memory_format=torch.channels_last)
+        for name, module in (("DEMA", DEMA(channels).to(device)),
+                             ("self-attention", SelfAttention(channels).to(device))):
             with FlopCounterMode(display=False) as counter:
                 module(x)
             xg = x.clone().requires_grad_(True)
@@ -70,7 +80,7 @@ def attention_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
             raw[f"{name}@{size}"] = {
                 "gflops_forward": counter.get_total_flops() / 1e9,
                 "params": sum(p.numel() for p in module.parameters()),
-                "ms_forward_backward": 1000 * _median_seconds(step, 3 if quick else 10)}
+                "ms_forward_backward": 1000 * _median_seconds(step, 3 if quick else 10, device)}
     table = ["| block | resolution | GFLOP (forward) | parameters | ms forward+backward |",
              "|---|---|---|---|---|"]
     for key, r in raw.items():
@@ -80,19 +90,20 @@ def attention_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
     return table, {"channels": channels, "batch": batch, "results": raw}
 
 
-def overhead_table(quick: bool) -> tuple[list[str], dict[str, Any]]:
+def overhead_table(quick: bool, device: torch.device = torch.device("cpu")
+                   ) -> tuple[list[str], dict[str, Any]]:
     """Seconds per training step of ring8-mspg under each controller (same run otherwise)."""
     steps = 10 if quick else 200
     raw: dict[str, float] = {}
     for name in ("static", "apfl", "dqn", "iqn"):
         cfg = load_config("ring8-mspg", {"controller.name": name, "controller.interval": 20})
         torch.manual_seed(0)
-        trainer = get_trainer("mspg").build(cfg, build_dataset(cfg.data), torch.device("cpu"))
+        trainer = get_trainer("mspg").build(cfg, build_dataset(cfg.data), device)
         trainer.train_step()
-        start = time.perf_counter()
+        start = clock(device)
         for _ in range(steps):
             trainer.train_step()
-        raw[name] = (time.perf_counter() - start) / steps
+        raw[name] = (clock(device) - start) / steps
     table = ["| controller | ms per step | ÷ static |", "|---|---|---|"]
     table += [f"| {k} | {1000 * v:.2f} | {v / raw['static']:.3f} |" for k, v in raw.items()]
     return table, {"steps": steps, "interval": 20, "seconds_per_step": raw}
@@ -123,12 +134,14 @@ def ablation_table(rows: tuple, budget: dict[str, Any], metrics: tuple[str, ...]
 
 
 def run(out: Path, quick: bool = False, runs_root: Path | None = None,
-        launch: Launch = Launch()) -> list[Path]:
-    """The three parts; results in mspg.json / mspg.md."""
+        launch: Launch = Launch(), device: str = "cpu") -> list[Path]:
+    """The three parts; results in mspg.json / mspg.md (the two timings on `device`)."""
+    from genarena.api import resolve_device
+    on = resolve_device(device, "--device")
     runs_root = runs_root or runs_folder("mspg", quick)
     seeds = [0] if quick else [0, 1, 2]
-    attention, attention_raw = attention_table(quick)
-    overhead, overhead_raw = overhead_table(quick)
+    attention, attention_raw = attention_table(quick, on)
+    overhead, overhead_raw = overhead_table(quick, on)
     g_budget = {**GRID25_BUDGET, "steps": 30} if quick else GRID25_BUDGET
     s_budget = {**STACKED_BUDGET, "steps": 3, "eval.n_samples": 300} if quick else STACKED_BUDGET
     # quick mode checks the plumbing: the first row of each table and the one with a balancer
@@ -136,8 +149,10 @@ def run(out: Path, quick: bool = False, runs_root: Path | None = None,
     s_rows = (STACKED_ROWS[0], STACKED_ROWS[4]) if quick else STACKED_ROWS
     grid, grid_raw = ablation_table(g_rows, g_budget, TOY_METRICS, runs_root, seeds, launch)
     stacked, stacked_raw = ablation_table(s_rows, s_budget, IMAGE_METRICS, runs_root, seeds, launch)
-    result = {"suite": "mspg", "command": "genarena bench mspg" + (" --quick" if quick else ""),
-              "machine": machine_info(), "attention": attention_raw, "overhead": overhead_raw,
+    result = {"suite": "mspg", "command": "genarena bench mspg" + (" --quick" if quick else "")
+              + (f" --device {device}" if device != "cpu" else ""),
+              "machine": machine_info(), "device": str(on), "attention": attention_raw,
+              "overhead": overhead_raw,
               "grid25": grid_raw, "stacked": stacked_raw, "peak_rss_mb": peak_rss_mb()}
     table = (["## DEMA vs SAGAN self-attention (64 channels, batch 16)", ""] + attention +
              ["", "## Controller overhead (ring8-mspg, decisions every 20 steps; the balancers "

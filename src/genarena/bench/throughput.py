@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import statistics
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -18,7 +17,7 @@ from typing import Any, Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from genarena.bench.common import bare_gan_step, machine_info, peak_rss_mb, write_results
+from genarena.bench.common import bare_gan_step, clock, machine_info, peak_rss_mb, write_results
 from genarena.config import Config, load_config
 from genarena.data import build_dataset
 from genarena.data.base import Dataset
@@ -64,64 +63,67 @@ def _cfg(case: Case, steps: int) -> Config:
 
 def _trainer_round(case: Case, cfg: Config, dataset: Dataset, init: PairTrainer) -> float:
     """Steps/s of the real training loop (fit) from the shared initial weights."""
-    trainer = PairTrainer(cfg, dataset, torch.device("cpu"))
+    device = init.device
+    trainer = PairTrainer(cfg, dataset, device)
     trainer.g.load_state_dict(init.g.state_dict())
     trainer.d.load_state_dict(init.d.state_dict())
     with tempfile.TemporaryDirectory() as tmp:
         run = RunDir.create(Path(tmp) / "run", "bench")
         progress = Progress(cfg.steps, "bench", quiet=True)
         sample = sampler_fn(trainer.final_generative(), seed=0)
-        start = time.perf_counter()
+        start = clock(device)
         fit(trainer, run, Hooks(progress, sample))
-        return cfg.steps / (time.perf_counter() - start)
+        return cfg.steps / (clock(device) - start)
 
 
 def _minimal_round(cfg: Config, dataset: Dataset, init: PairTrainer) -> float:
     """Steps/s of the textbook loop: same nets, Adam, non-saturating loss, nothing else."""
-    g, d = copy.deepcopy(init.g), copy.deepcopy(init.d)
+    g, d, device = copy.deepcopy(init.g), copy.deepcopy(init.d), init.device
     lr_g, lr_d, (beta1, beta2) = cfg.optim.lr_g, cfg.optim.lr_d, cfg.optim.betas
     betas = (beta1, beta2)
     opt_g = torch.optim.Adam(g.parameters(), lr=lr_g, betas=betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=lr_d, betas=betas)
     stream = dataset.stream(cfg.data.batch_size, seed=0)
-    start = time.perf_counter()
+    start = clock(device)
     for _ in range(cfg.steps):
-        bare_gan_step(g, d, opt_g, opt_d, stream.next()[0], cfg.model.z_dim)
-    return cfg.steps / (time.perf_counter() - start)
+        bare_gan_step(g, d, opt_g, opt_d, stream.next()[0].to(device), cfg.model.z_dim)
+    return cfg.steps / (clock(device) - start)
 
 
 def _flops_per_step(cfg: Config, dataset: Dataset) -> int:
-    trainer = PairTrainer(cfg, dataset, torch.device("cpu"))
+    trainer = PairTrainer(cfg, dataset, torch.device("cpu"))    # counted, not timed
     counter = FlopCounterMode(display=False)
     with counter:
         trainer.train_step()
     return int(counter.get_total_flops())
 
 
-def gemm_flops(n: int = 2048, repeats: int = 10) -> float:
-    """This machine's float32 FLOP/s on a large square matrix product (best of `repeats`)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def gemm_flops(n: int = 2048, repeats: int = 10, device: torch.device = torch.device("cpu")) -> float:
+    """The device's float32 FLOP/s on a large square matrix product (best of `repeats`)."""
+    a, b = torch.randn(n, n).to(device), torch.randn(n, n).to(device)
     a @ b
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock(device)
         a @ b
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock(device) - start)
     return 2 * n ** 3 / best
 
 
-def run(out: Path, quick: bool = False) -> list[Path]:
-    """Time every case and write throughput.json / throughput.md under `out`."""
+def run(out: Path, quick: bool = False, device: str = "cpu") -> list[Path]:
+    """Time every case on `device` and write throughput.json / throughput.md under `out`."""
+    from genarena.api import resolve_device
+    on = resolve_device(device, "--device")
     torch.set_num_threads(min(2, torch.get_num_threads()) or 1)
     rounds = 1 if quick else 5
-    peak = gemm_flops(repeats=3 if quick else 10)
+    peak = gemm_flops(repeats=3 if quick else 10, device=on)
     rows: list[dict[str, Any]] = []
     for case in CASES:
         steps = 20 if quick else case.steps
         cfg = _cfg(case, steps)
         dataset = case.dataset(cfg)
         torch.manual_seed(0)
-        init = PairTrainer(cfg, dataset, torch.device("cpu"))
+        init = PairTrainer(cfg, dataset, on)
         _minimal_round(_cfg(case, 10), dataset, init)           # warm-up
         ours, minimal = [], []
         for _ in range(rounds):
@@ -137,8 +139,9 @@ def run(out: Path, quick: bool = False) -> list[Path]:
             "fraction_of_gemm": flops * ours_med / peak,
         })
     result = {
-        "suite": "throughput", "command": "genarena bench throughput" + (" --quick" if quick else ""),
-        "machine": machine_info(), "gemm_gflops": peak / 1e9, "cases": rows,
+        "suite": "throughput", "command": "genarena bench throughput" + (" --quick" if quick else "")
+        + (f" --device {device}" if device != "cpu" else ""),
+        "machine": machine_info(), "device": str(on), "gemm_gflops": peak / 1e9, "cases": rows,
         "peak_rss_mb": peak_rss_mb(),
     }
     table = ["| case | trainer steps/s | minimal loop steps/s | ratio | GFLOP/s | of GEMM peak |",
