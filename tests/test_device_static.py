@@ -35,9 +35,13 @@ ALLOWED = {
     ("generative.py", "torch.full((k,), label, dtype=torch.long)"):
         "labels cross the Generative API on the CPU; each model's generate() moves them",
     ("metrics/conditional.py", "torch.full((len(fake),), c, dtype=torch.long)"):
-        "metrics run on the CPU (samples arrive there from generate())",
+        "CAS's labels: its training batches are drawn on the CPU and moved by train_classifier",
     ("metrics/features.py", "torch.arange(digits.shape[1] - 1, -1, -1)"):
-        "metrics run on the CPU (samples arrive there from generate())",
+        "the scores run on the CPU, where the feature networks return their logits",
+    ("metrics/features.py", 'torch.device("cpu")'):
+        "the extractor's home: a cached feature net loads on the CPU; .on(device) moves a copy",
+    ("metrics/inception.py", 'torch.device("cpu")'):
+        "the extractor's home: the weights load on the CPU; .on(device) moves a copy",
     ("coevolution/mixture.py", "torch.tensor(list(weights), dtype=torch.float64)"):
         "mixture weights: a handful of float64 numbers for the ES and the multinomial counts",
 }

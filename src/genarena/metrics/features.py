@@ -107,7 +107,9 @@ def train_classifier(dataset: Dataset, min_steps: int = 1000, min_epochs: int = 
     rng = torch.Generator().manual_seed(FEATURE_SEED)
     with torch.random.fork_rng(devices=[]):          # the CPU's generator only: no GPU is touched
         torch.manual_seed(FEATURE_SEED)
-        net = LeNet(c, h, dataset.num_classes).to(device or torch.device("cpu"))
+        net = LeNet(c, h, dataset.num_classes)
+    if device is not None:
+        net = net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     x, y = dataset.train_x, dataset.train_y
