@@ -64,6 +64,10 @@ def test_maxout_takes_the_largest_of_each_units_pieces():
     from genarena.nets.layers import Maxout
     x = torch.tensor([[1.0, 5.0, 2.0, -1.0, -3.0, -2.0]])          # 2 units of 3 pieces
     assert torch.equal(Maxout(3)(x), torch.tensor([[5.0, -1.0]]))
+    # the gradient reaches the chosen piece of each unit only, as amax's would without ties
+    x = torch.tensor([[1.0, 5.0, 2.0, -3.0, -1.0, -2.0]], requires_grad=True)
+    (grad,) = torch.autograd.grad(Maxout(3)(x), x, torch.tensor([[2.0, 3.0]]))
+    assert torch.equal(grad, torch.tensor([[0.0, 2.0, 0.0, 0.0, 3.0, 0.0]]))
 
 
 def test_the_pacgan_toy_d_has_maxout_units_and_normal_weights():

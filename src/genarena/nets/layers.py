@@ -28,14 +28,16 @@ def activation(name: str) -> nn.Module:
 
 class Maxout(nn.Module):
     """(B, units·pieces) -> (B, units): each unit the largest of its `pieces` linear pieces
-    (Goodfellow et al. 2013), pieces contiguous per unit."""
+    (Goodfellow et al. 2013), pieces contiguous per unit. `max` rather than `amax`: the same
+    values and, without ties, the same gradient, but its backward scatters into the chosen piece
+    instead of comparing every piece with the maximum (a fifth faster on PacGAN's toy D)."""
 
     def __init__(self, pieces: int) -> None:
         super().__init__()
         self.pieces = pieces
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.view(x.shape[0], -1, self.pieces).amax(-1)
+        return x.view(x.shape[0], -1, self.pieces).max(-1).values
 
 
 def dense_stack(widths: Sequence[int], act: str, maxout: int = 0,
