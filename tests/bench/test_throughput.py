@@ -5,9 +5,9 @@ import pytest
 
 from genarena.bench.throughput import gemm_flops, run
 
-pytestmark = pytest.mark.slow            # end to end: `make test-fast` leaves it out
 
 
+@pytest.mark.slow                          # end to end: `make test-fast` leaves it out
 def test_quick_suite_writes_results(tmp_path):
     paths = run(tmp_path, quick=True)
     assert sorted(p.name for p in paths) == ["throughput.json", "throughput.md"]
@@ -18,6 +18,10 @@ def test_quick_suite_writes_results(tmp_path):
         assert case["trainer_steps_per_s"] > 0 and case["minimal_steps_per_s"] > 0
         assert case["flops_per_step"] > 0 and 0 < case["fraction_of_gemm"] < 1.5
     assert "| ratio |" in (tmp_path / "throughput.md").read_text()
+    assert len(result["workloads"]) == 4 and result["core_gemm_gflops"] > 0
+    for workload in result["workloads"]:
+        for neighbour in ("alone", "beside a busy process"):
+            assert all(workload[neighbour][v]["ms"] > 0 for v in ("before", "after", "fused"))
 
 
 def test_gemm_flops_is_two_n_cubed_over_the_best_time(monkeypatch):
@@ -38,3 +42,18 @@ def test_a_timer_waits_for_the_gpu_before_it_reads_the_clock(monkeypatch):
     assert waited == []
     clock(torch.device("cuda:1"))
     assert waited == [torch.device("cuda:1")]
+
+
+@pytest.mark.parametrize("name", ["PacGAN toy", "Lipizzaner"])
+def test_the_speed_work_left_the_arithmetic_as_it_was(name):
+    """The default update and the update as it was before the speed work (per-parameter optimizer
+    loops, amax maxout) give the same statistics and weights, bit for bit, over 20 updates."""
+    import torch
+
+    from genarena.bench.workloads import WORKLOADS, build
+    workload = next(w for w in WORKLOADS if w.name.startswith(name))
+    before, after = build(workload, "before"), build(workload, "after")
+    for _ in range(20):
+        assert before.train_step() == after.train_step()
+    assert all(torch.equal(a, b) for a, b in zip(before.state_dict()["g"].values(),
+                                                  after.state_dict()["g"].values()))

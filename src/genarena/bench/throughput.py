@@ -17,6 +17,7 @@ from typing import Any, Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from genarena.bench import workloads
 from genarena.bench.common import bare_gan_step, clock, machine_info, peak_rss_mb, write_results
 from genarena.config import Config, load_config
 from genarena.data import build_dataset
@@ -138,10 +139,21 @@ def run(out: Path, quick: bool = False, device: str = "cpu") -> list[Path]:
             "flops_per_step": flops, "achieved_gflops": flops * ours_med / 1e9,
             "fraction_of_gemm": flops * ours_med / peak,
         })
+    # the evidence studies' updates on one thread, against one core's peak, before and after
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        core_peak = gemm_flops(repeats=3 if quick else 10, device=on)
+        studies = workloads.measure(workloads.WORKLOADS, rounds=1 if quick else 3, peak=core_peak,
+                                    scale=(lambda w: max(2, w.steps // 10)) if quick
+                                    else (lambda w: w.steps))
+    finally:
+        torch.set_num_threads(threads)
     result = {
         "suite": "throughput", "command": "genarena bench throughput" + (" --quick" if quick else "")
         + (f" --device {device}" if device != "cpu" else ""),
         "machine": machine_info(), "device": str(on), "gemm_gflops": peak / 1e9, "cases": rows,
+        "core_gemm_gflops": core_peak / 1e9, "workloads": studies,
         "peak_rss_mb": peak_rss_mb(),
     }
     table = ["| case | trainer steps/s | minimal loop steps/s | ratio | GFLOP/s | of GEMM peak |",
@@ -152,5 +164,16 @@ def run(out: Path, quick: bool = False, device: str = "cpu") -> list[Path]:
     notes = [f"Large-GEMM peak (2048² float32): {peak / 1e9:.1f} GFLOP/s. Median of {rounds} "
              "alternating rounds (steps per round in the JSON); ratio = pair trainer (the full `fit` loop) ÷ "
              "minimal hand-written loop, same nets, same initial weights, same process.",
-             f"Peak RSS: {result['peak_rss_mb']:.0f} MB."]
+             f"Peak RSS: {result['peak_rss_mb']:.0f} MB.",
+             "",
+             "## The evidence studies' updates against one core's peak",
+             "",
+             *workloads.table(studies),
+             "",
+             f"One thread; one core's large-GEMM peak {core_peak / 1e9:.1f} GFLOP/s, measured in "
+             f"this run. Median of {1 if quick else 3} rounds, the three variants alternating in "
+             "each. before: PyTorch's per-parameter optimizer loop and maxout by amax (the code "
+             "before the speed work, rebuilt here); after: today's default, the same arithmetic "
+             "bit for bit; fused: optim.fused=true (within rounding). A busy process: a one-thread "
+             "GEMM loop on the other core. docs/performance.md says what was tried."]
     return write_results(out, "throughput", result, "Throughput of the pair trainer", table, notes)
