@@ -6,7 +6,6 @@ import pytest
 from genarena.bench.throughput import gemm_flops, run
 
 
-
 @pytest.mark.slow                          # end to end: `make test-fast` leaves it out
 def test_quick_suite_writes_results(tmp_path):
     paths = run(tmp_path, quick=True)
