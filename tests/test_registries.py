@@ -12,6 +12,7 @@ from genarena.config import (
     DiffusionConfig,
     GuidanceConfig,
     LossConfig,
+    MARLConfig,
     ModelConfig,
     OptimConfig,
     TrainerConfig,
@@ -25,6 +26,7 @@ from genarena.losses import LOSSES
 from genarena.metrics.proxy import PROXY_KINDS
 from genarena.nets import ARCHITECTURES
 from genarena.nets.layers import _ACTIVATIONS
+from genarena.rl.envs.tasks import TASKS
 from genarena.rl.mixers import METHODS
 from genarena.train.noise import LATENTS
 from genarena.train.optim import OPTIMIZERS
@@ -44,6 +46,8 @@ REGISTRIES = [
     (CoevolutionConfig, "mixture_score", set(PROXY_KINDS)),
     (ControllerConfig, "name", set(PAIR_CONTROLLERS) | set(GRID_CONTROLLERS)),
     (ControllerConfig, "mixer", set(METHODS)),
+    (MARLConfig, "method", set(METHODS)),
+    (MARLConfig, "task", set(TASKS)),
     (OptimConfig, "name", set(OPTIMIZERS)),
     (BackendConfig, "name", set(BACKENDS)),
 ]

@@ -36,6 +36,9 @@ def _opt(default: Any, *, choices: tuple = (), lo: float | None = None, lo_open:
 # The multi-agent value factorisations (genarena.rl.mixers.METHODS), expected then
 # distributional: the marl trainer's methods and the dfac controller's mixers.
 MARL_METHODS = ("iql", "vdn", "qmix", "diql", "ddn", "dmix")
+# The cooperative tasks of the marl trainer (genarena.rl.envs.tasks.TASKS): validated when the
+# config is read, so a typo stops `genarena config`, not the first environment built.
+MARL_TASKS = ("lbf-10x10-3p-3f", "lbf-8x8-2p-2f-coop", "lbf-5x5-2p-1f-coop", "mpe-spread", "matrix")
 
 
 @dataclass
@@ -147,9 +150,8 @@ class MARLConfig:
     """Cooperative multi-agent RL (trainer marl, docs/dfac.md): one factorisation method on one
     task, recurrent agents, episodes from parallel environments; `steps` counts environment
     steps. Defaults are EPyMARL's value-based hyperparameters where they apply."""
-    task: str = _opt("lbf-10x10-3p-3f", doc="genarena.rl.envs.tasks.TASKS: lbf-10x10-3p-3f | "
-                                              "lbf-8x8-2p-2f-coop | lbf-5x5-2p-1f-coop | "
-                                              "mpe-spread | matrix")
+    task: str = _opt("lbf-10x10-3p-3f", choices=MARL_TASKS,
+                     doc="the task (genarena.rl.envs.tasks.TASKS; docs/dfac.md describes each)")
     method: str = _opt("qmix", choices=MARL_METHODS,
                        doc="the factorisation: expected (iql, vdn, qmix) or distributional DFAC "
                            "(diql, ddn, dmix)")
