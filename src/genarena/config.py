@@ -175,7 +175,9 @@ class MARLConfig:
     grad_clip: float = _opt(10.0, lo=0, lo_open=True)
     reward_scaling: bool = _opt(False, doc="learn on rewards divided by their running sd "
                                            "(EPyMARL's standardise_rewards, without the shift)")
-    test_episodes: int = _opt(100, lo=1, doc="greedy episodes of each evaluation (fixed seeds)")
+    test_episodes: int = _opt(100, lo=1, doc="test episodes of each evaluation (fixed seeds)")
+    test_epsilon: float = _opt(0.0, lo=0, hi=1, doc="ε of the test episodes (EPyMARL's "
+                                                    "evaluation ε: 0.05 or 0; 0 is greedy)")
 
 
 @dataclass

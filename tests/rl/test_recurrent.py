@@ -1,6 +1,7 @@
 """Recurrent agents (PyMARL's RNN agent) and the batched learner path they share with the
 feed-forward agents: unrolled features equal step-by-step acting, gradients reach every part,
 masked actions are never taken."""
+import pytest
 import torch
 
 from genarena.rl import METHODS, MultiAgentLearner, RLSettings
@@ -65,8 +66,26 @@ def test_acting_in_batches_never_picks_an_unavailable_action():
     avail = torch.ones(16, 2, 3, dtype=torch.bool)
     avail[..., 1] = False
     h, last = learner.agents.initial(16), torch.full((16, 2), -1)
-    for greedy in (False, True):
+    test_draws = torch.Generator().manual_seed(1)
+    for epsilon in (None, 0.0, 1.0):             # training, greedy, a test at ε = 1
         for _ in range(20):                      # ε = 1 at the start: random actions too
-            actions, h = learner.act_teams(obs, avail, h, last, greedy)
+            actions, h = learner.act_teams(obs, avail, h, last, epsilon, test_draws)
             assert actions.shape == (16, 2) and not (actions == 1).any()
-    assert learner.decisions == 16 * 20          # ε falls per team and step, not when greedy
+    assert learner.decisions == 16 * 20          # ε falls per team and step, not in tests
+
+
+def test_a_test_at_a_fixed_epsilon_leaves_the_training_stream_alone():
+    """EPyMARL evaluates at a small ε: those draws come from the test's own generator, so the
+    learner's generator, its ε schedule and so its training are what they would be without tests."""
+    learner = MultiAgentLearner("qmix", 3, 4, 5, 4, horizon=6,
+                                settings=RLSettings(hidden=8), seed=0, recurrent=True)
+    obs, avail = torch.randn(32, 3, 4), torch.ones(32, 3, 4, dtype=torch.bool)
+    h, last = learner.agents.initial(32), torch.full((32, 3), -1)
+    before = learner.rng.get_state()
+    greedy, _ = learner.act_teams(obs, avail, h, last, 0.0)
+    random, _ = learner.act_teams(obs, avail, h, last, 1.0, torch.Generator().manual_seed(0))
+    again, _ = learner.act_teams(obs, avail, h, last, 1.0, torch.Generator().manual_seed(0))
+    assert torch.equal(learner.rng.get_state(), before) and learner.decisions == 0
+    assert torch.equal(random, again) and not torch.equal(random, greedy)
+    with pytest.raises(ValueError, match="own generator"):
+        learner.act_teams(obs, avail, h, last, 0.05)

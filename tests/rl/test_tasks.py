@@ -97,11 +97,11 @@ def test_parallel_runner_episodes_are_seeded_and_whole():
     learner = MultiAgentLearner("qmix", 2, tasks[0].obs_dim, tasks[0].state_dim, 6, 50,
                                 RLSettings(hidden=8), seed=0, recurrent=True)
     seeds = [episode_seed(0, i) for i in range(3)]
-    batch = run_batch(learner, tasks, seeds, greedy=True)
+    batch = run_batch(learner, tasks, seeds, epsilon=0.0)
     assert len(batch.episodes) == 3 and batch.steps == sum(len(e) for e in batch.episodes)
     for ep in batch.episodes:
         assert ep.obs.shape[0] == len(ep) + 1 and ep.avail.shape[0] == len(ep) + 1
-    again = run_batch(learner, tasks, seeds, greedy=True)
+    again = run_batch(learner, tasks, seeds, epsilon=0.0)
     for a, b in zip(batch.episodes, again.episodes):
         torch.testing.assert_close(a.obs, b.obs)
         torch.testing.assert_close(a.actions, b.actions)

@@ -26,7 +26,7 @@ def test_each_task_trains_and_reports_its_test_return(tmp_path, preset):
     run = genarena.train(preset, out=tmp_path / "r", overrides={**SHORT, "steps": 600})
     s = run.summary
     assert s["trainer"] == "marl" and s["updates"]["environment_steps"] >= 600
-    assert s["updates"]["gradient_steps"] > 0 and s["eval"] == {"test_episodes": 4}
+    assert s["updates"]["gradient_steps"] > 0 and s["eval"] == {"test_episodes": 4, "test_epsilon": 0.0}
     # the reported test return is what the checkpointed agents score on the run's test episodes
     again = MARLTrainer(run.config, None, torch.device("cpu"))
     try:

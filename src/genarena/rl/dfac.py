@@ -91,12 +91,17 @@ class MultiAgentLearner(ValueLearner):
 
     @torch.no_grad()
     def act_teams(self, obs: Tensor, avail: Tensor, hidden: Tensor | None, last: Tensor,
-                  greedy: bool = False) -> tuple[Tensor, Tensor | None]:
+                  epsilon: float | None = None, rng: torch.Generator | None = None
+                  ) -> tuple[Tensor, Tensor | None]:
         """Joint actions (E, K) of E teams acting at once (parallel environments): per agent
         ε-greedy on its expected utility over its available actions (avail (E, K, A) bool),
         the random action uniform over those. Recurrent agents advance `hidden` (E, K, H) on
-        the observation and their last actions `last` (E, K; −1 at the start). ε falls with
-        the decisions, one per team and step (environment steps)."""
+        the observation and their last actions `last` (E, K; −1 at the start).
+
+        `epsilon` None: training, at the schedule's ε, drawing from the learner's generator; ε
+        falls with the decisions, one per team and step (environment steps). A number: a test
+        at that fixed ε (0: greedy), drawing from `rng`, so tests never move the training's
+        random stream or its schedule."""
         e = len(obs)
         feats = obs
         if isinstance(self.agents, RecurrentAgentUtilities):
@@ -104,11 +109,16 @@ class MultiAgentLearner(ValueLearner):
             feats = self.agents.step(obs, last, hidden)
         q = self.agents(feats, self.midpoints(e)).mean(1).masked_fill(~avail, -torch.inf)
         actions = q.argmax(-1)
-        if not greedy:
-            explore = torch.rand(e, self.n_agents, generator=self.rng) < self.epsilon
+        if epsilon is None or epsilon > 0:
+            draws = self.rng if epsilon is None else rng
+            if draws is None:
+                raise ValueError("a test at a positive ε needs its own generator (rng)")
+            explore = torch.rand(e, self.n_agents, generator=draws) < (
+                self.epsilon if epsilon is None else epsilon)
             randoms = torch.multinomial(avail.flatten(0, 1).float(), 1,
-                                        generator=self.rng).view(e, self.n_agents)
+                                        generator=draws).view(e, self.n_agents)
             actions = torch.where(explore, randoms, actions)
+        if epsilon is None:
             self.decisions += e
         return actions, (feats if self.agents.recurrent else None)
 

@@ -30,9 +30,10 @@ def episode_seed(run_seed: int, index: int, test: bool = False) -> int:
 
 
 def run_batch(learner: MultiAgentLearner, tasks: list[Task], seeds: list[int],
-              greedy: bool = False) -> Batch:
+              epsilon: float | None = None, rng: torch.Generator | None = None) -> Batch:
     """One episode on each of the tasks (reset with its seed), all stepped together until every
-    one has ended; ε-greedy unless `greedy`."""
+    one has ended; ε-greedy at the training schedule (`epsilon` None) or at a fixed test ε
+    drawing from `rng` (0: greedy; MultiAgentLearner.act_teams)."""
     e, k = len(tasks), learner.n_agents
     first = [t.reset(s) for t, s in zip(tasks, seeds)]
     obs = torch.stack([f[0] for f in first])
@@ -48,7 +49,7 @@ def run_batch(learner: MultiAgentLearner, tasks: list[Task], seeds: list[int],
     for _ in range(max(t.horizon for t in tasks)):
         idx = torch.tensor(running)
         actions, h = learner.act_teams(obs[idx], avail[idx], None if hidden is None
-                                       else hidden[idx], last[idx], greedy)
+                                       else hidden[idx], last[idx], epsilon, rng)
         if hidden is not None and h is not None:
             hidden[idx] = h
         last[idx] = actions

@@ -76,27 +76,33 @@ class MARLTrainer(Trainer):
         return self.cfg.marl.task
 
     def describe_evaluation(self) -> str:
-        return (f"running {self.cfg.marl.test_episodes} greedy test episodes "
-                "(marl.test_episodes)")
+        how = ("greedy" if self.cfg.marl.test_epsilon == 0
+               else f"ε = {self.cfg.marl.test_epsilon}")
+        return (f"running {self.cfg.marl.test_episodes} {how} test episodes "
+                "(marl.test_episodes, marl.test_epsilon)")
 
     def evaluation_settings(self) -> dict[str, Any]:
-        return {"test_episodes": self.cfg.marl.test_episodes}
+        return {"test_episodes": self.cfg.marl.test_episodes,
+                "test_epsilon": self.cfg.marl.test_epsilon}
 
     def evaluate(self, samples: SampleFn | None, label_fn: LabelFn | None = None,
                  memo: dict[Any, Any] | None = None) -> dict[str, Any]:
-        """Greedy test episodes on fixed seeds (the same at every evaluation): their mean and sd
-        return, and the share that ended by the task's own termination."""
-        return self.test_episodes(greedy=True)
+        """Test episodes on fixed seeds (the same at every evaluation), at marl.test_epsilon
+        (EPyMARL's evaluation ε; 0: greedy): their mean and sd return, and the share that ended
+        by the task's own termination."""
+        return self.test_episodes(self.cfg.marl.test_epsilon)
 
-    def test_episodes(self, greedy: bool) -> dict[str, float]:
-        """The run's test episodes, acted greedily or ε-greedily (see `random_test_return`)."""
+    def test_episodes(self, epsilon: float) -> dict[str, float]:
+        """The run's test episodes at a fixed ε. Their exploration draws come from a generator
+        seeded the same at every evaluation, never from training's (see `random_test_return`)."""
         returns: list[float] = []
         ended = 0
         n, e = self.cfg.marl.test_episodes, len(self.tasks)
+        rng = torch.Generator().manual_seed(episode_seed(self.cfg.seed, n, test=True))
         for start in range(0, n, e):
             tasks = self.tasks[:min(e, n - start)]
             seeds = [episode_seed(self.cfg.seed, start + i, test=True) for i in range(len(tasks))]
-            batch = run_batch(self.learner, tasks, seeds, greedy=greedy)
+            batch = run_batch(self.learner, tasks, seeds, epsilon, rng)
             returns += batch.returns
             ended += sum(bool(ep.terminated[-1] > 0) for ep in batch.episodes)
         return {"test_return": statistics.fmean(returns),
@@ -133,11 +139,10 @@ class MARLTrainer(Trainer):
 
 def random_test_return(cfg: Config) -> float:
     """The mean return of uniformly random agents on a run's test episodes (the same seeds as
-    its greedy tests): the floor a learned policy has to clear on that task."""
+    its tests): the floor a learned policy has to clear on that task."""
     trainer = MARLTrainer(cfg, None, torch.device(cfg.device))      # the trainer checks it
     try:
-        trainer.learner.settings.epsilon_start = trainer.learner.settings.epsilon_end = 1.0
-        return trainer.test_episodes(greedy=False)["test_return"]
+        return trainer.test_episodes(epsilon=1.0)["test_return"]
     finally:
         trainer.close()
 
