@@ -164,6 +164,9 @@ class MARLConfig:
     replay: int = _opt(5000, lo=1, doc="replay capacity in episodes")
     batch: int = _opt(32, lo=1, doc="episodes per update")
     target_update: int = _opt(200, lo=1, doc="updates between target-network copies")
+    target_tau: float = _opt(0.0, lo=0, hi=1, doc="> 0: soft targets instead, a step of τ towards "
+                                                  "the online net after every update (EPyMARL's "
+                                                  "target_update_interval_or_tau 0.01)")
     epsilon_start: float = _opt(1.0, lo=0, hi=1)
     epsilon_end: float = _opt(0.05, lo=0, hi=1)
     epsilon_decay: int = _opt(50000, lo=1, doc="environment steps over which ε falls linearly")
@@ -175,6 +178,9 @@ class MARLConfig:
     grad_clip: float = _opt(10.0, lo=0, lo_open=True)
     reward_scaling: bool = _opt(False, doc="learn on rewards divided by their running sd "
                                            "(EPyMARL's standardise_rewards, without the shift)")
+    reward_standardise: bool = _opt(False, doc="EPyMARL's standardise_rewards as the paper ran it: "
+                                               "each training batch's rewards minus their mean, "
+                                               "over their sd + 1e-5 (padded steps included)")
     test_episodes: int = _opt(100, lo=1, doc="test episodes of each evaluation (fixed seeds)")
     test_epsilon: float = _opt(0.0, lo=0, hi=1, doc="ε of the test episodes (EPyMARL's "
                                                     "evaluation ε: 0.05 or 0; 0 is greedy)")
@@ -541,6 +547,9 @@ def _check_consistency(cfg: Config) -> None:
                         "or dfac (got 'apfl')")
     if cfg.trainer.update == "simultaneous":
         _check_simultaneous(cfg)
+    if cfg.marl.reward_scaling and cfg.marl.reward_standardise:
+        raise UserError("config key 'marl.reward_standardise': goes without marl.reward_scaling "
+                        "(two rescalings of one reward)")
     if cfg.optim.fused and cfg.optim.name == "rmsprop":
         raise UserError("config key 'optim.fused': PyTorch has no fused rmsprop (adam, adamw "
                         "and sgd have one)")

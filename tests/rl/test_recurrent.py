@@ -89,3 +89,36 @@ def test_a_test_at_a_fixed_epsilon_leaves_the_training_stream_alone():
     assert torch.equal(random, again) and not torch.equal(random, greedy)
     with pytest.raises(ValueError, match="own generator"):
         learner.act_teams(obs, avail, h, last, 0.05)
+
+
+@pytest.mark.parametrize("tau", [0.0, 0.25])
+def test_targets_are_copied_every_interval_or_moved_by_tau_after_every_update(tau):
+    """Hard targets (EPyMARL's IQL on LBF): the online net every target_update updates. Soft
+    targets (its VDN and QMIX): a step of τ towards the online net after every update."""
+    settings = RLSettings(hidden=8, batch=2, target_update=3, target_tau=tau)
+    learner = MultiAgentLearner("vdn", 2, 3, 4, 3, horizon=4, settings=settings, seed=0)
+    params = lambda net: torch.cat([p.detach().flatten() for p in net.parameters()])  # noqa: E731
+    for update in range(1, 4):
+        old_target = params(learner.target)
+        loss = sum(p.square().sum() for p in learner.online.parameters())
+        learner._update(loss)
+        online, target = params(learner.online), params(learner.target)
+        if tau > 0:
+            assert torch.allclose(target, old_target + tau * (online - old_target), atol=1e-7)
+        elif update < 3:
+            assert torch.equal(target, old_target)
+        else:
+            assert torch.equal(target, online)
+
+
+def test_epymarl_standardises_each_batch_of_rewards_padding_included():
+    """EPyMARL's standardise_rewards at the paper's commit: (r − mean) / (sd + 1e-5) over the
+    sampled batch's whole reward grid, the zeros of padded steps included."""
+    settings = RLSettings(hidden=8, reward_standardise=True)
+    learner = MultiAgentLearner("qmix", 2, 3, 4, 3, horizon=3, settings=settings, seed=0)
+    reward = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])          # 2 episodes, 3 steps
+    mean, sd = 1 / 6, (((1 - 1 / 6) ** 2 + 5 * (1 / 6) ** 2) / 5) ** 0.5
+    expected = (reward - mean) / (sd + 1e-5)
+    assert torch.allclose(learner.learning_rewards({"reward": reward}), expected)
+    plain = MultiAgentLearner("qmix", 2, 3, 4, 3, horizon=3, settings=RLSettings(hidden=8), seed=0)
+    assert torch.equal(plain.learning_rewards({"reward": reward}), reward)

@@ -149,6 +149,16 @@ class MultiAgentLearner(ValueLearner):
         var = max(squares / n - (total / n) ** 2, 0.0)
         return var ** 0.5 if var > 1e-12 else 1.0
 
+    def learning_rewards(self, batch: dict[str, Tensor]) -> Tensor:
+        """The rewards the loss sees: as collected; divided by their running sd
+        (`reward_scaling`); or, with `reward_standardise`, EPyMARL's standardise_rewards as the
+        paper ran it (commit 83a745bc): minus the mean, over the sd + 1e-5, of the whole
+        sampled batch, padded steps included."""
+        r = batch["reward"]
+        if self.settings.reward_standardise:
+            return (r - r.mean()) / (r.std() + 1e-5)
+        return r / self.reward_scale
+
     def learn(self) -> float | None:
         """One gradient step on a batch of episodes; None until the replay holds a batch."""
         s = self.settings
@@ -173,7 +183,7 @@ class MultiAgentLearner(ValueLearner):
         target_obs2 = flat(target_feats[:, 1:])
         avail2 = flat(batch["avail"][:, 1:])
         st, st2 = flat(batch["state"][:, :-1]), flat(batch["state"][:, 1:])
-        actions, reward = flat(batch["actions"]), flat(batch["reward"]) / self.reward_scale
+        actions, reward = flat(batch["actions"]), flat(self.learning_rewards(batch))
         cont = 1.0 - flat(batch["terminated"])
         m = len(obs)
         taus = self._sampled(m, s.quantiles)

@@ -22,6 +22,7 @@ class RLSettings:
     replay: int = 5000                 # transitions (one agent) or episodes (a team)
     batch: int = 32                    # replay samples per update
     target_update: int = 50            # updates between target-network copies
+    target_tau: float = 0.0            # > 0: after every update target ← lerp(target, online, τ)
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
     epsilon_decay: int = 200           # decisions over which ε falls linearly
@@ -31,6 +32,7 @@ class RLSettings:
     hypernet_embed: int = 0            # QMIX / DMIX: 0 one-layer hypernetworks, else two this wide
     grad_clip: float = 10.0
     reward_scaling: bool = False       # teams: learn on rewards / their running sd (see dfac)
+    reward_standardise: bool = False   # teams: each batch's rewards standardised (EPyMARL 2021)
 
 
 class ValueLearner:
@@ -54,13 +56,20 @@ class ValueLearner:
         return s.epsilon_start + frac * (s.epsilon_end - s.epsilon_start)
 
     def _update(self, loss: Tensor, grad_clip: float = 10.0) -> float:
-        """One optimiser step on `loss`; copies the online net to the target every target_update."""
+        """One optimiser step on `loss`, then the target: a copy of the online net every
+        target_update updates, or (target_tau > 0) a step of τ towards it after every update
+        (EPyMARL's soft targets)."""
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.online.parameters(), grad_clip)
         self.opt.step()
         self.updates += 1
-        if self.updates % self.settings.target_update == 0:
+        tau = self.settings.target_tau
+        if tau > 0:
+            with torch.no_grad():
+                for target, online in zip(self.target.parameters(), self.online.parameters()):
+                    target.lerp_(online, tau)
+        elif self.updates % self.settings.target_update == 0:
             self.target.load_state_dict(self.online.state_dict())
         return loss.item()
 

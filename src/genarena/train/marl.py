@@ -28,12 +28,13 @@ def settings_of(cfg: Config) -> RLSettings:
     """The learner's hyperparameters from the marl config section."""
     m = cfg.marl
     return RLSettings(hidden=m.hidden, lr=m.lr, gamma=m.gamma, replay=m.replay, batch=m.batch,
-                      target_update=m.target_update, epsilon_start=m.epsilon_start,
+                      target_update=m.target_update, target_tau=m.target_tau,
+                      epsilon_start=m.epsilon_start,
                       epsilon_end=m.epsilon_end, epsilon_decay=m.epsilon_decay,
                       quantiles=m.quantiles, target_quantiles=m.target_quantiles,
                       mixer_embed=m.mixer_embed, hypernet_embed=m.hypernet_embed,
                       grad_clip=m.grad_clip,
-                      reward_scaling=m.reward_scaling)
+                      reward_scaling=m.reward_scaling, reward_standardise=m.reward_standardise)
 
 
 class MARLTrainer(Trainer):
