@@ -159,6 +159,8 @@ class MARLConfig:
     updates_per_round: int = _opt(8, lo=0, doc="gradient steps after each round of episodes "
                                                "(= envs: one per episode, as EPyMARL's runner)")
     hidden: int = _opt(64, lo=1, doc="agents' GRU width")
+    last_action: bool = _opt(True, doc="agents also read their one-hot last action (PyMARL's "
+                                       "default; EPyMARL's paper configs: false)")
     lr: float = _opt(5e-4, lo=0, lo_open=True, doc="Adam learning rate")
     gamma: float = _opt(0.99, lo=0, hi=1)
     replay: int = _opt(5000, lo=1, doc="replay capacity in episodes")

@@ -122,3 +122,15 @@ def test_epymarl_standardises_each_batch_of_rewards_padding_included():
     assert torch.allclose(learner.learning_rewards({"reward": reward}), expected)
     plain = MultiAgentLearner("qmix", 2, 3, 4, 3, horizon=3, settings=RLSettings(hidden=8), seed=0)
     assert torch.equal(plain.learning_rewards({"reward": reward}), reward)
+
+
+def test_agents_without_the_last_action_read_only_the_observation_and_id():
+    """EPyMARL's paper configs set obs_last_action: False; the GRU's input then has no action."""
+    from genarena.rl.agents import RecurrentAgentUtilities
+    torch.manual_seed(0)
+    agents = RecurrentAgentUtilities(2, 3, 4, 8, distributional=False, last_action=False)
+    assert agents.fc.in_features == 3 + 2
+    obs = torch.randn(5, 4, 2, 3)
+    one, other = torch.zeros(5, 3, 2, dtype=torch.long), torch.full((5, 3, 2), 3)
+    assert torch.equal(agents.features(obs, one), agents.features(obs, other))
+    assert RecurrentAgentUtilities(2, 3, 4, 8, distributional=False).fc.in_features == 3 + 4 + 2

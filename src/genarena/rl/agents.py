@@ -73,21 +73,22 @@ class _QuantileHead(nn.Module):
 
 
 class RecurrentAgentUtilities(nn.Module):
-    """PyMARL's RNN agent shared by all agents: input [observation, one-hot last action, one-hot
-    id] → Linear → ReLU → GRUCell(hidden) → utilities (a linear head; an IQN head for
-    distributional agents). `features` unrolls the GRU over an episode batch from a zero state;
-    `step` advances it one step while acting."""
+    """PyMARL's RNN agent shared by all agents: input [observation, one-hot last action (unless
+    `last_action` is off, as EPyMARL's obs_last_action: False), one-hot id] → Linear → ReLU →
+    GRUCell(hidden) → utilities (a linear head; an IQN head for distributional agents).
+    `features` unrolls the GRU over an episode batch from a zero state; `step` advances it one
+    step while acting."""
 
     recurrent = True
 
     def __init__(self, n_agents: int, obs_dim: int, n_actions: int, hidden: int,
-                 distributional: bool, n_cos: int = 64) -> None:
+                 distributional: bool, n_cos: int = 64, last_action: bool = True) -> None:
         super().__init__()
         self.n_agents, self.n_actions, self.hidden = n_agents, n_actions, hidden
-        self.distributional = distributional
+        self.distributional, self.last_action = distributional, last_action
         self.ids: Tensor
         self.register_buffer("ids", torch.eye(n_agents))
-        self.fc = nn.Linear(obs_dim + n_actions + n_agents, hidden)
+        self.fc = nn.Linear(obs_dim + (n_actions if last_action else 0) + n_agents, hidden)
         self.gru = nn.GRUCell(hidden, hidden)
         self.net = (_QuantileHead(hidden, n_actions, n_cos) if distributional
                     else nn.Linear(hidden, n_actions))
@@ -99,9 +100,11 @@ class RecurrentAgentUtilities(nn.Module):
     def step(self, obs: Tensor, last_actions: Tensor, h: Tensor) -> Tensor:
         """obs (B, K, O), last actions (B, K) (−1: none yet), h (B, K, H) -> the next h."""
         b, k, _ = obs.shape
-        last = nn.functional.one_hot(last_actions.clamp(min=0), self.n_actions).float()
-        last = last * (last_actions >= 0)[..., None]
-        x = torch.cat([obs, last, self.ids.expand(b, k, k)], -1).reshape(b * k, -1)
+        parts = [obs]
+        if self.last_action:
+            last = nn.functional.one_hot(last_actions.clamp(min=0), self.n_actions).float()
+            parts.append(last * (last_actions >= 0)[..., None])
+        x = torch.cat([*parts, self.ids.expand(b, k, k)], -1).reshape(b * k, -1)
         return self.gru(torch.relu(self.fc(x)), h.reshape(b * k, -1)).view(b, k, -1)
 
     def features(self, obs: Tensor, actions: Tensor | None = None) -> Tensor:

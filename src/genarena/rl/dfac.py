@@ -43,9 +43,12 @@ class MultiAgentLearner(ValueLearner):
         self.n_agents, self.n_actions = n_agents, n_actions
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            kind = RecurrentAgentUtilities if recurrent else AgentUtilities
-            self.agents: AgentUtilities | RecurrentAgentUtilities = kind(
-                n_agents, obs_dim, n_actions, settings.hidden, self.spec.distributional)
+            self.agents: AgentUtilities | RecurrentAgentUtilities = (
+                RecurrentAgentUtilities(n_agents, obs_dim, n_actions, settings.hidden,
+                                        self.spec.distributional,
+                                        last_action=settings.last_action) if recurrent
+                else AgentUtilities(n_agents, obs_dim, n_actions, settings.hidden,
+                                    self.spec.distributional))
             self.mixer = build_mixer(self.spec, n_agents, state_dim, settings.mixer_embed,
                                      settings.hypernet_embed)
         online = nn.ModuleDict({"agents": self.agents, **({"mixer": self.mixer} if self.mixer

@@ -33,6 +33,7 @@ class RLSettings:
     grad_clip: float = 10.0
     reward_scaling: bool = False       # teams: learn on rewards / their running sd (see dfac)
     reward_standardise: bool = False   # teams: each batch's rewards standardised (EPyMARL 2021)
+    last_action: bool = True           # recurrent teams: agents also read their last action
 
 
 class ValueLearner:

@@ -34,7 +34,8 @@ def settings_of(cfg: Config) -> RLSettings:
                       quantiles=m.quantiles, target_quantiles=m.target_quantiles,
                       mixer_embed=m.mixer_embed, hypernet_embed=m.hypernet_embed,
                       grad_clip=m.grad_clip,
-                      reward_scaling=m.reward_scaling, reward_standardise=m.reward_standardise)
+                      reward_scaling=m.reward_scaling, reward_standardise=m.reward_standardise,
+                      last_action=m.last_action)
 
 
 class MARLTrainer(Trainer):
