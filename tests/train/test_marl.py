@@ -82,3 +82,26 @@ def test_random_agents_give_one_floor_per_task_and_seed_whatever_the_method():
     assert floors["vdn"] == floors["dmix"] < 0            # Spread's rewards are negative distances
     other_seed = random_test_return(load_config("marl-mpe-spread-vdn", {**over, "seed": 1}))
     assert other_seed != floors["vdn"]                     # its own test episodes
+
+
+# EPyMARL's LBF hyperparameters with parameter sharing (arXiv 2006.07869v4, Tables 12, 26, 28):
+# (hidden, lr, evaluation ε, ε-anneal steps, hard target interval or soft τ)
+EPYMARL_LBF = {"iql": (128, 3e-4, 0.05, 200_000, ("hard", 200)),
+               "vdn": (128, 3e-4, 0.0, 200_000, ("soft", 0.01)),
+               "qmix": (64, 3e-4, 0.05, 200_000, ("soft", 0.01))}
+
+
+@pytest.mark.parametrize("method, base", [("iql", "iql"), ("vdn", "vdn"), ("qmix", "qmix"),
+                                          ("diql", "iql"), ("ddn", "vdn"), ("dmix", "qmix")])
+def test_the_epymarl_presets_carry_the_papers_lbf_rows(method, base):
+    from genarena.config import load_config
+    cfg = load_config(f"marl-lbf-10x10-3p-3f-{method}-paper")
+    m = cfg.marl
+    hidden, lr, test_epsilon, anneal, (kind, target) = EPYMARL_LBF[base]
+    assert (m.method, m.task, m.hidden, m.lr, m.test_epsilon, m.epsilon_decay) == \
+        (method, "lbf-10x10-3p-3f", hidden, lr, test_epsilon, anneal)
+    assert (m.target_tau == target) if kind == "soft" else (m.target_tau == 0 and
+                                                           m.target_update == target)
+    assert m.reward_standardise and not m.reward_scaling and not m.last_action
+    assert (m.replay, m.batch, m.gamma, m.epsilon_end, m.test_episodes) == (5000, 32, 0.99, 0.05, 100)
+    assert cfg.steps == 2_000_000 and cfg.steps // cfg.eval.interval == 40
