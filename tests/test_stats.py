@@ -1,5 +1,6 @@
 """The protocol's statistics: known means, sds, intervals, exact permutation p-values, verdicts."""
 import math
+import statistics
 
 import pytest
 
@@ -99,3 +100,20 @@ def test_one_seed_on_a_side_is_never_a_verdict():
     # a point "interval" from one value would call any difference a win
     assert check_claim({0: 9.0}, {1: 1.0}, higher_is_better=True).verdict == "not separable"
     assert check_claim({0: 9.0, 1: 9.5}, {1: 1.0}, higher_is_better=True).verdict == "not separable"
+
+
+def test_epymarls_maximum_and_average_returns_by_hand():
+    from genarena.stats import average_return, maximum_return
+    curves = {0: {0: 0.0, 50: 0.6, 100: 0.5}, 1: {0: 0.1, 50: 0.4, 100: 0.9},
+              2: {0: 0.0, 50: 0.8, 100: 0.4, 150: 1.0}}          # seed 2's extra step is ignored
+    best = maximum_return(curves)                  # seed means: 0.0333, 0.6, 0.6 -> earliest, 50
+    assert best.step == 50 and best.n == 3 and best.mean == pytest.approx(0.6)
+    half = 4.302652729911275 * 0.2 / math.sqrt(3)                    # t(0.975, 2) · sd / √n
+    assert (best.lo, best.hi) == (pytest.approx(0.6 - half), pytest.approx(0.6 + half))
+    average = average_return(curves)               # per seed over steps 0, 50, 100
+    assert average.step is None
+    assert average.mean == pytest.approx(statistics.fmean([1.1 / 3, 1.4 / 3, 1.2 / 3]))
+    one = maximum_return({7: {0: 0.2, 10: 0.3}})
+    assert (one.mean, one.lo, one.hi, one.step) == (0.3, 0.3, 0.3, 10)
+    with pytest.raises(ValueError, match="share no evaluation"):
+        maximum_return({0: {0: 1.0}, 1: {5: 1.0}})

@@ -205,3 +205,44 @@ def mean_sd(values: Sequence[float | None], decimals: int | None = None) -> str:
     text = format_estimate(estimate(defined), decimals)
     missing = len(values) - len(defined)
     return text if not missing else f"{text} ({len(defined)} of {len(values)} seeds)"
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """A figure of learning curves over seeds: the mean over seeds, its 95% t-interval (equal to
+    the mean with one seed), the seeds, and the evaluation step it was read at (None: every
+    evaluation averaged)."""
+    mean: float
+    lo: float
+    hi: float
+    n: int
+    step: int | None
+
+
+def _common_steps(curves: Mapping[int, Mapping[int, float]]) -> list[int]:
+    steps = set.intersection(*(set(c) for c in curves.values())) if curves else set()
+    if not steps:
+        raise ValueError("the curves share no evaluation step")
+    return sorted(steps)
+
+
+def _over_seeds(values: Sequence[float], step: int | None) -> CurvePoint:
+    mean = statistics.fmean(values)
+    lo, hi = t_interval(values) if len(values) > 1 else (mean, mean)
+    return CurvePoint(mean, lo, hi, len(values), step)
+
+
+def maximum_return(curves: Mapping[int, Mapping[int, float]]) -> CurvePoint:
+    """EPyMARL's "maximum return": at the evaluation step where the mean over seeds is highest
+    (the earliest of equals), that mean and its 95% interval over seeds. `curves`: seed ->
+    {step: test return}; only the steps every seed evaluated count."""
+    steps = _common_steps(curves)
+    best = max(steps, key=lambda s: (statistics.fmean(c[s] for c in curves.values()), -s))
+    return _over_seeds([c[best] for c in curves.values()], best)
+
+
+def average_return(curves: Mapping[int, Mapping[int, float]]) -> CurvePoint:
+    """EPyMARL's "average return": each seed's mean over all its evaluations (the steps every
+    seed evaluated), then the mean and 95% interval of those over seeds."""
+    steps = _common_steps(curves)
+    return _over_seeds([statistics.fmean(c[s] for s in steps) for c in curves.values()], None)
