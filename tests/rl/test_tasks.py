@@ -106,3 +106,38 @@ def test_parallel_runner_episodes_are_seeded_and_whole():
         torch.testing.assert_close(a.obs, b.obs)
         torch.testing.assert_close(a.actions, b.actions)
     assert episode_seed(0, 5) != episode_seed(0, 5, test=True) != episode_seed(1, 5)
+
+
+def test_spreads_team_reward_maps_exactly_onto_epymarls_published_scale():
+    """Hand-computed from the world at every step: the reward of the authors' MPE fork (each agent
+    G plus −1 for every agent it touches, itself included; the sum shared) against PettingZoo's
+    local_ratio 0.5 team reward, over a whole random episode with collisions."""
+    import numpy as np
+    pytest.importorskip("mpe2")
+    from mpe2 import simple_spread_v3
+
+    from genarena.rl.envs.tasks import SPREAD_STEPS, TASKS, spread_on_epymarls_scale
+    env = simple_spread_v3.parallel_env(N=3, local_ratio=0.5, max_cycles=SPREAD_STEPS,
+                                        continuous_actions=False)
+    env.reset(seed=3)
+    world, rng = env.unwrapped.world, np.random.default_rng(0)
+    ours, fork, touches = 0.0, 0.0, 0
+
+    def touching(a, b):
+        return np.linalg.norm(a.state.p_pos - b.state.p_pos) < a.size + b.size
+    for _ in range(SPREAD_STEPS):
+        # every agent steers to the centre, so they meet and collide
+        _, rewards, _, _, _ = env.step({a: int(rng.integers(1, 5)) if rng.random() < 0.3 else
+                                        (1 if world.agents[i].state.p_pos[0] > 0 else 2)
+                                        for i, a in enumerate(env.agents)})
+        g = -sum(min(np.linalg.norm(a.state.p_pos - lm.state.p_pos) for a in world.agents)
+                 for lm in world.landmarks)
+        fork_step = sum(g - sum(touching(other, agent) for other in world.agents)
+                        for agent in world.agents)
+        step = sum(rewards.values())
+        assert fork_step == pytest.approx(2 * step - 3, abs=1e-9)
+        touches += sum(touching(a, b) for a in world.agents for b in world.agents if a is not b)
+        ours, fork = ours + step, fork + fork_step
+    assert spread_on_epymarls_scale(ours) == pytest.approx(fork, abs=1e-9)
+    assert TASKS["mpe-spread"].published is spread_on_epymarls_scale
+    assert touches > 0                                 # the episode did test the collision term

@@ -173,14 +173,33 @@ class MatrixTask:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """A task by name: how to build it and what it is (for docs and the bench)."""
+    """A task by name: how to build it and what it is (for docs and the bench); `published`
+    maps a team return to the scale a published table used for the task, when it differs."""
     build: Callable[[], Task]
     about: str
+    published: Callable[[float], float] | None = None
+
+
+SPREAD_AGENTS, SPREAD_STEPS = 3, 25
+
+
+def spread_on_epymarls_scale(team_return: float) -> float:
+    """A Spread team return (PettingZoo, local_ratio 0.5, summed over agents) on the scale of
+    EPyMARL's Table 3. The authors' MPE fork gives each agent the global reward G (minus the sum of
+    the landmarks' nearest-agent distances) plus −1 for every agent it touches, itself included
+    (its is_collision does not skip the agent), shares the sum R = Σᵢ rᵢ with every agent, and the
+    published figure is EPyMARL's sum of the shared entries divided by the 3 agents (issue #29):
+    Σₜ R. PettingZoo's agents get ½G − ½·(others touched), whose sum is 1.5G − (touching pairs),
+    while R = 3G − 3 − 2·(touching pairs). So R = 2·(PettingZoo's step reward) − 3, and over an
+    episode of 25 steps the published scale is 2·return − 75 (tests/rl/test_tasks.py checks the
+    identity step by step)."""
+    return 2.0 * team_return - SPREAD_AGENTS * SPREAD_STEPS
 
 
 def _spread() -> Task:
     spread = _import("mpe2.simple_spread_v3")
-    return ParallelTask(lambda: spread.parallel_env(N=3, local_ratio=0.5, max_cycles=25,
+    return ParallelTask(lambda: spread.parallel_env(N=SPREAD_AGENTS, local_ratio=0.5,
+                                                    max_cycles=SPREAD_STEPS,
                                                     continuous_actions=False))
 
 
@@ -196,7 +215,9 @@ TASKS: MappingProxyType[str, TaskSpec] = MappingProxyType({
                                    "level-based foraging, 5×5, 2 agents, 1 food that needs both, "
                                    "50 steps: a small task for tests"),
     "mpe-spread": TaskSpec(_spread, "MPE simple_spread (PettingZoo mpe2): 3 agents cover 3 "
-                                    "landmarks, 25 steps (EPyMARL's MPE Spread)"),
+                                    "landmarks, 25 steps (EPyMARL's MPE Spread; its published "
+                                    "scale: spread_on_epymarls_scale)",
+                           published=spread_on_epymarls_scale),
     "matrix": TaskSpec(MatrixTask, "the stochastic two-step matrix game (QMIX §6.1), 2 steps"),
 })
 
