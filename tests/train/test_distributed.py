@@ -85,6 +85,26 @@ def test_two_gloo_ranks_train_as_one_process_and_resume_in_one(tmp_path):
     assert json.loads((two / "summary.json").read_text())["processes"] == 1
 
 
+@pytest.mark.slow
+def test_two_gloo_ranks_of_mspg_sen_with_r1_and_a_balancer_train_as_one_process(tmp_path):
+    """MSPG-SEN with lazy R1 and the DQN balancer deciding every 5 steps (on statistics and a
+    quality proxy averaged over the ranks): 2 processes log the losses of 1, step by step. The
+    terms that couple a batch's samples (feature matching, InfoNCE, D_aux's packs) are off: under
+    --nproc they see each rank's slice (docs/gpus-and-clusters.md), so they differ by design."""
+    run = ["steps=20", "log.interval=1", "log.checkpoint_interval=10", "eval.n_samples=300",
+           "data.batch_size=256", "loss.r1_gamma=1.0", "loss.r1_interval=4",
+           "controller.interval=5", "controller.quality_samples=256", "mspg.fm_weight=0",
+           "mspg.con_weight=0", "mspg.aux_weight=0"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out, extra in ((one, []), (two, ["--nproc", "2"])):
+        proc = _train("ring8-mspg-dqn", *run, "--out", str(out), *extra)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    single, ranks = _losses(one), _losses(two)
+    assert sorted(ranks) == list(range(1, 21))
+    for step in range(1, 21):
+        assert ranks[step] == pytest.approx(single[step], rel=1e-4, abs=1e-5), step
+
+
 @pytest.mark.parametrize("args, message", [
     (["ring8-mustangs", "--nproc", "2"], "--nproc: trainer 'coevolution' trains in one process"),
     (["ring8-nsgan", "data.batch_size=255", "--nproc", "2"],
