@@ -35,7 +35,9 @@ def test_every_arm_is_a_preset_and_every_claim_names_arms():
             assert cfg.eval.interval == study.eval_every
         for claim in study.claims:
             assert {claim.better, claim.worse} <= labels and claim.metric.removesuffix("_5000") \
-                in (*study.metrics, "fid_logits")
+                in (*study.metrics, *study.from_curves, "fid_logits")
+        for name in study.from_curves:                  # read off curves of a study's metric
+            assert evidence.CURVE_FIGURES[name][0] in study.metrics
 
 
 @pytest.mark.slow
@@ -119,12 +121,23 @@ def test_curves_place_each_evaluation_at_the_interval_it_crossed(tmp_path):
 def test_the_marl_suite_is_a_study_with_its_own_results(tmp_path):
     s = STUDIES["marl"]
     assert SUITES["marl"].study == "marl" and s.results == "marl"
-    assert evidence.steps_for(s, s.budget) == 200_000              # 0.1 of EPyMARL's 2 000 000
+    assert evidence.steps_for(s, s.budget) == 2_000_000            # EPyMARL's budget
+    assert s.eval_every == 50_000 and s.from_curves == ("max_return", "average_return")
+    assert {c.metric for c in s.claims} == {"max_return"}
+    assert [c.arm.split()[-1] for c in s.calibration] == ["IQL", "VDN", "QMIX"]
     assert {c.better.split()[-1] for c in s.claims} == {"DMIX", "DDN", "DIQL"}
     assert evidence.picture_name("marl", "LBF 10x10-3p-3f", "test_return") == \
         "marl-lbf-10x10-3p-3f-test_return.png"                      # a markdown link: no spaces
     assert evidence.picture_name("pacgan", "ring8", "modes_captured") == \
         "pacgan-ring8-modes_captured.png"
+
+
+def test_epymarls_curve_figures_are_each_seeds_value_at_the_best_mean_and_its_mean():
+    curves = {0: {50: 0.2, 100: 0.6}, 1: {50: 0.4, 100: 0.5}, 2: {50: 0.3, 100: 0.7, 150: 0.9}}
+    at_best = evidence.CURVE_FIGURES["max_return"][1](curves)      # means 0.3, 0.6: step 100
+    assert at_best == {0: 0.6, 1: 0.5, 2: 0.7}
+    average = evidence.CURVE_FIGURES["average_return"][1](curves)  # the shared steps 50, 100
+    assert average == pytest.approx({0: 0.4, 1: 0.45, 2: 0.5})
 
 
 def test_a_shared_stage_is_one_frozen_score_net_per_seed_under_both_arms():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import statistics
 import time
 from dataclasses import replace
 from operator import attrgetter
@@ -42,6 +43,7 @@ from genarena.nets import GAN_ARCHS
 from genarena.records import Records
 from genarena.report.curves import band, run_curve
 from genarena.report.plots import bands_png
+from genarena.stats import maximum_return
 from genarena.train.marl import random_test_return
 from genarena.trainers import get_trainer
 
@@ -132,6 +134,27 @@ def _random_return(run: Any, quick: bool) -> float:
 EXTRA_FIGURES = {"fid_logits_5000": _fid_logits_5000, "random_return": _random_return}
 
 
+def _at_best_evaluation(curves: dict[int, dict[int, float]]) -> dict[int, float]:
+    """Each seed's value at the evaluation where the seeds' mean is highest (EPyMARL's "maximum
+    return": its mean and interval over seeds are those of these values)."""
+    step = maximum_return(curves).step
+    assert step is not None
+    return {seed: c[step] for seed, c in curves.items()}
+
+
+def _over_evaluations(curves: dict[int, dict[int, float]]) -> dict[int, float]:
+    """Each seed's mean over every evaluation the seeds share (EPyMARL's "average return")."""
+    steps = set.intersection(*(set(c) for c in curves.values()))
+    return {seed: statistics.fmean(c[s] for s in steps) for seed, c in curves.items()}
+
+
+# figures read off an arm's per-seed curves (they need every seed's curve): name -> (the metric
+# whose curves they read, the rule)
+CURVE_FIGURES: dict[str, tuple[str, Callable[[dict[int, dict[int, float]]], dict[int, float]]]] = {
+    "max_return": ("test_return", _at_best_evaluation),
+    "average_return": ("test_return", _over_evaluations)}
+
+
 def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | None = None,
         seeds: list[int] | None = None, launch: Launch = Launch(),
         runs_root: Path = RUNS_ROOT) -> list[Path]:
@@ -167,6 +190,13 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
         if s.extra:
             records.save(r.path)                   # the extra figures' caches join the record
         seconds[arm.label].append(r.summary["train_seconds"])
+    for name in s.from_curves:
+        metric, rule = CURVE_FIGURES[name]
+        for arm in s.arms:
+            per_seed = {seed: dict(run_curve(r.path, metric, grid))
+                        for (a, seed), r in zip(plan, runs) if a is arm}
+            if per_seed and all(per_seed.values()):
+                values[arm.label][name] = rule(per_seed)
     steps = int(attrgetter(s.steps_key)(runs[0].config))      # the dotted key the budget sets
     folder = out / "evidence"
     folder.mkdir(parents=True, exist_ok=True)
@@ -184,7 +214,8 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
     arm_records = [ArmRecord(label=a.label, preset=a.preset, overrides=dict(a.overrides),
                              published=dict(a.published), train_seconds=seconds[a.label],
                              values={m: {str(k): v for k, v in values[a.label].get(m, {}).items()}
-                                     for m in (*s.metrics, *s.extra)}, group=a.group,
+                                     for m in (*s.metrics, *s.extra, *s.from_curves)},
+                             group=a.group,
                              source=a.source)
                    for a in s.arms]
     floors = _floors(s, plan, runs)
