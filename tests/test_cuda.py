@@ -76,9 +76,7 @@ def test_mixed_precision_trains_on_cuda(tmp_path, amp):
 # The defects found by reading (#35), each where only a GPU shows it -------------------------------
 
 def _logged(run_dir, key: str) -> dict[int, float]:
-    import json
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return {r["step"]: r[key] for r in rows if key in r}
+    return {r["step"]: r[key] for r in _rows(run_dir) if key in r}
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])

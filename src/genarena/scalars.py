@@ -28,8 +28,8 @@ def as_floats(stats: Stats) -> dict[str, float]:
     floats = {k: v for k, v in stats.items() if not isinstance(v, Tensor)}
     if not keys:
         return floats
-    values = torch.stack([torch.as_tensor(stats[k]).double() for k in keys]).tolist()
-    return {k: floats[k] if k in floats else values[keys.index(k)] for k in stats}
+    read = dict(zip(keys, torch.stack([torch.as_tensor(stats[k]).double() for k in keys]).tolist()))
+    return {k: floats[k] if k in floats else read[k] for k in stats}
 
 
 def all_finite(stats: Stats) -> bool:

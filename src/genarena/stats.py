@@ -232,17 +232,26 @@ def _over_seeds(values: Sequence[float], step: int | None) -> CurvePoint:
     return CurvePoint(mean, lo, hi, len(values), step)
 
 
-def maximum_return(curves: Mapping[int, Mapping[int, float]]) -> CurvePoint:
-    """EPyMARL's "maximum return": at the evaluation step where the mean over seeds is highest
-    (the earliest of equals), that mean and its 95% interval over seeds. `curves`: seed ->
-    {step: test return}; only the steps every seed evaluated count."""
+def best_step(curves: Mapping[int, Mapping[int, float]]) -> int:
+    """The evaluation step where the mean over seeds is highest (the earliest of equals), among
+    the steps every seed evaluated. `curves`: seed -> {step: value}."""
+    return max(_common_steps(curves),
+               key=lambda s: (statistics.fmean(c[s] for c in curves.values()), -s))
+
+
+def seed_averages(curves: Mapping[int, Mapping[int, float]]) -> dict[int, float]:
+    """Each seed's mean over the evaluation steps every seed shares."""
     steps = _common_steps(curves)
-    best = max(steps, key=lambda s: (statistics.fmean(c[s] for c in curves.values()), -s))
+    return {seed: statistics.fmean(c[s] for s in steps) for seed, c in curves.items()}
+
+
+def maximum_return(curves: Mapping[int, Mapping[int, float]]) -> CurvePoint:
+    """EPyMARL's "maximum return": at `best_step`, the mean over seeds and its 95% interval.
+    `curves`: seed -> {step: test return}."""
+    best = best_step(curves)
     return _over_seeds([c[best] for c in curves.values()], best)
 
 
 def average_return(curves: Mapping[int, Mapping[int, float]]) -> CurvePoint:
-    """EPyMARL's "average return": each seed's mean over all its evaluations (the steps every
-    seed evaluated), then the mean and 95% interval of those over seeds."""
-    steps = _common_steps(curves)
-    return _over_seeds([statistics.fmean(c[s] for s in steps) for c in curves.values()], None)
+    """EPyMARL's "average return": the mean and 95% interval over seeds of `seed_averages`."""
+    return _over_seeds(list(seed_averages(curves).values()), None)

@@ -51,12 +51,7 @@ def test_nan_rolls_back_to_the_last_checkpoint_and_halves_learning_rates(tmp_pat
         return stats
 
     monkeypatch.setattr(PairTrainer, "g_phase", flaky)
-    run = genarena.train("ring8-nsgan", out=tmp_path / "r", **{k.replace(".", "__"): v
-                                                                for k, v in FAST.items()})
-    assert run.summary["divergence_retries"] == 1
-    rows = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
-    events = [r for r in rows if r.get("event") == "diverged"]
-    assert len(events) == 1 and events[0]["step"] == 20 and events[0]["non_finite"] == ["loss_g"]
+    rows, events = _rolled_back_once(tmp_path)
     assert events[0]["lr_g"] == pytest.approx(FAST_LR / 2)
     assert rows[-1]["step"] == FAST["steps"] and rows[-1]["lr_d"] == pytest.approx(FAST_LR / 2)
     steps = [r["step"] for r in rows if "event" not in r]
@@ -64,6 +59,18 @@ def test_nan_rolls_back_to_the_last_checkpoint_and_halves_learning_rates(tmp_pat
 
 
 FAST_LR = 1e-3
+
+
+def _rolled_back_once(tmp_path) -> tuple[list[dict], list[dict]]:
+    """Train the FAST ring8 run; check it rolled back once, to step 20, for loss_g; return its
+    metrics rows and its divergence events."""
+    run = genarena.train("ring8-nsgan", out=tmp_path / "r", **{k.replace(".", "__"): v
+                                                                for k, v in FAST.items()})
+    assert run.summary["divergence_retries"] == 1
+    rows = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
+    events = [r for r in rows if r.get("event") == "diverged"]
+    assert len(events) == 1 and events[0]["step"] == 20 and events[0]["non_finite"] == ["loss_g"]
+    return rows, events
 
 
 def _device_style(monkeypatch, nan_at: int | None = None) -> None:
@@ -92,12 +99,7 @@ def test_a_nan_left_on_the_device_rolls_back_when_the_meter_is_read(tmp_path, mo
     """The loop does not read a device statistic at every step; the NaN is found at the next log
     or checkpoint, before anything is written, and rolls back as a host NaN does."""
     _device_style(monkeypatch, nan_at=24)
-    run = genarena.train("ring8-nsgan", out=tmp_path / "r", **{k.replace(".", "__"): v
-                                                                for k, v in FAST.items()})
-    assert run.summary["divergence_retries"] == 1
-    rows = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
-    events = [r for r in rows if r.get("event") == "diverged"]
-    assert len(events) == 1 and events[0]["step"] == 20 and events[0]["non_finite"] == ["loss_g"]
+    rows, _ = _rolled_back_once(tmp_path)
     assert all(math.isfinite(r["loss_g"]) for r in rows if "loss_g" in r)
     assert rows[-1]["step"] == FAST["steps"]
 

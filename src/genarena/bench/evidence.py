@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import statistics
 import time
 from dataclasses import replace
 from operator import attrgetter
@@ -43,7 +42,7 @@ from genarena.nets import GAN_ARCHS
 from genarena.records import Records
 from genarena.report.curves import band, run_curve
 from genarena.report.plots import bands_png
-from genarena.stats import maximum_return
+from genarena.stats import best_step, seed_averages
 from genarena.train.marl import random_test_return
 from genarena.trainers import get_trainer
 
@@ -137,22 +136,15 @@ EXTRA_FIGURES = {"fid_logits_5000": _fid_logits_5000, "random_return": _random_r
 def _at_best_evaluation(curves: dict[int, dict[int, float]]) -> dict[int, float]:
     """Each seed's value at the evaluation where the seeds' mean is highest (EPyMARL's "maximum
     return": its mean and interval over seeds are those of these values)."""
-    step = maximum_return(curves).step
-    assert step is not None
+    step = best_step(curves)
     return {seed: c[step] for seed, c in curves.items()}
 
 
-def _over_evaluations(curves: dict[int, dict[int, float]]) -> dict[int, float]:
-    """Each seed's mean over every evaluation the seeds share (EPyMARL's "average return")."""
-    steps = set.intersection(*(set(c) for c in curves.values()))
-    return {seed: statistics.fmean(c[s] for s in steps) for seed, c in curves.items()}
-
-
 # figures read off an arm's per-seed curves (they need every seed's curve): name -> (the metric
-# whose curves they read, the rule)
+# whose curves they read, the rule); EPyMARL's maximum and average return, per seed
 CURVE_FIGURES: dict[str, tuple[str, Callable[[dict[int, dict[int, float]]], dict[int, float]]]] = {
     "max_return": ("test_return", _at_best_evaluation),
-    "average_return": ("test_return", _over_evaluations)}
+    "average_return": ("test_return", seed_averages)}
 
 
 def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | None = None,

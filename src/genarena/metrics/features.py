@@ -15,7 +15,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -131,6 +131,15 @@ def train_classifier(dataset: Dataset, min_steps: int = 1000, min_epochs: int = 
     return net.eval(), accuracy(net, test_x, test_y)
 
 
+def moved_to(extractor: Any, device: torch.device | str | None) -> Any:
+    """A feature extractor (a dataclass with `net` and `device`) with its net on `device` (None:
+    itself); a copy, so the original stays where it is."""
+    if device is None or torch.device(device) == extractor.device:
+        return extractor
+    return dataclasses.replace(extractor, net=copy.deepcopy(extractor.net).to(device),
+                               device=torch.device(device))
+
+
 @dataclass
 class FeatureExtractor:
     """Features, logits and class probabilities of images; `name` identifies net and training.
@@ -149,10 +158,7 @@ class FeatureExtractor:
 
     def on(self, device: torch.device | str | None) -> "FeatureExtractor":
         """This extractor with its net on `device` (None: unchanged); the original is untouched."""
-        if device is None or torch.device(device) == self.device:
-            return self
-        return dataclasses.replace(self, net=copy.deepcopy(self.net).to(device),
-                                   device=torch.device(device))
+        return moved_to(self, device)
 
     @torch.no_grad()
     def _run(self, x: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:

@@ -7,8 +7,6 @@ image read from a file and the same image as a float array give the same feature
 """
 from __future__ import annotations
 
-import copy
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from genarena.metrics.features import moved_to
 from genarena.nets.inception import FIDInceptionV3, load_fid_inception, sha256_of
 
 SIZE = 299
@@ -86,10 +85,7 @@ class InceptionExtractor:
 
     def on(self, device: torch.device | str | None) -> "InceptionExtractor":
         """This extractor with its net on `device` (None: unchanged); the original is untouched."""
-        if device is None or torch.device(device) == self.device:
-            return self
-        return dataclasses.replace(self, net=copy.deepcopy(self.net).to(device),
-                                   device=torch.device(device))
+        return moved_to(self, device)
 
     @property
     def name(self) -> str:
