@@ -66,8 +66,12 @@ def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
     assert md.count("| pacgan | ") == 12 and "7.8 / 6.3" in md        # published beside ours
     assert "smoke run" in md and "*grid25 floor: uniform over the data's box*" in md
     done = {d.name: (d / "summary.json").stat().st_mtime_ns for d in (runs / "pacgan-quick").iterdir()}
-    assert max(v for k, v in done.items() if k.endswith("-s0")) \
-        < min(v for k, v in done.items() if k.endswith("-s1"))     # seed-major: all arms' seed 0 first
+    calibrating = {"ring8-gan-s0", "ring8-gan-s1", "grid25-gan-s0", "grid25-gan-s1"}
+    others = {k: v for k, v in done.items() if k not in calibrating}
+    # the calibration arms over every seed first, then the others seed-major
+    assert max(done[k] for k in calibrating) < min(others.values())
+    assert max(v for k, v in others.items() if k.endswith("-s0")) \
+        < min(v for k, v in others.items() if k.endswith("-s1"))
     stamp = (runs / "pacgan-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime
     evidence.run(out, quick=True, study="pacgan", runs_root=runs, launch=evidence.Launch(workers=0))
     assert (runs / "pacgan-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime == stamp
@@ -126,6 +130,12 @@ def test_the_marl_suite_is_a_study_with_its_own_results(tmp_path):
     assert {c.metric for c in s.claims} == {"max_return"}
     assert [c.arm.split()[-1] for c in s.calibration] == ["IQL", "VDN", "QMIX"]
     assert {c.better.split()[-1] for c in s.claims} == {"DMIX", "DDN", "DIQL"}
+    # the calibration arms train first, over every seed; then the DFAC arms, seed-major
+    order = [(arm.label, seed) for arm, seed in evidence.training_order(s, [0, 1, 2])]
+    assert order[:9] == [(f"LBF 10x10-3p-3f {m}", seed) for m in ("IQL", "VDN", "QMIX")
+                         for seed in (0, 1, 2)]
+    assert [seed for _, seed in order[9:]] == sorted(seed for _, seed in order[9:])
+    assert len(set(order)) == len(order) == 3 * len(s.arms)
     assert evidence.picture_name("marl", "LBF 10x10-3p-3f", "test_return") == \
         "marl-lbf-10x10-3p-3f-test_return.png"                      # a markdown link: no spaces
     assert evidence.picture_name("pacgan", "ring8", "modes_captured") == \

@@ -56,6 +56,15 @@ def steps_for(study: StudySpec, budget: float) -> int:
     return max(unit, round(budget * study.reference_steps / unit) * unit)
 
 
+def training_order(study: StudySpec, seeds: list[int]) -> list[tuple[ArmSpec, int]]:
+    """The runs in the order they train: the calibration arms over every seed first (no verdict
+    counts before they reach the paper, so a study stopped part-way has learned that first),
+    then the other arms seed-major (every arm at its first seeds, so they compare)."""
+    first = {c.arm for c in study.calibration}
+    return ([(arm, seed) for arm in study.arms if arm.label in first for seed in seeds]
+            + [(arm, seed) for seed in seeds for arm in study.arms if arm.label not in first])
+
+
 def overrides_for(study: StudySpec, arm: ArmSpec, seed: int, budget: float, quick: bool) -> dict[str, Any]:
     """The run's overrides: the arm's, the budget (or the smoke budget) and the seed; the
     checkpoint interval is the evaluation interval, so a killed run loses at most one."""
@@ -156,8 +165,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | N
     budget = s.budget if budget is None else budget
     seeds = seeds if seeds is not None else [0, 1] if quick else list(range(s.seeds))
     root = runs_root / (f"{study}-quick" if quick else study)
-    # seed-major: a study stopped part-way has every arm at its first seeds, so it compares arms
-    plan = [(arm, seed) for seed in seeds for arm in s.arms]
+    plan = training_order(s, seeds)
     # evaluations fall on the first step past each interval (a round of episodes may overrun):
     # each is placed at the interval it crossed, so seeds share their curve's steps
     grid = (s.quick.get("eval.interval", 1) if quick else s.eval_every)
