@@ -17,10 +17,13 @@ def test_quick_suite_writes_results(tmp_path):
         assert case["trainer_steps_per_s"] > 0 and case["minimal_steps_per_s"] > 0
         assert case["flops_per_step"] > 0 and 0 < case["fraction_of_gemm"] < 1.5
     assert "| ratio |" in (tmp_path / "throughput.md").read_text()
-    assert len(result["workloads"]) == 4 and result["core_gemm_gflops"] > 0
+    assert len(result["workloads"]) == 6 and result["core_gemm_gflops"] > 0
     for workload in result["workloads"]:
+        variants = ("before", "after") if "learner" in workload["workload"] else \
+            ("before", "after", "fused")
         for neighbour in ("alone", "beside a busy process"):
-            assert all(workload[neighbour][v]["ms"] > 0 for v in ("before", "after", "fused"))
+            assert set(workload[neighbour]) == set(variants)
+            assert all(workload[neighbour][v]["ms"] > 0 for v in variants)
 
 
 def test_gemm_flops_is_two_n_cubed_over_the_best_time(monkeypatch):
@@ -51,8 +54,26 @@ def test_the_speed_work_left_the_arithmetic_as_it_was(name):
 
     from genarena.bench.workloads import WORKLOADS, build
     workload = next(w for w in WORKLOADS if w.name.startswith(name))
-    before, after = build(workload, "before"), build(workload, "after")
+    (before, step_before), (after, step_after) = build(workload, "before"), build(workload, "after")
     for _ in range(20):
-        assert before.train_step() == after.train_step()
+        assert step_before() == step_after()
     assert all(torch.equal(a, b) for a, b in zip(before.state_dict()["g"].values(),
                                                   after.state_dict()["g"].values()))
+
+
+def test_the_marl_learners_update_before_and_after_agrees_to_rounding():
+    """The learner's update as before the speed work (the GRU stepped per time step, Adam's
+    per-parameter loop) and today's: the same sampled batches, TD losses within float32 rounding
+    over 5 updates, and the stepwise agents really in the "before" nets."""
+    import torch
+
+    from genarena.bench.workloads import WORKLOADS, StepwiseAgents, build
+    workload = next(w for w in WORKLOADS if w.name.startswith("QMIX learner"))
+    (before, learn_before), (after, learn_after) = build(workload, "before"), build(workload, "after")
+    assert type(before.learner.agents) is StepwiseAgents
+    assert type(before.learner.target["agents"]) is StepwiseAgents
+    assert type(after.learner.agents) is not StepwiseAgents
+    for _ in range(5):
+        assert learn_before() == pytest.approx(learn_after(), rel=1e-4)
+    for a, b in zip(before.learner.online.parameters(), after.learner.online.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

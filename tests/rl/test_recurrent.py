@@ -28,6 +28,32 @@ def test_unrolled_features_equal_stepwise_hidden_states():
     assert not torch.allclose(agents.features(other, actions)[:, 4], feats[:, 4])
 
 
+@pytest.mark.parametrize("last_action", [True, False])
+def test_the_sequence_gru_has_the_stepwise_unrolls_values_and_gradients(last_action):
+    # features() runs the cell's weights as one sequence (the learner's speed); acting steps the
+    # cell: at an EPyMARL batch's size (32 episodes of 50 steps, 3 agents, GRU 128) they agree
+    torch.manual_seed(0)
+    agents = RecurrentAgentUtilities(3, 27, 6, 128, distributional=False, last_action=last_action)
+    obs, actions = torch.randn(32, 51, 3, 27), torch.randint(6, (32, 50, 3))
+    weights = torch.randn(32, 51, 3, 128)
+    (agents.features(obs, actions) * weights).sum().backward()
+    sequence = {n: p.grad.clone() for n, p in agents.named_parameters() if p.grad is not None}
+    assert set(sequence) == {f"{m}.{w}" for m, ws in (("fc", ("weight", "bias")), ("gru", (
+        "weight_ih", "weight_hh", "bias_ih", "bias_hh"))) for w in ws}
+    agents.zero_grad()
+    h, last, out = agents.initial(32), torch.full((32, 3), -1), []
+    for t in range(51):
+        h = agents.step(obs[:, t], last, h)
+        out.append(h)
+        last = actions[:, t] if t < 50 else last
+    stepwise = torch.stack(out, 1)
+    torch.testing.assert_close(agents.features(obs, actions), stepwise)
+    (stepwise * weights).sum().backward()
+    for name, grad in sequence.items():          # the same sums in another order: float32 rounding
+        torch.testing.assert_close(grad, agents.get_parameter(name).grad, rtol=1e-5,
+                                   atol=1e-6 * grad.abs().max().item(), msg=name)
+
+
 def test_distributional_recurrent_utilities_are_monotone_quantiles():
     agents = RecurrentAgentUtilities(2, 4, 3, 8, distributional=True)
     taus = torch.rand(5, 6).sort(1).values
@@ -109,6 +135,27 @@ def test_targets_are_copied_every_interval_or_moved_by_tau_after_every_update(ta
             assert torch.equal(target, old_target)
         else:
             assert torch.equal(target, online)
+
+
+def test_the_learners_multi_tensor_update_is_the_per_parameter_loop_bit_for_bit():
+    """Adam over all parameters at once and the soft target's one lerp over all of them (the
+    learner's speed, docs/performance.md) change no bit of what a loop over parameters gives."""
+    def trained(loop: bool) -> list[torch.Tensor]:
+        # the loop: Adam's per-parameter path, and the soft target stepped by hand
+        settings = RLSettings(hidden=8, batch=2, target_tau=0.0 if loop else 0.01,
+                              target_update=10 ** 9)
+        learner = MultiAgentLearner("qmix", 2, 3, 4, 3, horizon=4, settings=settings, seed=0,
+                                    recurrent=True)
+        learner.opt.param_groups[0]["foreach"] = not loop
+        for update in range(6):
+            learner._update(sum((p - update).square().sum() for p in learner.online.parameters()))
+            if loop:
+                with torch.no_grad():
+                    for t, o in zip(learner.target.parameters(), learner.online.parameters()):
+                        t.lerp_(o, 0.01)
+        return [p.detach() for net in (learner.online, learner.target) for p in net.parameters()]
+    loop, ours = trained(True), trained(False)
+    assert len(loop) == len(ours) and all(torch.equal(a, b) for a, b in zip(loop, ours))
 
 
 def test_epymarl_standardises_each_batch_of_rewards_padding_included():

@@ -4,9 +4,10 @@ Each workload is one update of a study's baseline, timed on one thread: millisec
 GFLOP/s (torch's FLOP counter over one update) and the share of one core's large-GEMM peak,
 measured in the same run, alone and beside a second busy process (a GEMM loop on the other core,
 as when two runs share the machine). `before` is the update as it was before the speed work
-(PyTorch's per-parameter optimizer loop, maxout by `amax`), rebuilt here so that the ratio is
-measured in one run; `after` is today's default (bit-identical to `before`); `fused` adds the
-opt-in fused optimizer kernels (optim.fused).
+(PyTorch's per-parameter optimizer loop, maxout by `amax`, the MARL agents' GRU stepped one time
+step at a time), rebuilt here so that the ratio is measured in one run; `after` is today's default
+(bit-identical to `before`, or within float32 rounding for the GRU); `fused` adds the opt-in fused
+optimizer kernels (optim.fused; the MARL learner has none).
 """
 from __future__ import annotations
 
@@ -25,17 +26,26 @@ from genarena.bench.common import clock
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.nets.layers import Maxout
+from genarena.rl.agents import RecurrentAgentUtilities
+from genarena.rl.learner import ValueLearner
 from genarena.train.base import Trainer
 from genarena.trainers import get_trainer
 
 
 @dataclass(frozen=True)
 class Workload:
-    """One study's update: a preset with overrides, and how many updates a timed round takes."""
+    """One study's update: a preset with overrides, and how many updates a timed round takes.
+    `learner`: the MARL learner's update on a full replay (no episodes collected), not a
+    trainer step."""
     name: str
     preset: str
     overrides: dict[str, Any]
     steps: int
+    learner: bool = False
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return ("before", "after") if self.learner else VARIANTS
 
 
 WORKLOADS = (
@@ -49,6 +59,11 @@ WORKLOADS = (
     Workload("PacGAN4 toy update (packing 4), batch 100 packs", "grid25-paper-pacgan4", {}, 100),
     Workload("stacked-MNIST DCGAN update (2 G steps), batch 64", "stacked-mnist5k-paper-dcgan",
              {}, 6),
+    # EPyMARL's LBF protocol: 32 episodes of up to 50 steps, 3 agents, one GRU shared by them
+    Workload("QMIX learner update on LBF, 32 episodes (GRU 64)", "marl-lbf-10x10-3p-3f-qmix-paper",
+             {}, 10, learner=True),
+    Workload("DMIX learner update on LBF, 32 episodes (GRU 64)", "marl-lbf-10x10-3p-3f-dmix-paper",
+             {}, 4, learner=True),
 )
 VARIANTS = ("before", "after", "fused")
 
@@ -60,47 +75,76 @@ class AmaxMaxout(Maxout):
         return x.view(x.shape[0], -1, self.pieces).amax(-1)
 
 
-def _optimizers(trainer: Trainer) -> list[str]:
-    return [name for name, value in vars(trainer).items()
-            if isinstance(value, torch.optim.Optimizer)]
+class StepwiseAgents(RecurrentAgentUtilities):
+    """The MARL agents as they were before the speed work: the GRU cell stepped over an episode
+    batch one time step at a time."""
+
+    def features(self, obs: Tensor, actions: Tensor | None = None) -> Tensor:
+        assert actions is not None
+        last = torch.cat([actions.new_full((obs.shape[0], 1, self.n_agents), -1), actions], 1)
+        h, out = self.initial(obs.shape[0]), []
+        for t in range(obs.shape[1]):
+            h = self.step(obs[:, t], last[:, t], h)
+            out.append(h)
+        return torch.stack(out, 1)
+
+
+def _holders(trainer: Trainer) -> list[Any]:
+    """The trainer and the value learners it holds: whatever owns optimizers and nets."""
+    return [trainer, *(v for v in vars(trainer).values() if isinstance(v, ValueLearner))]
 
 
 def as_before(trainer: Trainer) -> None:
     """The update of the code before the speed work, from the same state: per-parameter
-    optimizer loops and amax maxout (the same arithmetic, the old dispatch)."""
-    for name in _optimizers(trainer):
-        for group in getattr(trainer, name).param_groups:
-            group["foreach"] = False
-    for net in vars(trainer).values():
-        if isinstance(net, nn.Module):
-            for module in net.modules():
-                if type(module) is Maxout:
-                    module.__class__ = AmaxMaxout
+    optimizer loops, amax maxout and the stepwise GRU (the same arithmetic, the old dispatch)."""
+    old = {Maxout: AmaxMaxout, RecurrentAgentUtilities: StepwiseAgents}
+    for holder in _holders(trainer):
+        for value in vars(holder).values():
+            if isinstance(value, torch.optim.Optimizer):
+                for group in value.param_groups:
+                    group["foreach"] = False
+            elif isinstance(value, nn.Module):
+                for module in value.modules():
+                    if type(module) in old:
+                        module.__class__ = old[type(module)]
 
 
-def build(workload: Workload, variant: str) -> Trainer:
-    """The workload's trainer on the CPU, seeded, in the variant's form."""
+def timed_update(trainer: Trainer, workload: Workload) -> Callable[[], Any]:
+    """What one update of the workload is: a trainer step, or (`learner`) the MARL learner's
+    update, once its replay holds a batch of episodes."""
+    if not workload.learner:
+        return trainer.train_step
+    learner = getattr(trainer, "learner")
+    while len(learner.replay) < learner.settings.batch:
+        trainer.train_step()
+    return learner.learn
+
+
+def build(workload: Workload, variant: str) -> tuple[Trainer, Callable[[], Any]]:
+    """The workload's trainer on the CPU, seeded, in the variant's form, and its update."""
     over = {**workload.overrides, **({"optim.fused": True} if variant == "fused" else {})}
     cfg = load_config(workload.preset, over)
     torch.manual_seed(0)
-    trainer = get_trainer(cfg.trainer.name).build(cfg, build_dataset(cfg.data), torch.device("cpu"))
+    dataset = None if workload.learner else build_dataset(cfg.data)
+    trainer = get_trainer(cfg.trainer.name).build(cfg, dataset, torch.device("cpu"))
+    update = timed_update(trainer, workload)
     if variant == "before":
         as_before(trainer)
-    return trainer
+    return trainer, update
 
 
-def flops_per_update(trainer: Trainer) -> int:
+def flops_per_update(update: Callable[[], Any]) -> int:
     counter = FlopCounterMode(display=False)
     with counter:
-        trainer.train_step()
+        update()
     return int(counter.get_total_flops())
 
 
-def ms_per_update(trainer: Trainer, steps: int) -> float:
-    trainer.train_step()
+def ms_per_update(update: Callable[[], Any], steps: int) -> float:
+    update()
     start = clock(torch.device("cpu"))
     for _ in range(steps):
-        trainer.train_step()
+        update()
     return 1000 * (clock(torch.device("cpu")) - start) / steps
 
 
@@ -119,17 +163,17 @@ def measure(workloads: tuple[Workload, ...], rounds: int, peak: float,
     `peak` (one core's FLOP/s)."""
     rows = []
     for workload in workloads:
-        trainers = {v: build(workload, v) for v in VARIANTS}
-        flops = flops_per_update(trainers["after"])
+        updates = {v: build(workload, v)[1] for v in workload.variants}
+        flops = flops_per_update(updates["after"])
         row: dict[str, Any] = {"workload": workload.name, "preset": workload.preset,
                                "flops_per_update": flops, "steps_per_round": scale(workload)}
         for neighbour in ("alone", "beside a busy process"):
             other = busy_neighbour() if neighbour != "alone" else None
             try:
-                times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+                times: dict[str, list[float]] = {v: [] for v in workload.variants}
                 for _ in range(rounds):
-                    for v in VARIANTS:
-                        times[v].append(ms_per_update(trainers[v], scale(workload)))
+                    for v in workload.variants:
+                        times[v].append(ms_per_update(updates[v], scale(workload)))
             finally:
                 if other is not None:
                     other.kill()
@@ -150,10 +194,12 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
     for r in rows:
         for neighbour in ("alone", "beside a busy process"):
             m = r[neighbour]
+            fused = m.get("fused")
             lines.append(
                 f"| {r['workload']} | {'nothing' if neighbour == 'alone' else 'a busy process'} | "
                 f"{r['flops_per_update'] / 1e9:.3f} | {m['before']['ms']:.2f} | "
                 f"{m['after']['ms']:.2f} | {m['after']['ms'] / m['before']['ms']:.3f} | "
                 f"{m['after']['gflops']:.1f} | {100 * m['after']['share_of_peak']:.0f}% | "
-                f"{m['fused']['ms']:.2f} | {100 * m['fused']['share_of_peak']:.0f}% |")
+                + (f"{fused['ms']:.2f} | {100 * fused['share_of_peak']:.0f}% |" if fused
+                   else "— | — |"))
     return lines

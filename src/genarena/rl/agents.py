@@ -97,28 +97,37 @@ class RecurrentAgentUtilities(nn.Module):
         """The zero hidden state of `batch` teams, (batch, K, hidden)."""
         return self.ids.new_zeros(batch, self.n_agents, self.hidden)
 
-    def step(self, obs: Tensor, last_actions: Tensor, h: Tensor) -> Tensor:
-        """obs (B, K, O), last actions (B, K) (−1: none yet), h (B, K, H) -> the next h."""
-        b, k, _ = obs.shape
+    def _inputs(self, obs: Tensor, last_actions: Tensor) -> Tensor:
+        """obs (..., K, O), last actions (..., K) (−1: none yet) -> ReLU(fc(input)) (..., K, H)."""
         parts = [obs]
         if self.last_action:
             last = nn.functional.one_hot(last_actions.clamp(min=0), self.n_actions).float()
             parts.append(last * (last_actions >= 0)[..., None])
-        x = torch.cat([*parts, self.ids.expand(b, k, k)], -1).reshape(b * k, -1)
-        return self.gru(torch.relu(self.fc(x)), h.reshape(b * k, -1)).view(b, k, -1)
+        ids = self.ids.expand(*obs.shape[:-1], self.n_agents)
+        return torch.relu(self.fc(torch.cat([*parts, ids], -1)))
+
+    def step(self, obs: Tensor, last_actions: Tensor, h: Tensor) -> Tensor:
+        """obs (B, K, O), last actions (B, K) (−1: none yet), h (B, K, H) -> the next h."""
+        b, k, _ = obs.shape
+        x = self._inputs(obs, last_actions).reshape(b * k, -1)
+        return self.gru(x, h.reshape(b * k, -1)).view(b, k, -1)
 
     def features(self, obs: Tensor, actions: Tensor | None = None) -> Tensor:
         """obs (B, T+1, K, O) and the actions taken (B, T, K) -> hidden states (B, T+1, K, H),
-        the state at t having read the observations up to t and the actions before t."""
-        b, steps = obs.shape[:2]
+        the state at t having read the observations up to t and the actions before t. The same
+        arithmetic as `step` repeated from a zero state, but as one sequence: the input layer
+        over every step at once and the GRU cell's weights run by PyTorch's sequence GRU (one
+        dispatch per episode batch instead of one per step; docs/performance.md)."""
+        b, steps, k = obs.shape[:3]
         assert actions is not None
-        none = actions.new_full((b, 1, self.n_agents), -1)
-        last = torch.cat([none, actions], 1)                              # (B, T+1, K)
-        h, out = self.initial(b), []
-        for t in range(steps):
-            h = self.step(obs[:, t], last[:, t], h)
-            out.append(h)
-        return torch.stack(out, 1)
+        none = actions.new_full((b, 1, k), -1)
+        x = self._inputs(obs, torch.cat([none, actions], 1))              # (B, T+1, K, H)
+        x = x.transpose(0, 1).reshape(steps, b * k, -1)
+        cell = self.gru
+        h, _ = torch.gru(x, x.new_zeros(1, b * k, self.hidden),
+                         [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh],
+                         True, 1, 0.0, self.training, False, False)
+        return h.view(steps, b, k, -1).transpose(0, 1)
 
     def forward(self, h: Tensor, taus: Tensor | None = None) -> Tensor:
         b, k, _ = h.shape

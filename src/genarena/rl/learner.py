@@ -45,7 +45,8 @@ class ValueLearner:
         self.rng = torch.Generator().manual_seed(seed)
         self.online = online
         self.target = copy.deepcopy(online).requires_grad_(False)
-        self.opt = torch.optim.Adam(online.parameters(), lr=self.settings.lr)
+        # foreach: one kernel over all parameters, the per-parameter loop's arithmetic bit for bit
+        self.opt = torch.optim.Adam(online.parameters(), lr=self.settings.lr, foreach=True)
         self.replay = replay
         self.decisions, self.updates = 0, 0
 
@@ -68,8 +69,8 @@ class ValueLearner:
         tau = self.settings.target_tau
         if tau > 0:
             with torch.no_grad():
-                for target, online in zip(self.target.parameters(), self.online.parameters()):
-                    target.lerp_(online, tau)
+                torch._foreach_lerp_(list(self.target.parameters()),
+                                     list(self.online.parameters()), tau)
         elif self.updates % self.settings.target_update == 0:
             self.target.load_state_dict(self.online.state_dict())
         return loss.item()
