@@ -61,17 +61,20 @@ def test_the_speed_work_left_the_arithmetic_as_it_was(name):
                                                   after.state_dict()["g"].values()))
 
 
-def test_the_marl_learners_update_before_and_after_agrees_to_rounding():
-    """The learner's update as before the speed work (the GRU stepped per time step, Adam's
-    per-parameter loop) and today's: the same sampled batches, TD losses within float32 rounding
-    over 5 updates, and the stepwise agents really in the "before" nets."""
+@pytest.mark.parametrize("method", ["QMIX", "DMIX"])
+def test_the_marl_learners_update_before_and_after_agrees_to_rounding(method):
+    """The learner's update as before the speed work (the GRU stepped per time step, the team's
+    quantile fractions embedded per agent, Adam's per-parameter loop) and today's: the same
+    sampled batches, TD losses within float32 rounding over 5 updates, and the old parts really
+    in the "before" nets."""
     import torch
 
-    from genarena.bench.workloads import WORKLOADS, StepwiseAgents, build
-    workload = next(w for w in WORKLOADS if w.name.startswith("QMIX learner"))
+    from genarena.bench.workloads import WORKLOADS, PerAgentTausHead, StepwiseAgents, build
+    workload = next(w for w in WORKLOADS if w.name.startswith(f"{method} learner"))
     (before, learn_before), (after, learn_after) = build(workload, "before"), build(workload, "after")
-    assert type(before.learner.agents) is StepwiseAgents
-    assert type(before.learner.target["agents"]) is StepwiseAgents
+    for nets in (before.learner.online, before.learner.target):
+        assert type(nets["agents"]) is StepwiseAgents
+        assert (type(nets["agents"].net) is PerAgentTausHead) == (method == "DMIX")
     assert type(after.learner.agents) is not StepwiseAgents
     for _ in range(5):
         assert learn_before() == pytest.approx(learn_after(), rel=1e-4)

@@ -5,7 +5,7 @@ GFLOP/s (torch's FLOP counter over one update) and the share of one core's large
 measured in the same run, alone and beside a second busy process (a GEMM loop on the other core,
 as when two runs share the machine). `before` is the update as it was before the speed work
 (PyTorch's per-parameter optimizer loop, maxout by `amax`, the MARL agents' GRU stepped one time
-step at a time), rebuilt here so that the ratio is measured in one run; `after` is today's default
+step at a time and their quantile fractions embedded once per agent), rebuilt here so that the ratio is measured in one run; `after` is today's default
 (bit-identical to `before`, or within float32 rounding for the GRU); `fused` adds the opt-in fused
 optimizer kernels (optim.fused; the MARL learner has none).
 """
@@ -26,7 +26,7 @@ from genarena.bench.common import clock
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.nets.layers import Maxout
-from genarena.rl.agents import RecurrentAgentUtilities
+from genarena.rl.agents import RecurrentAgentUtilities, QuantileHead
 from genarena.rl.learner import ValueLearner
 from genarena.train.base import Trainer
 from genarena.trainers import get_trainer
@@ -89,6 +89,14 @@ class StepwiseAgents(RecurrentAgentUtilities):
         return torch.stack(out, 1)
 
 
+class PerAgentTausHead(QuantileHead):
+    """The distributional agents' head as it was before the speed work: the team's quantile
+    fractions embedded once per agent."""
+
+    def forward(self, h: Tensor, taus: Tensor, repeat: int = 1) -> Tensor:
+        return super().forward(h, taus.repeat_interleave(repeat, 0))
+
+
 def _holders(trainer: Trainer) -> list[Any]:
     """The trainer and the value learners it holds: whatever owns optimizers and nets."""
     return [trainer, *(v for v in vars(trainer).values() if isinstance(v, ValueLearner))]
@@ -97,7 +105,8 @@ def _holders(trainer: Trainer) -> list[Any]:
 def as_before(trainer: Trainer) -> None:
     """The update of the code before the speed work, from the same state: per-parameter
     optimizer loops, amax maxout and the stepwise GRU (the same arithmetic, the old dispatch)."""
-    old = {Maxout: AmaxMaxout, RecurrentAgentUtilities: StepwiseAgents}
+    old = {Maxout: AmaxMaxout, RecurrentAgentUtilities: StepwiseAgents,
+           QuantileHead: PerAgentTausHead}
     for holder in _holders(trainer):
         for value in vars(holder).values():
             if isinstance(value, torch.optim.Optimizer):

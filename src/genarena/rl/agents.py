@@ -53,13 +53,13 @@ def _utilities(net: nn.Module, x: Tensor, taus: Tensor | None, distributional: b
     if distributional:
         if taus is None:
             raise ValueError("distributional agents need quantile fractions")
-        out = net(x, taus.repeat_interleave(k, 0)).sort(1).values         # (B·K, N, A)
+        out = net(x, taus, k).sort(1).values         # (B·K, N, A); the team's τ embedded once
     else:
         out = net(x)[:, None, :]                                          # (B·K, 1, A)
     return out.view(b, k, out.shape[1], -1).transpose(1, 2)
 
 
-class _QuantileHead(nn.Module):
+class QuantileHead(nn.Module):
     """IQN head on a hidden state: f(h ⊙ φ(τ)), as DFAC's recurrent agents."""
 
     def __init__(self, hidden: int, n_actions: int, n_cos: int) -> None:
@@ -68,8 +68,9 @@ class _QuantileHead(nn.Module):
         self.phi = QuantileEmbedding(hidden, n_cos)
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_actions))
 
-    def forward(self, h: Tensor, taus: Tensor) -> Tensor:
-        return self.head(h[:, None, :] * self.phi(taus))
+    def forward(self, h: Tensor, taus: Tensor, repeat: int = 1) -> Tensor:
+        """h (B·repeat, H), τ (B, N): each row of τ serves `repeat` consecutive hidden states."""
+        return self.head(h[:, None, :] * self.phi(taus, repeat))
 
 
 class RecurrentAgentUtilities(nn.Module):
@@ -90,7 +91,7 @@ class RecurrentAgentUtilities(nn.Module):
         self.register_buffer("ids", torch.eye(n_agents))
         self.fc = nn.Linear(obs_dim + (n_actions if last_action else 0) + n_agents, hidden)
         self.gru = nn.GRUCell(hidden, hidden)
-        self.net = (_QuantileHead(hidden, n_actions, n_cos) if distributional
+        self.net = (QuantileHead(hidden, n_actions, n_cos) if distributional
                     else nn.Linear(hidden, n_actions))
 
     def initial(self, batch: int) -> Tensor:

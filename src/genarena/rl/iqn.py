@@ -17,8 +17,11 @@ class QuantileEmbedding(nn.Module):
         self.register_buffer("freqs", math.pi * torch.arange(n_cos, dtype=torch.float32))
         self.linear = nn.Linear(n_cos, dim)
 
-    def forward(self, taus: Tensor) -> Tensor:              # (B, N) -> (B, N, dim)
-        return torch.relu(self.linear(torch.cos(taus[..., None] * self.freqs)))
+    def forward(self, taus: Tensor, repeat: int = 1) -> Tensor:   # (B, N) -> (B·repeat, N, dim)
+        """`repeat`: each row's embedding `repeat` times in a row (the fractions several agents
+        share, embedded once)."""
+        phi = torch.relu(self.linear(torch.cos(taus[..., None] * self.freqs)))
+        return phi.repeat_interleave(repeat, 0) if repeat > 1 else phi
 
 
 class IQNNetwork(nn.Module):
@@ -30,8 +33,9 @@ class IQNNetwork(nn.Module):
         self.phi = QuantileEmbedding(hidden, n_cos)
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_actions))
 
-    def forward(self, state: Tensor, taus: Tensor) -> Tensor:
-        return self.head(self.psi(state)[:, None, :] * self.phi(taus))
+    def forward(self, state: Tensor, taus: Tensor, repeat: int = 1) -> Tensor:
+        """state (B·repeat, S), τ (B, N): each row of τ serves `repeat` consecutive states."""
+        return self.head(self.psi(state)[:, None, :] * self.phi(taus, repeat))
 
 
 def quantile_huber_loss(pred: Tensor, target: Tensor, taus: Tensor, kappa: float = 1.0) -> Tensor:
