@@ -5,9 +5,10 @@ GFLOP/s (torch's FLOP counter over one update) and the share of one core's large
 measured in the same run, alone and beside a second busy process (a GEMM loop on the other core,
 as when two runs share the machine). `before` is the update as it was before the speed work
 (PyTorch's per-parameter optimizer loop, maxout by `amax`, the MARL agents' GRU stepped one time
-step at a time and their quantile fractions embedded once per agent), rebuilt here so that the ratio is measured in one run; `after` is today's default
-(bit-identical to `before`, or within float32 rounding for the GRU); `fused` adds the opt-in fused
-optimizer kernels (optim.fused; the MARL learner has none).
+step at a time and their quantile fractions embedded once per agent), rebuilt here so that the
+ratio is measured in one run; `after` is today's default (bit-identical to `before`, or within
+float32 rounding for the MARL agents); `fused` adds the opt-in fused optimizer kernels
+(optim.fused; the MARL learner has none).
 """
 from __future__ import annotations
 
