@@ -186,6 +186,10 @@ class MARLConfig:
     test_episodes: int = _opt(100, lo=1, doc="test episodes of each evaluation (fixed seeds)")
     test_epsilon: float = _opt(0.0, lo=0, hi=1, doc="ε of the test episodes (EPyMARL's "
                                                     "evaluation ε: 0.05 or 0; 0 is greedy)")
+    fast_update: bool = _opt(False, doc="the learner's faster arithmetic: the agents' GRU over an "
+                                        "episode batch as one sequence, a team's quantile "
+                                        "fractions embedded once (within float32 rounding of "
+                                        "the default; docs/performance.md)")
 
 
 @dataclass

@@ -30,10 +30,11 @@ def test_unrolled_features_equal_stepwise_hidden_states():
 
 @pytest.mark.parametrize("last_action", [True, False])
 def test_the_sequence_gru_has_the_stepwise_unrolls_values_and_gradients(last_action):
-    # features() runs the cell's weights as one sequence (the learner's speed); acting steps the
+    # fast features() run the cell's weights as one sequence (marl.fast_update); acting steps the
     # cell: at an EPyMARL batch's size (32 episodes of 50 steps, 3 agents, GRU 128) they agree
     torch.manual_seed(0)
-    agents = RecurrentAgentUtilities(3, 27, 6, 128, distributional=False, last_action=last_action)
+    agents = RecurrentAgentUtilities(3, 27, 6, 128, distributional=False, last_action=last_action,
+                                     fast=True)
     obs, actions = torch.randn(32, 51, 3, 27), torch.randint(6, (32, 50, 3))
     weights = torch.randn(32, 51, 3, 128)
     (agents.features(obs, actions) * weights).sum().backward()

@@ -174,6 +174,7 @@ def run(out: Path, quick: bool = False, device: str = "cpu") -> list[Path]:
              f"this run. Median of {1 if quick else 3} rounds, the three variants alternating in "
              "each. before: PyTorch's per-parameter optimizer loop and maxout by amax (the code "
              "before the speed work, rebuilt here); after: today's default, the same arithmetic "
-             "bit for bit; fused: optim.fused=true (within rounding). A busy process: a one-thread "
+             "bit for bit; opt-in: the switch named in its column, within rounding (optim.fused, "
+             "marl.fast_update). A busy process: a one-thread "
              "GEMM loop on the other core. docs/performance.md says what was tried."]
     return write_results(out, "throughput", result, "Throughput of the pair trainer", table, notes)

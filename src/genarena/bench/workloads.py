@@ -4,11 +4,9 @@ Each workload is one update of a study's baseline, timed on one thread: millisec
 GFLOP/s (torch's FLOP counter over one update) and the share of one core's large-GEMM peak,
 measured in the same run, alone and beside a second busy process (a GEMM loop on the other core,
 as when two runs share the machine). `before` is the update as it was before the speed work
-(PyTorch's per-parameter optimizer loop, maxout by `amax`, the MARL agents' GRU stepped one time
-step at a time and their quantile fractions embedded once per agent), rebuilt here so that the
-ratio is measured in one run; `after` is today's default (bit-identical to `before`, or within
-float32 rounding for the MARL agents); `fused` adds the opt-in fused optimizer kernels
-(optim.fused; the MARL learner has none).
+(PyTorch's per-parameter optimizer loop, maxout by `amax`), rebuilt here so that the ratio is
+measured in one run; `after` is today's default (bit-identical to `before`); `opt-in` adds the
+switch that buys speed with rounding (optim.fused; marl.fast_update for the MARL learner).
 """
 from __future__ import annotations
 
@@ -16,7 +14,7 @@ import os
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -37,16 +35,13 @@ from genarena.trainers import get_trainer
 class Workload:
     """One study's update: a preset with overrides, and how many updates a timed round takes.
     `learner`: the MARL learner's update on a full replay (no episodes collected), not a
-    trainer step."""
+    trainer step. `opt_in`: the overrides of the `opt-in` variant."""
     name: str
     preset: str
     overrides: dict[str, Any]
     steps: int
     learner: bool = False
-
-    @property
-    def variants(self) -> tuple[str, ...]:
-        return ("before", "after") if self.learner else VARIANTS
+    opt_in: dict[str, Any] = field(default_factory=lambda: {"optim.fused": True})
 
 
 WORKLOADS = (
@@ -62,11 +57,11 @@ WORKLOADS = (
              {}, 6),
     # EPyMARL's LBF protocol: 32 episodes of up to 50 steps, 3 agents, one GRU shared by them
     Workload("QMIX learner update on LBF, 32 episodes (GRU 64)", "marl-lbf-10x10-3p-3f-qmix-paper",
-             {}, 10, learner=True),
+             {"marl.fast_update": False}, 10, learner=True, opt_in={"marl.fast_update": True}),
     Workload("DMIX learner update on LBF, 32 episodes (GRU 64)", "marl-lbf-10x10-3p-3f-dmix-paper",
-             {}, 4, learner=True),
+             {"marl.fast_update": False}, 4, learner=True, opt_in={"marl.fast_update": True}),
 )
-VARIANTS = ("before", "after", "fused")
+VARIANTS = ("before", "after", "opt-in")
 
 
 class AmaxMaxout(Maxout):
@@ -76,28 +71,6 @@ class AmaxMaxout(Maxout):
         return x.view(x.shape[0], -1, self.pieces).amax(-1)
 
 
-class StepwiseAgents(RecurrentAgentUtilities):
-    """The MARL agents as they were before the speed work: the GRU cell stepped over an episode
-    batch one time step at a time."""
-
-    def features(self, obs: Tensor, actions: Tensor | None = None) -> Tensor:
-        assert actions is not None
-        last = torch.cat([actions.new_full((obs.shape[0], 1, self.n_agents), -1), actions], 1)
-        h, out = self.initial(obs.shape[0]), []
-        for t in range(obs.shape[1]):
-            h = self.step(obs[:, t], last[:, t], h)
-            out.append(h)
-        return torch.stack(out, 1)
-
-
-class PerAgentTausHead(QuantileHead):
-    """The distributional agents' head as it was before the speed work: the team's quantile
-    fractions embedded once per agent."""
-
-    def forward(self, h: Tensor, taus: Tensor, repeat: int = 1) -> Tensor:
-        return super().forward(h, taus.repeat_interleave(repeat, 0))
-
-
 def _holders(trainer: Trainer) -> list[Any]:
     """The trainer and the value learners it holds: whatever owns optimizers and nets."""
     return [trainer, *(v for v in vars(trainer).values() if isinstance(v, ValueLearner))]
@@ -105,9 +78,7 @@ def _holders(trainer: Trainer) -> list[Any]:
 
 def as_before(trainer: Trainer) -> None:
     """The update of the code before the speed work, from the same state: per-parameter
-    optimizer loops, amax maxout and the stepwise GRU (the same arithmetic, the old dispatch)."""
-    old = {Maxout: AmaxMaxout, RecurrentAgentUtilities: StepwiseAgents,
-           QuantileHead: PerAgentTausHead}
+    optimizer loops and amax maxout (the same arithmetic, the old dispatch)."""
     for holder in _holders(trainer):
         for value in vars(holder).values():
             if isinstance(value, torch.optim.Optimizer):
@@ -115,8 +86,8 @@ def as_before(trainer: Trainer) -> None:
                     group["foreach"] = False
             elif isinstance(value, nn.Module):
                 for module in value.modules():
-                    if type(module) in old:
-                        module.__class__ = old[type(module)]
+                    if type(module) is Maxout:
+                        module.__class__ = AmaxMaxout
 
 
 def timed_update(trainer: Trainer, workload: Workload) -> Callable[[], Any]:
@@ -132,7 +103,7 @@ def timed_update(trainer: Trainer, workload: Workload) -> Callable[[], Any]:
 
 def build(workload: Workload, variant: str) -> tuple[Trainer, Callable[[], Any]]:
     """The workload's trainer on the CPU, seeded, in the variant's form, and its update."""
-    over = {**workload.overrides, **({"optim.fused": True} if variant == "fused" else {})}
+    over = {**workload.overrides, **(workload.opt_in if variant == "opt-in" else {})}
     cfg = load_config(workload.preset, over)
     torch.manual_seed(0)
     dataset = None if workload.learner else build_dataset(cfg.data)
@@ -173,16 +144,17 @@ def measure(workloads: tuple[Workload, ...], rounds: int, peak: float,
     `peak` (one core's FLOP/s)."""
     rows = []
     for workload in workloads:
-        updates = {v: build(workload, v)[1] for v in workload.variants}
+        updates = {v: build(workload, v)[1] for v in VARIANTS}
         flops = flops_per_update(updates["after"])
         row: dict[str, Any] = {"workload": workload.name, "preset": workload.preset,
+                               "opt_in": workload.opt_in,
                                "flops_per_update": flops, "steps_per_round": scale(workload)}
         for neighbour in ("alone", "beside a busy process"):
             other = busy_neighbour() if neighbour != "alone" else None
             try:
-                times: dict[str, list[float]] = {v: [] for v in workload.variants}
+                times: dict[str, list[float]] = {v: [] for v in VARIANTS}
                 for _ in range(rounds):
-                    for v in workload.variants:
+                    for v in VARIANTS:
                         times[v].append(ms_per_update(updates[v], scale(workload)))
             finally:
                 if other is not None:
@@ -199,17 +171,16 @@ def measure(workloads: tuple[Workload, ...], rounds: int, peak: float,
 def table(rows: list[dict[str, Any]]) -> list[str]:
     """The markdown rows: one per workload and neighbour."""
     lines = ["| workload | beside | GFLOP per update | before ms | after ms | after ÷ before | "
-             "after GFLOP/s | after share of peak | fused ms | fused share of peak |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "after GFLOP/s | after share of peak | opt-in | opt-in ms | opt-in share of peak |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         for neighbour in ("alone", "beside a busy process"):
             m = r[neighbour]
-            fused = m.get("fused")
             lines.append(
                 f"| {r['workload']} | {'nothing' if neighbour == 'alone' else 'a busy process'} | "
                 f"{r['flops_per_update'] / 1e9:.3f} | {m['before']['ms']:.2f} | "
                 f"{m['after']['ms']:.2f} | {m['after']['ms'] / m['before']['ms']:.3f} | "
                 f"{m['after']['gflops']:.1f} | {100 * m['after']['share_of_peak']:.0f}% | "
-                + (f"{fused['ms']:.2f} | {100 * fused['share_of_peak']:.0f}% |" if fused
-                   else "— | — |"))
+                f"{', '.join(r['opt_in'])} | {m['opt-in']['ms']:.2f} | "
+                f"{100 * m['opt-in']['share_of_peak']:.0f}% |")
     return lines

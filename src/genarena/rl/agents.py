@@ -26,9 +26,9 @@ class AgentUtilities(nn.Module):
     """obs (B, K, O), ascending ω (B, N) or None -> utilities (B, N, K, A) (N = 1: expected)."""
 
     def __init__(self, n_agents: int, obs_dim: int, n_actions: int, hidden: int,
-                 distributional: bool, n_cos: int = 64) -> None:
+                 distributional: bool, n_cos: int = 64, fast: bool = False) -> None:
         super().__init__()
-        self.n_agents, self.distributional = n_agents, distributional
+        self.n_agents, self.distributional, self.fast = n_agents, distributional, fast
         self.ids: Tensor
         self.register_buffer("ids", torch.eye(n_agents))
         inputs = obs_dim + n_agents
@@ -44,16 +44,19 @@ class AgentUtilities(nn.Module):
     def forward(self, obs: Tensor, taus: Tensor | None = None) -> Tensor:
         b, k, _ = obs.shape
         x = torch.cat([obs, self.ids.expand(b, k, k)], -1).reshape(b * k, -1)
-        return _utilities(self.net, x, taus, self.distributional, b, k)
+        return _utilities(self, x, taus, b, k)
 
 
-def _utilities(net: nn.Module, x: Tensor, taus: Tensor | None, distributional: bool, b: int,
-               k: int) -> Tensor:
-    """(B·K, F) per-agent rows -> utilities (B, N, K, A); quantiles rearranged ascending."""
-    if distributional:
+def _utilities(agents: AgentUtilities | RecurrentAgentUtilities, x: Tensor, taus: Tensor | None,
+               b: int, k: int) -> Tensor:
+    """(B·K, F) per-agent rows -> utilities (B, N, K, A); quantiles rearranged ascending. The
+    team's fractions are embedded once per agent, or (`fast`) once and shared by its agents."""
+    net = agents.net
+    if agents.distributional:
         if taus is None:
             raise ValueError("distributional agents need quantile fractions")
-        out = net(x, taus, k).sort(1).values         # (B·K, N, A); the team's τ embedded once
+        out = (net(x, taus, k) if agents.fast
+               else net(x, taus.repeat_interleave(k, 0))).sort(1).values  # (B·K, N, A)
     else:
         out = net(x)[:, None, :]                                          # (B·K, 1, A)
     return out.view(b, k, out.shape[1], -1).transpose(1, 2)
@@ -78,14 +81,16 @@ class RecurrentAgentUtilities(nn.Module):
     `last_action` is off, as EPyMARL's obs_last_action: False), one-hot id] → Linear → ReLU →
     GRUCell(hidden) → utilities (a linear head; an IQN head for distributional agents).
     `features` unrolls the GRU over an episode batch from a zero state; `step` advances it one
-    step while acting."""
+    step while acting. `fast` (marl.fast_update): `features` runs the episode batch as one
+    sequence and a team's quantile fractions are embedded once (within float32 rounding)."""
 
     recurrent = True
 
     def __init__(self, n_agents: int, obs_dim: int, n_actions: int, hidden: int,
-                 distributional: bool, n_cos: int = 64, last_action: bool = True) -> None:
+                 distributional: bool, n_cos: int = 64, last_action: bool = True,
+                 fast: bool = False) -> None:
         super().__init__()
-        self.n_agents, self.n_actions, self.hidden = n_agents, n_actions, hidden
+        self.n_agents, self.n_actions, self.hidden, self.fast = n_agents, n_actions, hidden, fast
         self.distributional, self.last_action = distributional, last_action
         self.ids: Tensor
         self.register_buffer("ids", torch.eye(n_agents))
@@ -115,15 +120,25 @@ class RecurrentAgentUtilities(nn.Module):
 
     def features(self, obs: Tensor, actions: Tensor | None = None) -> Tensor:
         """obs (B, T+1, K, O) and the actions taken (B, T, K) -> hidden states (B, T+1, K, H),
-        the state at t having read the observations up to t and the actions before t. The same
-        arithmetic as `step` repeated from a zero state, but as one sequence: the input layer
-        over every step at once and the GRU cell's weights run by PyTorch's sequence GRU (one
-        dispatch per episode batch instead of one per step; docs/performance.md)."""
+        the state at t having read the observations up to t and the actions before t: `step`
+        repeated from a zero state, or (`fast`) the same arithmetic as one sequence."""
         b, steps, k = obs.shape[:3]
         assert actions is not None
-        none = actions.new_full((b, 1, k), -1)
-        x = self._inputs(obs, torch.cat([none, actions], 1))              # (B, T+1, K, H)
-        x = x.transpose(0, 1).reshape(steps, b * k, -1)
+        last = torch.cat([actions.new_full((b, 1, k), -1), actions], 1)  # (B, T+1, K)
+        if self.fast:
+            return self._sequence(obs, last)
+        h, out = self.initial(b), []
+        for t in range(steps):
+            h = self.step(obs[:, t], last[:, t], h)
+            out.append(h)
+        return torch.stack(out, 1)
+
+    def _sequence(self, obs: Tensor, last: Tensor) -> Tensor:
+        """The unroll as one sequence: the input layer over every step at once and the GRU
+        cell's own weights run by PyTorch's sequence GRU (one dispatch per episode batch instead
+        of one per step). Equal values; gradients summed in another order (docs/performance.md)."""
+        b, steps, k = obs.shape[:3]
+        x = self._inputs(obs, last).transpose(0, 1).reshape(steps, b * k, -1)
         cell = self.gru
         h, _ = torch.gru(x, x.new_zeros(1, b * k, self.hidden),
                          [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh],
@@ -132,4 +147,4 @@ class RecurrentAgentUtilities(nn.Module):
 
     def forward(self, h: Tensor, taus: Tensor | None = None) -> Tensor:
         b, k, _ = h.shape
-        return _utilities(self.net, h.reshape(b * k, -1), taus, self.distributional, b, k)
+        return _utilities(self, h.reshape(b * k, -1), taus, b, k)

@@ -46,9 +46,10 @@ class MultiAgentLearner(ValueLearner):
             self.agents: AgentUtilities | RecurrentAgentUtilities = (
                 RecurrentAgentUtilities(n_agents, obs_dim, n_actions, settings.hidden,
                                         self.spec.distributional,
-                                        last_action=settings.last_action) if recurrent
+                                        last_action=settings.last_action,
+                                        fast=settings.fast_update) if recurrent
                 else AgentUtilities(n_agents, obs_dim, n_actions, settings.hidden,
-                                    self.spec.distributional))
+                                    self.spec.distributional, fast=settings.fast_update))
             self.mixer = build_mixer(self.spec, n_agents, state_dim, settings.mixer_embed,
                                      settings.hypernet_embed)
         online = nn.ModuleDict({"agents": self.agents, **({"mixer": self.mixer} if self.mixer

@@ -34,6 +34,7 @@ class RLSettings:
     reward_scaling: bool = False       # teams: learn on rewards / their running sd (see dfac)
     reward_standardise: bool = False   # teams: each batch's rewards standardised (EPyMARL 2021)
     last_action: bool = True           # recurrent teams: agents also read their last action
+    fast_update: bool = False          # teams: the faster arithmetic, within float32 rounding
 
 
 class ValueLearner:
