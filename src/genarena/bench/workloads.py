@@ -25,7 +25,6 @@ from genarena.bench.common import clock
 from genarena.config import load_config
 from genarena.data import build_dataset
 from genarena.nets.layers import Maxout
-from genarena.rl.agents import QuantileHead, RecurrentAgentUtilities
 from genarena.rl.learner import ValueLearner
 from genarena.train.base import Trainer
 from genarena.trainers import get_trainer
