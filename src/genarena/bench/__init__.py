@@ -35,8 +35,8 @@ class SuiteSpec:
 
 
 # Wall minutes of the last full runs (rounded; modes at its default 5 seeds).
-_STUDY_MINUTES = {"pacgan": 175, "stacked": 75, "mustangs": 65, "mspg": 30, "controllers": 45,
-                  "dlsm-digits": 100, "mspg-stacked": 215}     # marl at 2 M steps: see --estimate
+_STUDY_MINUTES = {"stacked": 75, "mustangs": 65, "mspg": 30, "controllers": 45,
+                  "dlsm-digits": 100, "mspg-stacked": 215}     # others (marl, pacgan): --estimate
 
 SUITES: Mapping[str, SuiteSpec] = MappingProxyType({s.name: s for s in (
     SuiteSpec(name="throughput", run=throughput.run, minutes=6, timed=True,

@@ -107,8 +107,10 @@ def _slug(label: str) -> str:
 
 
 def picture_name(study: str, group: str, metric: str) -> str:
-    """The file of a study's curves of one metric (and group): a markdown link, so no spaces."""
-    return f"{study}-{_slug(group) + '-' if group else ''}{metric}.png"
+    """The file of a study's curves of one metric (and group): a markdown link, so no spaces;
+    a group the study is named after is not repeated."""
+    named = group and not study.endswith(f"-{_slug(group)}")
+    return f"{study}-{_slug(group) + '-' if named else ''}{metric}.png"
 
 
 def _cached(run: Any, file: str, key: str, compute: Callable[[], float]) -> float:
@@ -156,7 +158,7 @@ CURVE_FIGURES: dict[str, tuple[str, Callable[[dict[int, dict[int, float]]], dict
     "average_return": ("test_return", seed_averages)}
 
 
-def run(out: Path, quick: bool = False, study: str = "pacgan", budget: float | None = None,
+def run(out: Path, quick: bool = False, study: str = "pacgan-grid25", budget: float | None = None,
         seeds: list[int] | None = None, launch: Launch = Launch(),
         runs_root: Path = RUNS_ROOT) -> list[Path]:
     """Train (or reuse, resume, extend) every arm × seed of `study`, then write

@@ -256,6 +256,13 @@ def write_report(out: Path) -> list[Path]:
              "a fraction of the published one, with the convergence curves that show whether a "
              "method had plateaued. How: docs/arena.md.",
              "", "## Verdicts", "", *verdict_table(studies)]
+    recorded = {r.study for r in studies}
+    pending = [s for name, s in STUDIES.items() if name not in recorded]
+    if pending:
+        lines += ["", "Not on record yet (their runs resume across sittings; each command "
+                      "prints its cost with `--estimate`): "
+                  + "; ".join(f"{s.title} (`genarena bench {s.suite_name}`)" for s in pending)
+                  + "."]
     lines += _kept_reproductions(out)
     for r in studies:
         lines += study_section(r)

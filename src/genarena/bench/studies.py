@@ -96,29 +96,48 @@ _MUSTANGS_UNVERIFIED = ("not verified: the paper's table could not be read; the 
                         "@8bf1e7c, downloads/Mustangs-Universidad_de_la_Republica2019.pdf, p. 18)")
 
 
+# the packing degrees the toy studies train (PacGAN3 is left out for the budget: Table 1's trend
+# runs from PacGAN2 to PacGAN4)
+_PACKINGS = ("PacGAN2", "PacGAN4")
+
+
 def _toy_arms(dataset: str) -> tuple[ArmSpec, ...]:
     # (modes, high-quality fraction, reverse KL) of PacGAN Table 1
     table = {"ring8": {"GAN": (6.3, 0.982, 0.45), "PacGAN2": (7.9, 0.956, 0.07),
-                       "PacGAN3": (7.8, 0.977, 0.10), "PacGAN4": (7.8, 0.959, 0.07)},
+                       "PacGAN4": (7.8, 0.959, 0.07)},
              "grid25": {"GAN": (17.3, 0.948, 0.70), "PacGAN2": (23.8, 0.913, 0.13),
-                        "PacGAN3": (24.6, 0.942, 0.06), "PacGAN4": (24.8, 0.936, 0.04)}}[dataset]
+                        "PacGAN4": (24.8, 0.936, 0.04)}}[dataset]
     published = {name: dict(zip(("modes_captured", "high_quality_fraction", "reverse_kl"), row))
                  for name, row in table.items()}
-    return tuple(ArmSpec(label=f"{dataset} {name}", preset=f"{dataset}-paper-{suffix}",
+    return tuple(ArmSpec(label=f"{dataset} {name}", preset=f"{dataset}-paper-{name.lower()}",
                          published=published[name], source=_PACGAN_TABLE1, group=dataset)
-                 for name, suffix in (("GAN", "gan"), ("PacGAN2", "pacgan2"),
-                                      ("PacGAN3", "pacgan3"), ("PacGAN4", "pacgan4")))
+                 for name in ("GAN", *_PACKINGS))
 
 
-def _pacgan_claims() -> tuple[ClaimSpec, ...]:
-    claims = []
-    for dataset in ("ring8", "grid25"):
-        for m in (2, 3, 4):
-            for metric in ("modes_captured", "reverse_kl"):
-                source = f"{_PACGAN_TABLE1}: every packing degree beats GAN"
-                claims.append(ClaimSpec(better=f"{dataset} PacGAN{m}", worse=f"{dataset} GAN",
-                                        metric=metric, source=source))
-    return tuple(claims)
+def _pacgan_claims(dataset: str) -> tuple[ClaimSpec, ...]:
+    """Each packing degree beats GAN on reverse KL: the tested family is kept to two claims, so
+    that 6 seeds can carry a verdict after Holm's correction (2 × 1/64 < 0.05); modes and the
+    high-quality fraction stand beside them in the table."""
+    return tuple(ClaimSpec(better=f"{dataset} {m}", worse=f"{dataset} GAN", metric="reverse_kl",
+                           source=f"{_PACGAN_TABLE1}: every packing degree beats GAN")
+                 for m in _PACKINGS)
+
+
+def _pacgan_study(dataset: str, budget: float, published_hq: float, lo: float,
+                  why: str) -> StudySpec:
+    """PacGAN Table 1 on one toy mixture: GAN, PacGAN2 and PacGAN4 at `budget` of the 400 000
+    updates, calibrated on GAN's high-quality fraction (within `lo`..1)."""
+    return StudySpec(
+        name=f"pacgan-{dataset}", title=f"PacGAN Table 1 on {dataset}: packing against GAN",
+        arms=_toy_arms(dataset),
+        metrics=("modes_captured", "high_quality_fraction", "reverse_kl"),
+        claims=_pacgan_claims(dataset), reference_steps=400_000,
+        reference="PacGAN's 400 000 updates", budget=budget, eval_every=1000, seeds=6,
+        protocol="PacGAN's toy nets (BatchNorm G, maxout D), Adam β1 0.8 and simultaneous "
+                  f"updates; the batch is per packed sample. Budget: {why}",
+        quick=_TOY_SMOKE,
+        calibration=(Calibration(arm=f"{dataset} GAN", metric="high_quality_fraction",
+                                 published=published_hq, lo=lo, hi=1.0, source=_PACGAN_TABLE1),))
 
 
 def _claims(pairs: tuple[tuple[str, str], ...], metrics: tuple[str, ...],
@@ -164,19 +183,12 @@ _TOY_SMOKE = {"steps": 4, "eval.interval": 2, "eval.n_samples": 300}
 _IMAGE_SMOKE = {"steps": 2, "eval.interval": 1, "eval.n_samples": 300}
 
 STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
-    StudySpec(
-        name="pacgan", title="PacGAN Table 1: packing on the toy mixtures",
-        arms=_toy_arms("ring8") + _toy_arms("grid25"),
-        metrics=("modes_captured", "high_quality_fraction", "reverse_kl"),
-        claims=_pacgan_claims(), reference_steps=400_000,
-        reference="PacGAN's 400 000 updates", budget=0.025, eval_every=1000, seeds=5,
-        protocol="PacGAN's toy nets (maxout D) and optimiser; the batch is per packed sample",
-        quick=_TOY_SMOKE,
-        # the unpacked GAN must draw high-quality samples as the paper's did (within 10%)
-        calibration=(Calibration(arm="ring8 GAN", metric="high_quality_fraction", published=0.982,
-                                 lo=0.88, hi=1.0, source=_PACGAN_TABLE1),
-                     Calibration(arm="grid25 GAN", metric="high_quality_fraction",
-                                 published=0.948, lo=0.85, hi=1.0, source=_PACGAN_TABLE1))),
+    # the budgets where the GAN reached Table 1's high-quality level in a probe on seed 999
+    # (never a reported seed; docs/adversarial.md): about 90 000 updates on grid25, 25 000 on ring8
+    _pacgan_study("grid25", 0.25, 0.948, 0.85, "100 000 updates, where grid25's GAN reached "
+                  "Table 1's high-quality level in a probe (docs/adversarial.md)"),
+    _pacgan_study("ring8", 0.0625, 0.982, 0.88, "25 000 updates, where ring8's GAN reached "
+                  "Table 1's high-quality level in a probe (docs/adversarial.md)"),
     StudySpec(
         name="stacked", title="PacGAN stacked MNIST: DCGAN against PacDCGAN2",
         arms=(ArmSpec(label="DCGAN", preset="stacked-mnist5k-paper-dcgan",
