@@ -193,7 +193,10 @@ class MultiAgentLearner(ValueLearner):
         taus = self._sampled(m, s.quantiles)
         pred = self.joint_quantiles(obs, st, actions, taus)
         with torch.no_grad():
-            q2 = self.agents(obs2, self.midpoints(m)).mean(1).masked_fill(~avail2, -torch.inf)
+            # detached: a view made under no_grad of a tensor that needs grad trips torch's
+            # module tracker (the FLOP counter of bench throughput); the values are the same
+            q2 = self.agents(obs2.detach(), self.midpoints(m)).mean(1)
+            q2 = q2.masked_fill(~avail2, -torch.inf)
             best = q2.argmax(-1)                                      # online picks (double Q)
             z2 = self.joint_quantiles(target_obs2, st2, best,
                                       self._sampled(m, s.target_quantiles), self.target)
