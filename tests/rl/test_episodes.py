@@ -13,10 +13,25 @@ def _episode(t, k=2, o=3, s=3, reward=1.0):
 def test_short_episodes_are_padded_and_masked():
     replay = EpisodeReplay(4, horizon=3, n_agents=2, obs_dim=3, state_dim=3)
     replay.add(_episode(2))
-    batch = replay.sample(5, torch.Generator().manual_seed(0))
-    assert batch["obs"].shape == (5, 4, 2, 3) and batch["actions"].shape == (5, 3, 2)
-    assert batch["mask"][0].tolist() == [1.0, 1.0, 0.0]
-    assert batch["terminated"][0].tolist() == [0.0, 1.0, 0.0]
+    replay.add(_episode(3))
+    batch = replay.sample(16, torch.Generator().manual_seed(0))
+    assert batch["obs"].shape == (16, 4, 2, 3) and batch["actions"].shape == (16, 3, 2)
+    short = batch["mask"].sum(1) == 2
+    assert 0 < short.sum() < 16
+    assert batch["mask"][short][0].tolist() == [1.0, 1.0, 0.0]
+    assert batch["terminated"][short][0].tolist() == [0.0, 1.0, 0.0]
+
+
+def test_a_batch_is_cut_to_its_longest_episode_as_pymarls():
+    # PyMARL's run loop: "truncate batch to only filled timesteps" before the learner sees it
+    replay = EpisodeReplay(4, horizon=5, n_agents=2, obs_dim=3, state_dim=3)
+    replay.add(_episode(1))
+    replay.add(_episode(2))
+    batch = replay.sample(8, torch.Generator().manual_seed(0))
+    assert batch["mask"].sum(1).max() == 2
+    assert {k: tuple(v.shape[:2]) for k, v in batch.items()} == {
+        "obs": (8, 3), "state": (8, 3), "avail": (8, 3),
+        "actions": (8, 2), "reward": (8, 2), "terminated": (8, 2), "mask": (8, 2)}
 
 
 def test_ring_buffer_overwrites_oldest_and_round_trips():

@@ -72,6 +72,41 @@ def _episode(t, k=2, o=3, s=4, a=3, seed=0):
                    torch.zeros(t), avail)
 
 
+def _padded(batch: dict, horizon: int) -> dict:
+    """A truncated batch padded back to the horizon, as the replay stores it."""
+    out = {}
+    for key, v in batch.items():
+        t = horizon + 1 if key in ("obs", "state", "avail") else horizon
+        pad = torch.zeros((v.shape[0], t - v.shape[1], *v.shape[2:]), dtype=v.dtype)
+        out[key] = torch.cat([v, pad.fill_(True) if v.dtype == torch.bool else pad], 1)
+    return out
+
+
+@pytest.mark.parametrize("method", ["qmix", "dmix", "iql"])
+def test_cutting_a_batch_to_its_longest_episode_leaves_the_loss_as_it_was(method):
+    """Padded steps are masked out of the TD loss and the GRU is causal: the loss and its
+    gradients on the cut batch are those of the padded one, bit for bit (only a statistic over
+    the whole batch, EPyMARL's reward standardisation, sees the cut, as EPyMARL's does)."""
+    settings = RLSettings(hidden=8, batch=6, quantiles=4, target_quantiles=4)
+    learner = MultiAgentLearner(method, 2, 3, 4, 3, horizon=9, settings=settings, seed=0,
+                                recurrent=True)
+    for i, t in enumerate((2, 5, 3, 4)):
+        learner.store(_episode(t, seed=i))
+    batch = learner.replay.sample(6, learner.rng)
+    assert batch["actions"].shape[1] == 5
+    losses, grads = [], []
+    for b in (batch, _padded(batch, 9)):
+        rng = learner.rng.get_state()
+        learner.online.zero_grad()
+        loss = learner._loss(b)
+        loss.backward()
+        learner.rng.set_state(rng)
+        losses.append(loss)
+        grads.append([p.grad.clone() for p in learner.online.parameters() if p.grad is not None])
+    assert torch.equal(losses[0], losses[1])
+    assert len(grads[0]) == len(grads[1]) and all(map(torch.equal, *grads))
+
+
 def test_every_method_learns_on_recurrent_agents_and_reaches_every_parameter():
     settings = RLSettings(hidden=8, batch=4, replay=16, quantiles=4, target_quantiles=4)
     for method in METHODS:
@@ -161,7 +196,8 @@ def test_the_learners_multi_tensor_update_is_the_per_parameter_loop_bit_for_bit(
 
 def test_epymarl_standardises_each_batch_of_rewards_padding_included():
     """EPyMARL's standardise_rewards at the paper's commit: (r − mean) / (sd + 1e-5) over the
-    sampled batch's whole reward grid, the zeros of padded steps included."""
+    sampled batch's whole reward grid, the zeros of padded steps included (up to the batch's
+    longest episode: the replay cuts the batch there, as PyMARL's run loop)."""
     settings = RLSettings(hidden=8, reward_standardise=True)
     learner = MultiAgentLearner("qmix", 2, 3, 4, 3, horizon=3, settings=settings, seed=0)
     reward = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])          # 2 episodes, 3 steps

@@ -29,6 +29,7 @@ class Episode:
 
 
 FIELDS = ("obs", "state", "actions", "reward", "terminated", "mask", "avail")
+WITH_LAST_STEP = ("obs", "state", "avail")        # T + 1 entries: the state after the last step
 
 
 class EpisodeReplay:
@@ -70,8 +71,13 @@ class EpisodeReplay:
         self.size = min(self.size + 1, self.capacity)
 
     def sample(self, batch: int, rng: torch.Generator) -> dict[str, Tensor]:
+        """`batch` episodes drawn uniformly (with replacement), cut to the longest of them as
+        PyMARL's run loop does ("truncate batch to only filled timesteps"): the padding a batch
+        carries, and so what a statistic over the whole batch sees, is EPyMARL's."""
         idx = torch.randint(self.size, (batch,), generator=rng)
-        return {k: v[idx] for k, v in self.data.items()}
+        t = int(self.data["mask"][idx].sum(1).max())
+        return {k: v[idx, :t + 1] if k in WITH_LAST_STEP else v[idx, :t]
+                for k, v in self.data.items()}
 
     def __len__(self) -> int:
         return self.size
