@@ -186,6 +186,9 @@ class MARLConfig:
     test_episodes: int = _opt(100, lo=1, doc="test episodes of each evaluation (fixed seeds)")
     test_epsilon: float = _opt(0.0, lo=0, hi=1, doc="ε of the test episodes (EPyMARL's "
                                                     "evaluation ε: 0.05 or 0; 0 is greedy)")
+    raw_observations: bool = _opt(False, doc="LBF: observations as the environment gives them "
+                                             "(EPyMARL); default: divided by the grid's side, "
+                                             "every input in [−1, 1]")
     fast_update: bool = _opt(False, doc="the learner's faster arithmetic: the agents' GRU over an "
                                         "episode batch as one sequence, a team's quantile "
                                         "fractions embedded once (within float32 rounding of "

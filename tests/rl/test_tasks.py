@@ -1,5 +1,6 @@
 """The task adapters (LBF, PettingZoo MPE, the matrix game) and the parallel runner: shapes,
 seeded episodes that replay exactly, the time limit a truncation, the team reward a sum."""
+import numpy as np
 import pytest
 import torch
 
@@ -141,3 +142,21 @@ def test_spreads_team_reward_maps_exactly_onto_epymarls_published_scale():
     assert spread_on_epymarls_scale(ours) == pytest.approx(fork, abs=1e-9)
     assert TASKS["mpe-spread"].published is spread_on_epymarls_scale
     assert touches > 0                                 # the episode did test the collision term
+
+
+def test_lbf_observations_are_divided_by_the_side_unless_raw_as_epymarl():
+    """The default divides LBF's observations (coordinates, levels, −1 out of sight) by the
+    grid's side, so every input lies in [−1, 1]; marl.raw_observations passes the environment's
+    own vector, as EPyMARL does. The same seed gives the same episode either way."""
+    scaled, raw = make_task("lbf-10x10-3p-3f"), make_task("lbf-10x10-3p-3f", raw_observations=True)
+    actions = torch.tensor([1, 2, 3])
+    for task_obs in zip(scaled.reset(7)[:2], raw.reset(7)[:2]), zip(scaled.step(actions)[:2],
+                                                                    raw.step(actions)[:2]):
+        for small, big in task_obs:
+            torch.testing.assert_close(small * 10, big)
+            assert small.abs().max() <= 1 and big.abs().max() > 1      # coordinates reach 9
+    env_obs, _ = raw._make().reset(seed=11)                   # a fresh environment, as reset's
+    torch.testing.assert_close(raw.reset(11)[0], torch.tensor(np.stack(env_obs), dtype=torch.float32))
+    # the other tasks have no scaling: raw or not, the same observations
+    torch.testing.assert_close(make_task("mpe-spread", True).reset(0)[0],
+                               make_task("mpe-spread").reset(0)[0])

@@ -103,5 +103,6 @@ def test_the_epymarl_presets_carry_the_papers_lbf_rows(method, base):
     assert (m.target_tau == target) if kind == "soft" else (m.target_tau == 0 and
                                                            m.target_update == target)
     assert m.reward_standardise and not m.reward_scaling and not m.last_action
+    assert m.raw_observations                     # EPyMARL feeds LBF's observations unscaled
     assert (m.replay, m.batch, m.gamma, m.epsilon_end, m.test_episodes) == (5000, 32, 0.99, 0.05, 100)
     assert cfg.steps == 2_000_000 and cfg.steps // cfg.eval.interval == 40

@@ -47,7 +47,8 @@ class MARLTrainer(Trainer):
             raise UserError("config key 'device': the marl trainer runs on the CPU (its nets are "
                             "small and its environments are CPU code); use device=cpu")
         super().__init__(cfg, None, device)
-        self.tasks: list[Task] = [make_task(cfg.marl.task) for _ in range(cfg.marl.envs)]
+        self.tasks: list[Task] = [make_task(cfg.marl.task, cfg.marl.raw_observations)
+                                  for _ in range(cfg.marl.envs)]
         t = self.tasks[0]
         self.learner = MultiAgentLearner(cfg.marl.method, t.n_agents, t.obs_dim, t.state_dim,
                                          t.n_actions, t.horizon, settings_of(cfg), cfg.seed,

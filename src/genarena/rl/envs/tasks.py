@@ -107,7 +107,8 @@ class ForagingTask:
 
     Observations (coordinates, levels, −1 for what is out of sight) are divided by the grid's
     side, so every input lies in [−1, 1]: raw, a 10×10 task's state puts QMIX's hypernetwork
-    outputs near 100 at initialisation for returns of at most 1, and its TD loss diverged."""
+    outputs near 100 at initialisation for returns of at most 1, and its TD loss diverged under
+    the shared presets. EPyMARL feeds them raw; `scale` = 1 does too (marl.raw_observations)."""
 
     def __init__(self, env_id: str) -> None:
         gym = _import("gymnasium")
@@ -222,9 +223,14 @@ TASKS: MappingProxyType[str, TaskSpec] = MappingProxyType({
 })
 
 
-def make_task(name: str) -> Task:
-    """The task called `name` (a UserError naming marl.task for an unknown one)."""
+def make_task(name: str, raw_observations: bool = False) -> Task:
+    """The task called `name` (a UserError naming marl.task for an unknown one);
+    `raw_observations`: LBF's observations as the environment gives them (EPyMARL), not divided
+    by the grid's side (the other tasks have no scaling to undo)."""
     if name not in TASKS:
         raise UserError(f"config key 'marl.task': '{name}' is not a task (expected one of: "
                         f"{', '.join(TASKS)})")
-    return TASKS[name].build()
+    task = TASKS[name].build()
+    if raw_observations and isinstance(task, ForagingTask):
+        task.scale = 1.0
+    return task
