@@ -135,6 +135,11 @@ def test_the_marl_suite_is_a_study_with_its_own_results(tmp_path):
     assert {c.metric for c in s.claims} == {"max_return"}
     assert [c.arm.split()[-1] for c in s.calibration] == ["IQL", "VDN", "QMIX"]
     assert {c.better.split()[-1] for c in s.claims} == {"DMIX", "DDN", "DIQL"}
+    # LBF only, and the fewest seeds at which three claims can pass Holm (3 × 1/64 < 0.05)
+    assert len(s.arms) == 6 and all(a.preset.endswith("-paper") for a in s.arms)
+    assert len(s.claims) == 3 and s.seeds == 6 and len(s.claims) / 2 ** s.seeds < 0.05
+    iql = next(a for a in s.arms if a.label.endswith(" IQL"))
+    assert iql.published == {"max_return": 0.93, "average_return": 0.54}     # Tables 3 and 6
     # the calibration arms train first, over every seed; then the DFAC arms, seed-major
     order = [(arm.label, seed) for arm, seed in evidence.training_order(s, [0, 1, 2])]
     assert order[:9] == [(f"LBF 10x10-3p-3f {m}", seed) for m in ("IQL", "VDN", "QMIX")
