@@ -9,6 +9,7 @@ from genarena.stats import (
     check_claim,
     check_claims,
     estimate,
+    fewest_seeds,
     format_estimate,
     holm,
     mean_sd,
@@ -79,6 +80,14 @@ def test_holm_adjusts_a_family_and_a_study_needs_more_seeds_for_more_claims():
     two = check_claims([(a, b, True), (a, b, True)])        # each 1/32 alone, 1/16 adjusted
     assert [v.verdict for v in two] == ["not significant"] * 2
     assert [v.p_adjusted for v in two] == pytest.approx([1 / 16, 1 / 16])
+
+
+def test_the_fewest_seeds_a_family_needs_for_a_verdict():
+    # 1/2ⁿ × claims < 0.05: one claim 5 seeds (1/32), two or three 6 (2/64, 3/64), four to six
+    # 7, 16 claims 9 (16/512)
+    assert [fewest_seeds(c) for c in (1, 2, 3, 4, 6, 7, 16)] == [5, 6, 6, 7, 7, 8, 9]
+    a, b = {s: 10.0 + s for s in range(6)}, {s: 1.0 + s for s in range(6)}
+    assert [v.verdict for v in check_claims([(a, b, True)] * 3)] == ["holds"] * 3   # 6 seeds
 
 
 def test_a_paired_claim_carries_its_t_interval():

@@ -124,6 +124,15 @@ def t_interval(differences: Sequence[float], level: float = LEVEL) -> tuple[floa
     return float(d.mean()) - half, float(d.mean()) + half
 
 
+def fewest_seeds(claims: int, alpha: float = ALPHA) -> int:
+    """The fewest paired seeds at which a family of `claims` can carry a verdict: the exact
+    sign-flip p of n seeds is at least 1/2ⁿ, and Holm multiplies the smallest by `claims`."""
+    n = 1
+    while claims / 2 ** n >= alpha:
+        n += 1
+    return n
+
+
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm's step-down adjustment of a family of p-values (each kept ≤ 1, order preserved)."""
     order = sorted(range(len(p_values)), key=lambda i: p_values[i])

@@ -199,6 +199,12 @@ def test_a_figure_after_training_is_computed_once_per_run_length(tmp_path):
     assert evidence._cached(run, "evidence-x.json", "x", compute) == 0.25 and len(calls) == 2
 
 
+def test_every_study_runs_enough_seeds_for_its_family_to_carry_a_verdict():
+    from genarena.stats import fewest_seeds
+    for study in STUDIES.values():
+        assert study.seeds >= fewest_seeds(len(study.claims)), study.name
+
+
 def test_every_published_figure_has_its_source():
     for study in STUDIES.values():
         for arm in study.arms:

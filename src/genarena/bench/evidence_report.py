@@ -15,7 +15,15 @@ from genarena.bench.studies import STUDIES, ClaimSpec
 from genarena.catalogue import better
 from genarena.checkpoint import atomic_write_text
 from genarena.config import Config
-from genarena.stats import Estimate, check_claim, check_claims, estimate, format_estimate, tested_p
+from genarena.stats import (
+    Estimate,
+    check_claim,
+    check_claims,
+    estimate,
+    fewest_seeds,
+    format_estimate,
+    tested_p,
+)
 from genarena.trainers import get_trainer
 
 # What the settings line of a study says about its arms (each key only for the trainers that
@@ -319,9 +327,14 @@ def study_section(r: StudyRecord) -> list[str]:
     lines = ["", f"## {r.title}", "", f"Command: `{r.command}`. {r.protocol}.", ""]
     lines += [f"- {line}" for line in r.settings] + ([""] if r.settings else [])
     lines += calibration(r.study, r.arms)[1] + [""]
+    need = fewest_seeds(len(r.claims))
     lines += [f"Budget: {r.budget_text}; seeds {r.seeds}; evaluated every "
               f"{r.eval_every or '–'} steps (the curves). Machine: {machine['cpu']}, "
               f"{machine['cores']} cores, {machine['date']}.", "",
+              f"Its {len(r.claims)} tested claims can carry a verdict from {need} paired seeds on "
+              f"(Holm: {len(r.claims)} × 1/2ⁿ < 0.05)"
+              + (f"; with {len(r.seeds)}, none can." if len(r.seeds) < need else ".")
+              if r.claims else "It tests no claim.", "",
               "| method | " + " | ".join(cols) + " | published | train s |",
               "|---|" + "---|" * (len(cols) + 2)]
     floored = at_floor(r.arms, r.floors, cols)
