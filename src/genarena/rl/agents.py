@@ -62,7 +62,7 @@ def _utilities(agents: AgentUtilities | RecurrentAgentUtilities, x: Tensor, taus
     return out.view(b, k, out.shape[1], -1).transpose(1, 2)
 
 
-class QuantileHead(nn.Module):
+class _QuantileHead(nn.Module):
     """IQN head on a hidden state: f(h ⊙ φ(τ)), as DFAC's recurrent agents."""
 
     def __init__(self, hidden: int, n_actions: int, n_cos: int) -> None:
@@ -96,7 +96,7 @@ class RecurrentAgentUtilities(nn.Module):
         self.register_buffer("ids", torch.eye(n_agents))
         self.fc = nn.Linear(obs_dim + (n_actions if last_action else 0) + n_agents, hidden)
         self.gru = nn.GRUCell(hidden, hidden)
-        self.net = (QuantileHead(hidden, n_actions, n_cos) if distributional
+        self.net = (_QuantileHead(hidden, n_actions, n_cos) if distributional
                     else nn.Linear(hidden, n_actions))
 
     def initial(self, batch: int) -> Tensor:
