@@ -38,7 +38,8 @@ def _opt(default: Any, *, choices: tuple = (), lo: float | None = None, lo_open:
 MARL_METHODS = ("iql", "vdn", "qmix", "diql", "ddn", "dmix")
 # The cooperative tasks of the marl trainer (genarena.rl.envs.tasks.TASKS): validated when the
 # config is read, so a typo stops `genarena config`, not the first environment built.
-MARL_TASKS = ("lbf-10x10-3p-3f", "lbf-8x8-2p-2f-coop", "lbf-5x5-2p-1f-coop", "mpe-spread", "matrix")
+MARL_TASKS = ("lbf-10x10-3p-3f", "lbf-10x10-3p-3f-paper",
+              "lbf-8x8-2p-2f-coop", "lbf-5x5-2p-1f-coop", "mpe-spread", "matrix")
 
 
 @dataclass

@@ -160,3 +160,22 @@ def test_lbf_observations_are_divided_by_the_side_unless_raw_as_epymarl():
     # the other tasks have no scaling: raw or not, the same observations
     torch.testing.assert_close(make_task("mpe-spread", True).reset(0)[0],
                                make_task("mpe-spread").reset(0)[0])
+
+
+def test_the_papers_lbf_never_spawns_a_food_every_agent_must_load():
+    """EPyMARL's paper ran lbforaging before 2.0, whose food levels are drawn from [1, the agents'
+    level sum) (numpy's exclusive randint); lbforaging 2.0's -v3 draws from [1, sum]. Over the same
+    resets the paper's task never needs all three agents on one food, -v3 often does, and both
+    keep player levels 1–2 and the food count."""
+    paper, v3 = make_task("lbf-10x10-3p-3f-paper"), make_task("lbf-10x10-3p-3f")
+    needs_all = {"paper": 0, "v3": 0}
+    for seed in range(200):
+        for name, task in (("paper", paper), ("v3", v3)):
+            task.reset(seed)
+            levels = [p.level for p in task.env.players]
+            foods = task.env.field[task.env.field > 0]
+            assert set(levels) <= {1, 2} and len(foods) == 3 and foods.min() >= 1
+            assert foods.max() <= sum(levels) - (name == "paper")
+            needs_all[name] += int((foods == sum(levels)).any())
+    assert needs_all["paper"] == 0 and needs_all["v3"] > 60          # about 56% of episodes
+    assert (paper.n_agents, paper.obs_dim, paper.horizon) == (v3.n_agents, v3.obs_dim, v3.horizon)

@@ -99,7 +99,7 @@ def test_the_epymarl_presets_carry_the_papers_lbf_rows(method, base):
     m = cfg.marl
     hidden, lr, test_epsilon, anneal, (kind, target) = EPYMARL_LBF[base]
     assert (m.method, m.task, m.hidden, m.lr, m.test_epsilon, m.epsilon_decay) == \
-        (method, "lbf-10x10-3p-3f", hidden, lr, test_epsilon, anneal)
+        (method, "lbf-10x10-3p-3f-paper", hidden, lr, test_epsilon, anneal)
     assert (m.target_tau == target) if kind == "soft" else (m.target_tau == 0 and
                                                            m.target_update == target)
     assert m.reward_standardise and not m.reward_scaling and not m.last_action

@@ -110,10 +110,14 @@ class ForagingTask:
     outputs near 100 at initialisation for returns of at most 1, and its TD loss diverged under
     the shared presets. EPyMARL feeds them raw; `scale` = 1 does too (marl.raw_observations)."""
 
-    def __init__(self, env_id: str) -> None:
+    def __init__(self, env_id: str, paper_food: bool = False) -> None:
         gym = _import("gymnasium")
         _import("lbforaging")
-        self._make = lambda: gym.make(env_id, disable_env_checker=True).unwrapped
+        if paper_food:
+            kwargs, env_class = dict(gym.spec(env_id).kwargs), _paper_foraging_env()
+            self._make = lambda: env_class(**kwargs)
+        else:
+            self._make = lambda: gym.make(env_id, disable_env_checker=True).unwrapped
         self.env = self._make()
         self.n_agents = int(self.env.n_agents)
         self.n_actions = int(self.env.action_space[0].n)
@@ -145,6 +149,25 @@ class ForagingTask:
 
     def close(self) -> None:
         self.env.close()
+
+
+def _paper_foraging_env() -> type:
+    """lbforaging's environment with the food levels of its releases before 2023 (v1.0/v1.1, the
+    `-v0`..`-v2` tasks EPyMARL's paper ran): a food's level drawn from [1, the agents' level sum),
+    numpy's `randint` excluding the sum, so no food needs every agent at once. lbforaging 2.0's
+    `-v3` tasks draw from [1, sum] inclusive (its commit d8e0600, "fix max player level bug"), and
+    in 56% of 10x10-3p-3f episodes some food then needs all three agents to load together
+    (measured over 2 000 resets). Player levels are 1 or 2 in both (v1's `randint(1, 3)`, v3's
+    `integers(1, 2 + 1)`); positions and observations are drawn and built alike."""
+    from lbforaging.foraging import ForagingEnv
+
+    class PaperFoodForagingEnv(ForagingEnv):  # type: ignore[misc]
+        def spawn_food(self, max_num_food: int, min_levels: Any, max_levels: Any) -> None:
+            if self.max_food_level is None and not self.force_coop:
+                max_levels = np.maximum(max_levels - 1, min_levels)
+            super().spawn_food(max_num_food, min_levels, max_levels)
+
+    return PaperFoodForagingEnv
 
 
 class MatrixTask:
@@ -205,6 +228,11 @@ def _spread() -> Task:
 
 
 TASKS: MappingProxyType[str, TaskSpec] = MappingProxyType({
+    "lbf-10x10-3p-3f-paper": TaskSpec(lambda: ForagingTask("Foraging-10x10-3p-3f-v3",
+                                                           paper_food=True),
+                                      "LBF 10x10-3p-3f with the food levels of lbforaging "
+                                      "before 2.0 (the -v0..-v2 tasks of EPyMARL's paper): no "
+                                      "food needs all three agents"),
     "lbf-8x8-2p-2f-coop": TaskSpec(lambda: ForagingTask("Foraging-8x8-2p-2f-coop-v3"),
                                    "level-based foraging, 8×8 grid, 2 agents, 2 foods that need "
                                    "both agents, 50 steps (EPyMARL's LBF 8x8-2p-2f-coop)"),
