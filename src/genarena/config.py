@@ -55,9 +55,11 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     """Architecture of the generator and discriminator."""
-    arch: str = _opt("mlp", choices=("mlp", "dcgan", "mspg", "vae", "score-mlp", "unet"),
-                     doc="mlp | dcgan (conv, images) | mspg (MSPG-SEN multi-scale nets) | vae "
-                         "(MLP or conv by data shape) | score-mlp | unet (diffusion nets)")
+    arch: str = _opt("mlp", choices=("mlp", "dcgan", "dcgan-tf", "mspg", "vae", "score-mlp",
+                                     "unet"),
+                     doc="mlp | dcgan (conv, images) | dcgan-tf (DCGAN-tensorflow's 5×5 nets: "
+                         "PacGAN's stacked-MNIST reference) | mspg (MSPG-SEN multi-scale nets) | "
+                         "vae (MLP or conv by data shape) | score-mlp | unet (diffusion nets)")
     z_dim: int = _opt(2, lo=1)
     z_dist: str = _opt("normal", choices=("normal", "uniform"))
     g_hidden: list[int] = _opt([400, 400, 400, 400])

@@ -40,3 +40,31 @@ def test_build_gan_checks_the_data_shape():
         build_gan(ModelConfig(arch="dcgan"), (2,))
     with pytest.raises(UserError, match="cannot build"):
         build_gan(ModelConfig(arch="dcgan"), (1, 7, 7))
+
+
+def test_dcgan_tensorflows_nets_halve_by_ceiling_with_5x5_kernels():
+    """model.arch=dcgan-tf: DCGAN-tensorflow's stages (28 -> 14 -> 7 -> 4 -> 2, TensorFlow's 'SAME'
+    stride 2), G's channels 8w→4w→2w→w→C with BatchNorm on all but the output, D's w→8w with
+    BatchNorm on all but the first, 5×5 kernels with biases as the reference's conv2d/deconv2d."""
+    from genarena.nets.dcgan import TFDCGANDiscriminator, TFDCGANGenerator, tf_stage_sizes
+    assert tf_stage_sizes(28) == [28, 14, 7, 4, 2] and tf_stage_sizes(32) == [32, 16, 8, 4, 2]
+    g, d = build_gan(ModelConfig(arch="dcgan-tf", z_dim=100, width=8), (3, 28, 28), (-1.0, 1.0))
+    assert isinstance(g, TFDCGANGenerator) and isinstance(d, TFDCGANDiscriminator)
+    assert g.base == (64, 2, 2)
+    shapes, h = [], g.project(torch.rand(5, 100) * 2 - 1)
+    for layer in g.upsample:
+        h = layer(h)
+        if isinstance(layer, torch.nn.ConvTranspose2d):
+            assert layer.kernel_size == (5, 5) and layer.bias is not None
+            shapes.append(tuple(h.shape[1:]))
+    assert shapes == [(32, 4, 4), (16, 7, 7), (8, 14, 14), (3, 28, 28)]
+    assert h.abs().max() <= 1
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in g.modules()) == 4
+    feats = d.features(h)
+    assert [tuple(f.shape[1:]) for f in feats] == [(8, 14, 14), (16, 7, 7), (32, 4, 4), (64, 2, 2)]
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules()) == 3
+    out = d(h)
+    out.sum().backward()
+    assert out.shape == (5, 1) and all(p.grad is not None for p in g.parameters())
+    packed = TFDCGANDiscriminator((3, 28, 28), width=8, pack=2)
+    assert packed(torch.randn(6, 3, 28, 28)).shape == (3, 1)

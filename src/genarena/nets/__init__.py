@@ -12,7 +12,7 @@ from genarena.data.base import Dataset
 from genarena.errors import UserError
 from genarena.nets.base import Discriminator, Generator
 from genarena.nets.classifier import NoisyClassifierConv, NoisyClassifierMLP, SigmaBranchClassifier
-from genarena.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from genarena.nets.dcgan import DCGANDiscriminator, DCGANGenerator, TFDCGANDiscriminator, TFDCGANGenerator
 from genarena.nets.layers import normal_init
 from genarena.nets.mlp import MLPDiscriminator, MLPGenerator
 from genarena.nets.mspg import MSPGDiscriminator, MSPGGenerator
@@ -49,6 +49,12 @@ def _dcgan(cfg: ModelConfig, shape: Sequence[int], out: str) -> GANPair:
                        shape)
 
 
+def _dcgan_tf(cfg: ModelConfig, shape: Sequence[int], out: str) -> GANPair:
+    return _image_pair("dcgan-tf", lambda: (
+        TFDCGANGenerator(cfg.z_dim, shape, cfg.width, out),
+        TFDCGANDiscriminator(shape, cfg.width, cfg.d_norm, cfg.pack)), shape)
+
+
 def _mspg(cfg: ModelConfig, shape: Sequence[int], out: str) -> GANPair:
     return _image_pair("mspg", lambda: (
         MSPGGenerator(cfg.z_dim, shape, cfg.width, cfg.dema, cfg.gctdrn, out),
@@ -63,7 +69,8 @@ def _mlp(cfg: ModelConfig, shape: Sequence[int], out: str) -> GANPair:
 
 # model.arch -> (G, D) builder, for the adversarial trainers
 GAN_ARCHS: Mapping[str, Callable[[ModelConfig, Sequence[int], str], GANPair]] \
-    = MappingProxyType({"mlp": _mlp, "dcgan": _dcgan, "mspg": _mspg})
+    = MappingProxyType({"mlp": _mlp, "dcgan": _dcgan, "dcgan-tf": _dcgan_tf,
+                                          "mspg": _mspg})
 
 
 def build_gan(cfg: ModelConfig, sample_shape: Sequence[int],

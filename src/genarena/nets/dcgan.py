@@ -100,3 +100,65 @@ class DCGANDiscriminator(Discriminator):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classify(self.features(x))
+
+
+def tf_stage_sizes(resolution: int, stages: int = 4) -> list[int]:
+    """Spatial sizes of DCGAN-tensorflow's stages: each the ceiling of half the one before
+    (TensorFlow's 'SAME' stride-2 convolution), 28 -> 14 -> 7 -> 4 -> 2."""
+    sizes = [resolution]
+    for _ in range(stages):
+        sizes.append(-(-sizes[-1] // 2))
+    return sizes
+
+
+class TFDCGANGenerator(DCGANGenerator):
+    """DCGAN-tensorflow's G (carpedm20; PacGAN's and VEEGAN's stacked-MNIST reference, model.arch
+    =dcgan-tf): z -> Linear -> (8w, s/16, s/16), BatchNorm, ReLU -> three 5×5 stride-2 transposed
+    convolutions with bias, BatchNorm and ReLU (4w, 2w, w) -> a fourth to the image -> tanh."""
+
+    def __init__(self, z_dim: int, out_shape: Sequence[int], width: int = 64,
+                 out_act: str = "tanh") -> None:
+        nn.Module.__init__(self)
+        c, h, w = out_shape
+        if h != w:
+            raise ValueError(f"dcgan-tf needs square images, got {h}×{w}")
+        sizes = tf_stage_sizes(h)[::-1]                          # 2, 4, 7, 14, 28 for 28
+        if sizes[0] < 1 or len(set(sizes)) != len(sizes):
+            raise ValueError(f"resolution {h} is too small for four stride-2 stages")
+        self.z_dim, self.out_shape = z_dim, tuple(out_shape)
+        chans = [width * 8, width * 4, width * 2, width, c]
+        self.base = (chans[0], sizes[0], sizes[0])
+        self.project = nn.Sequential(nn.Linear(z_dim, chans[0] * sizes[0] ** 2),
+                                     nn.Unflatten(1, self.base), nn.BatchNorm2d(chans[0]), nn.ReLU())
+        ups: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
+            # a 5×5 stride-2 transposed conv gives 2n−1 (+1 with output_padding): the target size
+            ups.append(nn.ConvTranspose2d(a, b, 5, 2, 2, output_padding=sizes[i + 1] - 2 * sizes[i] + 1))
+            if i < 3:
+                ups += [nn.BatchNorm2d(b), nn.ReLU()]
+        if out_act == "tanh":
+            ups.append(nn.Tanh())
+        self.upsample = nn.Sequential(*ups)
+
+
+class TFDCGANDiscriminator(DCGANDiscriminator):
+    """DCGAN-tensorflow's D: four 5×5 stride-2 convolutions with bias (w, 2w, 4w, 8w), BatchNorm on
+    all but the first, LeakyReLU 0.2 -> Linear -> logit; packs of `pack` images on the channels."""
+
+    def __init__(self, in_shape: Sequence[int], width: int = 64, norm: str = "batch",
+                 pack: int = 1) -> None:
+        nn.Module.__init__(self)
+        c, h, _ = in_shape
+        sizes = tf_stage_sizes(h)
+        self.pack = pack
+        chans = [width, width * 2, width * 4, width * 8]
+        blocks: list[nn.Module] = []
+        prev = c * pack
+        for i, ch in enumerate(chans):
+            blocks.append(nn.Sequential(nn.Conv2d(prev, ch, 5, 2, 2),
+                                        norm2d(norm, ch) if i else nn.Identity(),
+                                        nn.LeakyReLU(0.2)))
+            prev = ch
+        self.blocks = nn.ModuleList(blocks)
+        self.feature_dim = prev * sizes[-1] ** 2
+        self.head = nn.Linear(self.feature_dim, 1)
