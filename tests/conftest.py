@@ -44,8 +44,16 @@ def cli(capsys):
 
 @pytest.fixture(scope="session")
 def feature_cache(tmp_path_factory):
-    """A cache directory shared by the whole session, so the MNIST-5k classifier trains once."""
-    return str(tmp_path_factory.mktemp("feature-cache"))
+    """A cache directory shared by the whole session and, under pytest-xdist, by every worker (the
+    workers' temporary roots are siblings), so the MNIST-5k classifier trains once: the first
+    worker to need it trains it under the cache's lock (metrics.features.exclusive), the others
+    wait and read it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    path = root / "feature-cache"
+    path.mkdir(exist_ok=True)
+    return str(path)
 
 
 @pytest.fixture(scope="session")

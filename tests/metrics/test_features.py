@@ -120,3 +120,22 @@ def test_confident_modes_count_only_samples_whose_every_digit_is_read_surely():
     out = confident_modes(logits, modes)
     assert CONFIDENT == 0.9
     assert out == {"modes_confident": 1, "confident_fraction": pytest.approx(2 / 3)}
+
+
+def test_parallel_processes_train_a_missing_classifier_once(tmp_path):
+    """Two processes that need the same uncached classifier: the first trains it under the cache's
+    lock, the second waits and reads it (one 'training' log line between them, equal weights)."""
+    import subprocess
+    import sys
+    code = ("import logging, sys, torch; logging.basicConfig(level=logging.INFO); "
+            "from genarena.config import DataConfig; from genarena.data import build_dataset; "
+            "from genarena.metrics.features import feature_extractor; "
+            "f = feature_extractor(build_dataset(DataConfig(name='digits')), sys.argv[1]); "
+            "print(float(sum(p.sum() for p in f.net.parameters())))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert sum("training the feature classifier" in err for _, err in outs) == 1, outs
+    assert outs[0][0] == outs[1][0]
+    assert len(list((tmp_path / "features").glob("*.pt"))) == 1

@@ -46,7 +46,7 @@ def _losses(run) -> dict[int, tuple[float, float]]:
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 @pytest.mark.slow
 def test_a_mixed_precision_run_trains_near_fp32_and_resumes_exactly(tmp_path, amp):
-    over = {**SHORT, "loss.r1_gamma": 1.0, "loss.r1_interval": 4}
+    over = {**SHORT, "loss.r1_gamma": 1.0, "loss.r1_interval": 4, "data.batch_size": 128}
     run = genarena.train("ring8-nsgan", out=tmp_path / "r", overrides={**over, "trainer.amp": amp})
     fp32 = genarena.train("ring8-nsgan", out=tmp_path / "f", overrides=over)
     losses, reference = _losses(run), _losses(fp32)

@@ -13,9 +13,10 @@ import hashlib
 import logging
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -217,11 +218,18 @@ def feature_extractor(dataset: Dataset, configured_cache: str = "") -> FeatureEx
                          f"{FORMAT}".encode()).hexdigest()[:10]
     name = f"{arch}-{dataset.name}-{key}"
     path = cache_dir(configured_cache) / "features" / f"{name}.pt"
-    if path.exists():
-        state = load_checkpoint(path)
-        net = LeNet(c, h, dataset.num_classes)
-        net.load_state_dict(state["net"])
-        return FeatureExtractor(net.eval(), name, float(state["test_accuracy"]))
+    if not path.exists():
+        with exclusive(path):             # parallel runs on one machine train it once
+            if not path.exists():
+                _train_into(dataset, path, name)
+    state = load_checkpoint(path)
+    net = LeNet(c, h, dataset.num_classes)
+    net.load_state_dict(state["net"])
+    return FeatureExtractor(net.eval(), name, float(state["test_accuracy"]))
+
+
+def _train_into(dataset: Dataset, path: Path, name: str) -> None:
+    """Train the feature classifier of `dataset` and cache it at `path`."""
     assert dataset.train_x is not None, "a feature classifier learns a labelled image set"
     log.info("training the feature classifier of %s on first use (%d images; once per "
              "machine, cached as %s)", dataset.name, len(dataset.train_x), path)
@@ -229,4 +237,22 @@ def feature_extractor(dataset: Dataset, configured_cache: str = "") -> FeatureEx
     log.info("feature classifier of %s: test accuracy %.3f", dataset.name, acc)
     save_checkpoint({"format": FORMAT, "net": net.state_dict(), "test_accuracy": acc,
                      "name": name}, path)
-    return FeatureExtractor(net, name, acc)
+
+
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path`.lock while the block runs, so that of several processes
+    wanting one cached file only the first computes it and the rest wait, then read it (POSIX
+    flock; where fcntl is missing, no lock: each process computes and the atomic write wins)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:                                   # Windows
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
