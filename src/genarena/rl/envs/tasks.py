@@ -161,7 +161,7 @@ def _paper_foraging_env() -> type:
     `integers(1, 2 + 1)`); positions and observations are drawn and built alike."""
     from lbforaging.foraging import ForagingEnv
 
-    class PaperFoodForagingEnv(ForagingEnv):  # type: ignore[misc]
+    class PaperFoodForagingEnv(ForagingEnv):
         def spawn_food(self, max_num_food: int, min_levels: Any, max_levels: Any) -> None:
             if self.max_food_level is None and not self.force_coop:
                 max_levels = np.maximum(max_levels - 1, min_levels)
