@@ -192,6 +192,10 @@ class MARLConfig:
     raw_observations: bool = _opt(False, doc="LBF: observations as the environment gives them "
                                              "(EPyMARL); default: divided by the grid's side, "
                                              "every input in [−1, 1]")
+    time_limit_terminal: bool = _opt(False, doc="the time limit ends an episode as a terminal "
+                                                "state (target 0), as EPyMARL's gym wrapper of "
+                                                "2021 reports it; default: a truncation, whose "
+                                                "target bootstraps from the next state")
     fast_update: bool = _opt(False, doc="the learner's faster arithmetic: the agents' GRU over an "
                                         "episode batch as one sequence, a team's quantile "
                                         "fractions embedded once (within float32 rounding of "

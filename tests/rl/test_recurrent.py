@@ -218,3 +218,31 @@ def test_agents_without_the_last_action_read_only_the_observation_and_id():
     one, other = torch.zeros(5, 3, 2, dtype=torch.long), torch.full((5, 3, 2), 3)
     assert torch.equal(agents.features(obs, one), agents.features(obs, other))
     assert RecurrentAgentUtilities(2, 3, 4, 8, distributional=False).fc.in_features == 3 + 4 + 2
+
+
+def test_epymarls_time_limit_is_a_terminal_state_where_genarenas_bootstraps():
+    """EPyMARL's gym wrapper (83a745bc) returns no episode_limit info, so its runner stores an
+    episode's last step as terminal however it ended; marl.time_limit_terminal does the same
+    (target 0 there), and the default keeps bootstrapping a truncation. Padding stays 0."""
+    terminated = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    batch = {"terminated": terminated, "mask": mask}
+    ours = MultiAgentLearner("qmix", 2, 3, 4, 3, horizon=3, settings=RLSettings(hidden=8), seed=0)
+    theirs = MultiAgentLearner("qmix", 2, 3, 4, 3, horizon=3, seed=0,
+                               settings=RLSettings(hidden=8, time_limit_terminal=True))
+    assert torch.equal(ours._terminal(batch), terminated)
+    assert torch.equal(theirs._terminal(batch), torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0],
+                                                              [1.0, 0.0, 0.0]]))
+    # in the loss, same nets: only the truncated episode's last target changes
+    import dataclasses
+    ep = Episode(torch.randn(3, 2, 3), torch.randn(3, 4), torch.randint(3, (2, 2)),
+                 torch.tensor([0.0, 1.0]), torch.zeros(2), None)
+    ours.replay.add(ep)
+    sampled = ours.replay.sample(1, torch.Generator().manual_seed(0))
+    bootstrapped = ours._loss(sampled)
+    ours.settings = dataclasses.replace(ours.settings, time_limit_terminal=True)
+    assert not torch.equal(ours._loss(sampled), bootstrapped)
+    sampled["terminated"][0, -1] = 1.0                  # had the task ended there: no difference
+    terminal = ours._loss(sampled)
+    ours.settings = dataclasses.replace(ours.settings, time_limit_terminal=False)
+    assert torch.equal(ours._loss(sampled), terminal)

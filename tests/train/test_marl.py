@@ -104,5 +104,6 @@ def test_the_epymarl_presets_carry_the_papers_lbf_rows(method, base):
                                                            m.target_update == target)
     assert m.reward_standardise and not m.reward_scaling and not m.last_action
     assert m.raw_observations                     # EPyMARL feeds LBF's observations unscaled
+    assert m.time_limit_terminal                  # its gym wrapper reports no episode_limit
     assert (m.replay, m.batch, m.gamma, m.epsilon_end, m.test_episodes) == (5000, 32, 0.99, 0.05, 100)
     assert cfg.steps == 2_000_000 and cfg.steps // cfg.eval.interval == 40

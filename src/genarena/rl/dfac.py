@@ -170,6 +170,16 @@ class MultiAgentLearner(ValueLearner):
             return None
         return self._update(self._loss(self.replay.sample(s.batch, self.rng)), s.grad_clip)
 
+    def _terminal(self, batch: dict[str, Tensor]) -> Tensor:
+        """(B, T) 1 where a step's target has no next state: the task ended there, or, with
+        time_limit_terminal, it is the episode's last step whatever ended it (EPyMARL's gym
+        wrapper returns no episode_limit info, so its runner stores a time limit as terminal)."""
+        if not self.settings.time_limit_terminal:
+            return batch["terminated"]
+        mask = batch["mask"]
+        last = mask - torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], 1)
+        return torch.maximum(batch["terminated"], last)
+
     def _loss(self, batch: dict[str, Tensor]) -> Tensor:
         """TD loss over every valid transition of an episode batch, on the agents' features
         (observations, or the recurrent agents' hidden states unrolled over each episode)."""
@@ -188,7 +198,7 @@ class MultiAgentLearner(ValueLearner):
         avail2 = flat(batch["avail"][:, 1:])
         st, st2 = flat(batch["state"][:, :-1]), flat(batch["state"][:, 1:])
         actions, reward = flat(batch["actions"]), flat(self.learning_rewards(batch))
-        cont = 1.0 - flat(batch["terminated"])
+        cont = 1.0 - flat(self._terminal(batch))
         m = len(obs)
         taus = self._sampled(m, s.quantiles)
         pred = self.joint_quantiles(obs, st, actions, taus)

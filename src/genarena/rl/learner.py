@@ -35,6 +35,8 @@ class RLSettings:
     reward_standardise: bool = False   # teams: each batch's rewards standardised (EPyMARL 2021)
     last_action: bool = True           # recurrent teams: agents also read their last action
     fast_update: bool = False          # teams: the faster arithmetic, within float32 rounding
+    time_limit_terminal: bool = False  # teams: an episode's last step is terminal (target 0),
+                                       # time limit or not (EPyMARL's gym wrapper)
 
 
 class ValueLearner:

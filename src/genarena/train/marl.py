@@ -35,7 +35,8 @@ def settings_of(cfg: Config) -> RLSettings:
                       mixer_embed=m.mixer_embed, hypernet_embed=m.hypernet_embed,
                       grad_clip=m.grad_clip,
                       reward_scaling=m.reward_scaling, reward_standardise=m.reward_standardise,
-                      last_action=m.last_action, fast_update=m.fast_update)
+                      last_action=m.last_action, fast_update=m.fast_update,
+                      time_limit_terminal=m.time_limit_terminal)
 
 
 class MARLTrainer(Trainer):
