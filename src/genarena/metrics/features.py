@@ -13,16 +13,15 @@ import hashlib
 import logging
 import math
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genarena.checkpoint import load_checkpoint, save_checkpoint
+from genarena.checkpoint import exclusive, load_checkpoint, save_checkpoint
 from genarena.data.base import Dataset
 from genarena.errors import UserError
 
@@ -237,22 +236,3 @@ def _train_into(dataset: Dataset, path: Path, name: str) -> None:
     log.info("feature classifier of %s: test accuracy %.3f", dataset.name, acc)
     save_checkpoint({"format": FORMAT, "net": net.state_dict(), "test_accuracy": acc,
                      "name": name}, path)
-
-
-@contextmanager
-def exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `path`.lock while the block runs, so that of several processes
-    wanting one cached file only the first computes it and the rest wait, then read it (POSIX
-    flock; where fcntl is missing, no lock: each process computes and the atomic write wins)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:                                   # Windows
-        yield
-        return
-    with open(path.with_name(path.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -41,50 +41,72 @@ def norm2d(kind: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
+Stages = tuple[tuple[int, int, int], nn.Module, list[nn.Module]]
+
+
+def _project(z_dim: int, base: tuple[int, int, int]) -> nn.Module:
+    """z -> Linear -> a (C, s, s) map -> BatchNorm -> ReLU: where both DCGAN generators start."""
+    return nn.Sequential(nn.Linear(z_dim, base[0] * base[1] * base[2]), nn.Unflatten(1, base),
+                         nn.BatchNorm2d(base[0]), nn.ReLU())
+
+
 class DCGANGenerator(Generator):
-    """z -> Linear -> (width·2^(k-1), s, s) -> k transposed-conv stages -> tanh image."""
+    """z -> Linear -> (width·2^(k-1), s, s) -> k transposed-conv stages -> tanh image. Subclasses
+    change the stages by overriding `_stages`."""
 
     def __init__(self, z_dim: int, out_shape: Sequence[int], width: int = 64,
                  out_act: str = "tanh") -> None:
         super().__init__()
-        c, size, stages = square_base(out_shape, "DCGAN")
         self.z_dim, self.out_shape = z_dim, tuple(out_shape)
+        self.base, self.project, ups = self._stages(z_dim, self.out_shape, width)
+        if out_act == "tanh":
+            ups.append(nn.Tanh())
+        self.upsample = nn.Sequential(*ups)
+
+    def _stages(self, z_dim: int, out_shape: tuple[int, ...], width: int) -> Stages:
+        """(base shape, projection, upsampling layers up to the image, before its activation):
+        4×4 stride-2 transposed convolutions, doubling from the base size (`base_size`)."""
+        c, size, stages = square_base(out_shape, "DCGAN")
         chans = [width * 2 ** (stages - 1 - i) for i in range(stages)]
-        self.base = (chans[0], size, size)
-        self.project = nn.Sequential(nn.Linear(z_dim, chans[0] * size * size),
-                                     nn.Unflatten(1, self.base), nn.BatchNorm2d(chans[0]), nn.ReLU())
+        base = (chans[0], size, size)
+        project = _project(z_dim, base)
         ups: list[nn.Module] = []
         for a, b in zip(chans[:-1], chans[1:]):
             ups += [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
         ups += [nn.ConvTranspose2d(chans[-1], c, 4, 2, 1)]
-        if out_act == "tanh":
-            ups.append(nn.Tanh())
-        self.upsample = nn.Sequential(*ups)
+        return base, project, ups
 
     def forward(self, z: Tensor) -> Tensor:
         return self.upsample(self.project(z))
 
 
 class DCGANDiscriminator(Discriminator):
-    """image -> k stride-2 conv stages (LeakyReLU 0.2, no norm on the first) -> Linear -> logit."""
+    """image -> k stride-2 conv stages (LeakyReLU 0.2, no norm on the first) -> Linear -> logit.
+    Subclasses change the convolutions by overriding `_convs`."""
 
     def __init__(self, in_shape: Sequence[int], width: int = 64, norm: str = "batch",
                  pack: int = 1) -> None:
         super().__init__()
         c, h, _ = in_shape
-        size, stages = base_size(h)
         self.pack = pack
-        chans = [width * 2 ** i for i in range(stages)]
-        blocks: list[nn.Module] = []
-        prev = c * pack
-        for i, ch in enumerate(chans):
-            blocks.append(nn.Sequential(
-                nn.Conv2d(prev, ch, 4, 2, 1, bias=(i == 0 or norm == "none")),
-                norm2d(norm, ch) if i else nn.Identity(), nn.LeakyReLU(0.2)))
+        convs, size = self._convs(c * pack, h, width, norm)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(conv, norm2d(norm, conv.out_channels) if i else nn.Identity(),
+                          nn.LeakyReLU(0.2)) for i, conv in enumerate(convs))
+        self.feature_dim = convs[-1].out_channels * size * size
+        self.head = nn.Linear(self.feature_dim, 1)
+
+    def _convs(self, in_channels: int, resolution: int, width: int,
+               norm: str) -> tuple[list[nn.Conv2d], int]:
+        """(the stride-2 convolutions, the spatial size they end at): 4×4 kernels, halving to
+        the base size (`base_size`), biases only where no norm follows."""
+        size, stages = base_size(resolution)
+        convs, prev = [], in_channels
+        for i in range(stages):
+            ch = width * 2 ** i
+            convs.append(nn.Conv2d(prev, ch, 4, 2, 1, bias=(i == 0 or norm == "none")))
             prev = ch
-        self.blocks = nn.ModuleList(blocks)
-        self.head = nn.Linear(prev * size * size, 1)
-        self.feature_dim = prev * size * size
+        return convs, size
 
     def features(self, x: Tensor) -> list[Tensor]:
         """The activations after every stage (feature matching and diversity heads read them)."""
@@ -116,49 +138,31 @@ class TFDCGANGenerator(DCGANGenerator):
     =dcgan-tf): z -> Linear -> (8w, s/16, s/16), BatchNorm, ReLU -> three 5×5 stride-2 transposed
     convolutions with bias, BatchNorm and ReLU (4w, 2w, w) -> a fourth to the image -> tanh."""
 
-    def __init__(self, z_dim: int, out_shape: Sequence[int], width: int = 64,
-                 out_act: str = "tanh") -> None:
-        nn.Module.__init__(self)
+    def _stages(self, z_dim: int, out_shape: tuple[int, ...], width: int) -> Stages:
         c, h, w = out_shape
         if h != w:
             raise ValueError(f"dcgan-tf needs square images, got {h}×{w}")
         sizes = tf_stage_sizes(h)[::-1]                          # 2, 4, 7, 14, 28 for 28
-        if sizes[0] < 1 or len(set(sizes)) != len(sizes):
+        if len(set(sizes)) != len(sizes):
             raise ValueError(f"resolution {h} is too small for four stride-2 stages")
-        self.z_dim, self.out_shape = z_dim, tuple(out_shape)
         chans = [width * 8, width * 4, width * 2, width, c]
-        self.base = (chans[0], sizes[0], sizes[0])
-        self.project = nn.Sequential(nn.Linear(z_dim, chans[0] * sizes[0] ** 2),
-                                     nn.Unflatten(1, self.base), nn.BatchNorm2d(chans[0]), nn.ReLU())
+        base = (chans[0], sizes[0], sizes[0])
+        project = _project(z_dim, base)
         ups: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
             # a 5×5 stride-2 transposed conv gives 2n−1 (+1 with output_padding): the target size
             ups.append(nn.ConvTranspose2d(a, b, 5, 2, 2, output_padding=sizes[i + 1] - 2 * sizes[i] + 1))
             if i < 3:
                 ups += [nn.BatchNorm2d(b), nn.ReLU()]
-        if out_act == "tanh":
-            ups.append(nn.Tanh())
-        self.upsample = nn.Sequential(*ups)
+        return base, project, ups
 
 
 class TFDCGANDiscriminator(DCGANDiscriminator):
     """DCGAN-tensorflow's D: four 5×5 stride-2 convolutions with bias (w, 2w, 4w, 8w), BatchNorm on
     all but the first, LeakyReLU 0.2 -> Linear -> logit; packs of `pack` images on the channels."""
 
-    def __init__(self, in_shape: Sequence[int], width: int = 64, norm: str = "batch",
-                 pack: int = 1) -> None:
-        nn.Module.__init__(self)
-        c, h, _ = in_shape
-        sizes = tf_stage_sizes(h)
-        self.pack = pack
-        chans = [width, width * 2, width * 4, width * 8]
-        blocks: list[nn.Module] = []
-        prev = c * pack
-        for i, ch in enumerate(chans):
-            blocks.append(nn.Sequential(nn.Conv2d(prev, ch, 5, 2, 2),
-                                        norm2d(norm, ch) if i else nn.Identity(),
-                                        nn.LeakyReLU(0.2)))
-            prev = ch
-        self.blocks = nn.ModuleList(blocks)
-        self.feature_dim = prev * sizes[-1] ** 2
-        self.head = nn.Linear(self.feature_dim, 1)
+    def _convs(self, in_channels: int, resolution: int, width: int,
+               norm: str) -> tuple[list[nn.Conv2d], int]:
+        chans = [in_channels, width, width * 2, width * 4, width * 8]
+        return ([nn.Conv2d(a, b, 5, 2, 2) for a, b in zip(chans[:-1], chans[1:])],
+                tf_stage_sizes(resolution)[-1])
