@@ -82,3 +82,22 @@ def test_records_that_do_not_restore_are_still_kept(tmp_path):
     assert not run.exists()
     restore_record(Job(run.name, run, OVER, "ring8-nsgan"), records)
     assert reuse_decision(Job(run.name, run, OVER, "ring8-nsgan")) == Reuse()
+
+
+def test_a_record_holds_exactly_the_latest_runs_files(tmp_path):
+    records, run = _finished(tmp_path)
+    kept = records.record_of(run)
+    records.save(run)
+    stale = kept / "evidence-random-return.json"          # the floor of an earlier run here
+    stale.write_text('{"steps": 20, "random_return": 0.5}\n')
+    (kept / "metrics.jsonl").write_text("{}\n")
+    before = (kept / "config.yaml").stat().st_mtime_ns
+    records.save(run)
+    assert not stale.exists()
+    assert (kept / "metrics.jsonl").read_bytes() == (run / "metrics.jsonl").read_bytes()
+    assert (kept / "summary.json").read_bytes() == (run / "summary.json").read_bytes()
+    assert (kept / "config.yaml").stat().st_mtime_ns == before        # unchanged: not rewritten
+    summary = kept / "summary.json"
+    summary_time = summary.stat().st_mtime_ns
+    records.save(run)                                      # nothing changed: nothing written
+    assert summary.stat().st_mtime_ns == summary_time

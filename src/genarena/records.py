@@ -43,17 +43,26 @@ class Records:
         return record is not None and (record / "summary.json").is_file()
 
     def save(self, run: Path) -> None:
-        """Keep the record of the finished run `run` (its summary last: a record cut short by a
-        kill has none and is never restored); files the record already holds are not rewritten."""
+        """Keep the record of the finished run `run`: exactly its record files, so a file of an
+        earlier run at the same path (retrained under another configuration) does not survive
+        beside the new ones. Unchanged files are not rewritten; while any changes, the record
+        has no summary, which comes back last (a record cut short by a kill is never restored)."""
         record = self.record_of(run)
         if record is None or not (Path(run) / "summary.json").is_file():
             return
-        for name in RECORD_FILES:
-            source, target = Path(run) / name, record / name
-            if source.is_file():
-                data = source.read_bytes()
-                if not (target.is_file() and target.read_bytes() == data):
-                    atomic_write_bytes(target, data)
+        wanted = {name: (Path(run) / name).read_bytes() if (Path(run) / name).is_file() else None
+                  for name in RECORD_FILES}
+        kept = {name: (record / name).read_bytes() if (record / name).is_file() else None
+                for name in RECORD_FILES}
+        if wanted == kept:
+            return
+        (record / "summary.json").unlink(missing_ok=True)
+        for name in RECORD_FILES:                               # the summary last
+            target, data = record / name, wanted[name]
+            if data is None:
+                target.unlink(missing_ok=True)
+            elif data != kept[name] or name == "summary.json":
+                atomic_write_bytes(target, data)
 
     def restore(self, run: Path) -> None:
         """Copy `run`'s whole record into its folder, replacing what a run killed before writing
