@@ -57,11 +57,12 @@ def steps_for(study: StudySpec, budget: float) -> int:
 
 
 def training_order(study: StudySpec, seeds: list[int]) -> list[tuple[ArmSpec, int]]:
-    """The runs in the order they train: the calibration arms over every seed first (no verdict
-    counts before they reach the paper, so a study stopped part-way has learned that first),
-    then the other arms seed-major (every arm at its first seeds, so they compare)."""
+    """The runs in the order they train, seed-major within two groups: the calibration arms
+    first (no verdict counts before they reach the paper, so a study stopped part-way has learned
+    that first, for every calibration arm at its first seeds), then the other arms (every arm at
+    its first seeds, so they compare)."""
     first = {c.arm for c in study.calibration}
-    return ([(arm, seed) for arm in study.arms if arm.label in first for seed in seeds]
+    return ([(arm, seed) for seed in seeds for arm in study.arms if arm.label in first]
             + [(arm, seed) for seed in seeds for arm in study.arms if arm.label not in first])
 
 
