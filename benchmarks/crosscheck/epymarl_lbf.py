@@ -86,17 +86,20 @@ def main() -> None:
         obs, state, avail = task.reset(seed)
         mac.init_hidden(1)
         total, t, done = 0.0, 0, False
-        while not done:
+
+        def observe() -> None:
             batch.update({"state": [state.numpy()], "avail_actions": [avail.int().numpy()],
                           "obs": [obs.numpy()]}, ts=t)
+
+        while not done:
+            observe()
             actions = mac.select_actions(batch, t_ep=t, t_env=t_env, test_mode=test)
             obs, state, avail, r, terminated, truncated = task.step(actions[0])
             t += 1
             done = bool(terminated or truncated or t >= task.horizon)
             total += r
             batch.update({"actions": actions, "reward": [(r,)], "terminated": [(done,)]}, ts=t - 1)
-        batch.update({"state": [state.numpy()], "avail_actions": [avail.int().numpy()],
-                      "obs": [obs.numpy()]}, ts=t)
+        observe()
         batch.update({"actions": mac.select_actions(batch, t_ep=t, t_env=t_env, test_mode=test)},
                      ts=t)
         return batch, total, t

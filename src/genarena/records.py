@@ -57,11 +57,12 @@ class Records:
         if wanted == kept:
             return
         (record / "summary.json").unlink(missing_ok=True)
+        kept["summary.json"] = None
         for name in RECORD_FILES:                               # the summary last
             target, data = record / name, wanted[name]
             if data is None:
                 target.unlink(missing_ok=True)
-            elif data != kept[name] or name == "summary.json":
+            elif data != kept[name]:
                 atomic_write_bytes(target, data)
 
     def restore(self, run: Path) -> None:

@@ -1,6 +1,8 @@
 """Recurrent agents (PyMARL's RNN agent) and the batched learner path they share with the
 feed-forward agents: unrolled features equal step-by-step acting, gradients reach every part,
 masked actions are never taken."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -234,7 +236,6 @@ def test_epymarls_time_limit_is_a_terminal_state_where_genarenas_bootstraps():
     assert torch.equal(theirs._terminal(batch), torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0],
                                                               [1.0, 0.0, 0.0]]))
     # in the loss, same nets: only the truncated episode's last target changes
-    import dataclasses
     ep = Episode(torch.randn(3, 2, 3), torch.randn(3, 4), torch.randint(3, (2, 2)),
                  torch.tensor([0.0, 1.0]), torch.zeros(2), None)
     ours.replay.add(ep)

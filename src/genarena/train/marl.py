@@ -8,6 +8,7 @@ the divergence guard); its evaluation is the test return instead of sample metri
 learner's generator and replay are in the checkpoint, so a resumed run continues exactly."""
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from typing import Any
 
@@ -25,18 +26,9 @@ from genarena.train.base import LabelFn, SampleFn, Trainer
 
 
 def settings_of(cfg: Config) -> RLSettings:
-    """The learner's hyperparameters from the marl config section."""
-    m = cfg.marl
-    return RLSettings(hidden=m.hidden, lr=m.lr, gamma=m.gamma, replay=m.replay, batch=m.batch,
-                      target_update=m.target_update, target_tau=m.target_tau,
-                      epsilon_start=m.epsilon_start,
-                      epsilon_end=m.epsilon_end, epsilon_decay=m.epsilon_decay,
-                      quantiles=m.quantiles, target_quantiles=m.target_quantiles,
-                      mixer_embed=m.mixer_embed, hypernet_embed=m.hypernet_embed,
-                      grad_clip=m.grad_clip,
-                      reward_scaling=m.reward_scaling, reward_standardise=m.reward_standardise,
-                      last_action=m.last_action, fast_update=m.fast_update,
-                      time_limit_terminal=m.time_limit_terminal)
+    """The learner's hyperparameters from the marl config section, which names each of them
+    as RLSettings does."""
+    return RLSettings(**{f.name: getattr(cfg.marl, f.name) for f in dataclasses.fields(RLSettings)})
 
 
 class MARLTrainer(Trainer):
