@@ -84,3 +84,29 @@ def test_an_uncalibrated_study_tests_no_claim():
     assert calibration("mustangs", near.arms)[0] is True
     assert near.claims[0].verdict == "holds"                 # one claim, 5 seeds: p = 1/32
     assert calibration("mspg", near.arms)[0] is None          # no published baseline
+
+
+def test_a_toy_baseline_that_does_not_collapse_is_uncalibrated():
+    """PacGAN's claims are on reverse KL: its GAN must reach Table 1's high-quality fraction and
+    collapse as Table 1's did (KL within a factor of 2 of 0.70 on grid25), not only one of them."""
+    from genarena.bench.evidence_report import StudyRecord, calibration
+    from genarena.bench.studies import collapse_calibration
+
+    band = collapse_calibration("a", "reverse_kl", 0.70, "s")
+    assert (band.lo, band.hi) == pytest.approx((0.35, 1.40))
+    assert band.reached(0.35) and band.reached(1.4) and not band.reached(0.3)
+
+    def gan(hq, kl):
+        values = {"high_quality_fraction": {str(s): hq for s in range(6)},
+                  "reverse_kl": {str(s): kl for s in range(6)}}
+        return StudyRecord.from_json({
+            "study": "pacgan-grid25", "title": "t", "protocol": "p", "seeds": list(range(6)),
+            "budget": 0.25, "steps": 100000, "eval_every": 1000, "reference_steps": 400000,
+            "reference": "r", "quick": False, "command": "c", "machine": {}, "curves": {},
+            "arms": [{"label": "grid25 GAN", "preset": "p", "overrides": {}, "published": {},
+                      "train_seconds": [1.0], "values": values}],
+            "metrics": ["high_quality_fraction", "reverse_kl"], "pictures": {}, "claims": []})
+    assert calibration("pacgan-grid25", gan(0.9, 0.8).arms)[0] is True
+    ok, [line] = calibration("pacgan-grid25", gan(0.9, 0.1).arms)     # sharp, but not collapsed
+    assert ok is False and "reverse_kl 0.1 (published 0.7, band [0.35, 1.4]" in line
+    assert calibration("pacgan-grid25", gan(0.5, 0.8).arms)[0] is False
