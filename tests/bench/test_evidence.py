@@ -163,6 +163,21 @@ def test_epymarls_curve_figures_are_each_seeds_value_at_the_best_mean_and_its_me
     assert average == pytest.approx({0: 0.4, 1: 0.45, 2: 0.5})
 
 
+def test_epymarls_curves_start_with_the_untrained_agents_test():
+    """EPyMARL tests at step 0 too (41 evaluations over 2 M steps): the marl study measures that
+    test after the run (initial_return) and its curves start with it."""
+    assert "initial_return" in STUDIES["marl"].extra
+    curves = evidence.seed_curves("test_return", {0: [(50, 0.2), (100, 0.6)],
+                                                  1: [(50, 0.4), (100, 0.5)]},
+                                  {"initial_return": {0: 0.01, 1: 0.04}, "random_return": {}})
+    assert curves == {0: {0: 0.01, 50: 0.2, 100: 0.6}, 1: {0: 0.04, 50: 0.4, 100: 0.5}}
+    average = evidence.CURVE_FIGURES["average_return"][1](curves)
+    assert average == pytest.approx({0: 0.27, 1: 0.94 / 3})   # (0.04 + 0.4 + 0.5) / 3
+    # a metric without a step-0 figure keeps its curve as measured
+    assert evidence.seed_curves("fid", {0: [(10, 3.0)]}, {"initial_return": {0: 1.0}}) == \
+        {0: {10: 3.0}}
+
+
 def test_a_shared_stage_is_one_frozen_score_net_per_seed_under_both_arms():
     from genarena.config import load_config
     from genarena.train.diffusion import score_net_signature

@@ -8,7 +8,7 @@ from helpers import metric_rows, train_then_kill
 
 import genarena
 from genarena.config import load_config
-from genarena.train.marl import MARLTrainer, random_test_return
+from genarena.train.marl import MARLTrainer, initial_test_return, random_test_return
 
 pytestmark = pytest.mark.slow            # end to end: `make test-fast` leaves it out
 
@@ -107,3 +107,21 @@ def test_the_epymarl_presets_carry_the_papers_lbf_rows(method, base):
     assert m.time_limit_terminal                  # its gym wrapper reports no episode_limit
     assert (m.replay, m.batch, m.gamma, m.epsilon_end, m.test_episodes) == (5000, 32, 0.99, 0.05, 100)
     assert cfg.steps == 2_000_000 and cfg.steps // cfg.eval.interval == 40
+
+
+def test_the_step_0_test_is_measured_after_the_fact_exactly():
+    """initial_test_return reads what a test at step 0 would have: the untrained learner's
+    weights and the tests' draws depend on the run's seed only, not on what ran before."""
+    over = {"marl.test_episodes": 4, "marl.envs": 4, "marl.hidden": 16}
+    cfg = load_config("marl-lbf-10x10-3p-3f-iql-paper", over)
+    torch.manual_seed(123)
+    first = MARLTrainer(cfg, None, torch.device("cpu"))
+    torch.manual_seed(7)
+    torch.rand(10)
+    again = MARLTrainer(cfg, None, torch.device("cpu"))
+    for a, b in zip(first.learner.online.parameters(), again.learner.online.parameters()):
+        assert torch.equal(a, b)
+    at_start = first.test_episodes(cfg.marl.test_epsilon)["test_return"]
+    assert initial_test_return(cfg) == at_start
+    first.close()
+    again.close()

@@ -43,7 +43,7 @@ from genarena.records import Records
 from genarena.report.curves import band, run_curve
 from genarena.report.plots import bands_png
 from genarena.stats import best_step, seed_averages
-from genarena.train.marl import random_test_return
+from genarena.train.marl import initial_test_return, random_test_return
 from genarena.trainers import get_trainer
 
 RUNS_ROOT = Path("runs/bench/evidence")
@@ -142,7 +142,17 @@ def _random_return(run: Any, quick: bool) -> float:
                    lambda: random_test_return(run.config))
 
 
-EXTRA_FIGURES = {"fid_logits_5000": _fid_logits_5000, "random_return": _random_return}
+def _initial_return(run: Any, quick: bool) -> float:
+    """The run's test return at step 0 (its untrained agents), where its curve starts."""
+    return _cached(run, "evidence-initial-return.json", "initial_return",
+                   lambda: initial_test_return(run.config))
+
+
+EXTRA_FIGURES = {"fid_logits_5000": _fid_logits_5000, "random_return": _random_return,
+                 "initial_return": _initial_return}
+# extra figures that are a metric's value at step 0, where the training loop does not evaluate:
+# the curves that figures are read off (CURVE_FIGURES) start with them
+CURVE_STARTS = {"test_return": "initial_return"}
 
 
 def _at_best_evaluation(curves: dict[int, dict[int, float]]) -> dict[int, float]:
@@ -157,6 +167,15 @@ def _at_best_evaluation(curves: dict[int, dict[int, float]]) -> dict[int, float]
 CURVE_FIGURES: dict[str, tuple[str, Callable[[dict[int, dict[int, float]]], dict[int, float]]]] = {
     "max_return": ("test_return", _at_best_evaluation),
     "average_return": ("test_return", seed_averages)}
+
+
+def seed_curves(metric: str, curves: Mapping[int, list[tuple[int, float]]],
+                figures: Mapping[str, Mapping[int, float]]) -> dict[int, dict[int, float]]:
+    """Each seed's curve of `metric` as {step: value}, starting at step 0 with the arm's figure
+    that measured it there (CURVE_STARTS), where the study has one."""
+    start = figures.get(CURVE_STARTS.get(metric, ""), {})
+    return {seed: {**({0: start[seed]} if seed in start else {}), **dict(c)}
+            for seed, c in curves.items()}
 
 
 def run(out: Path, quick: bool = False, study: str = "pacgan-grid25", budget: float | None = None,
@@ -196,8 +215,9 @@ def run(out: Path, quick: bool = False, study: str = "pacgan-grid25", budget: fl
     for name in s.from_curves:
         metric, rule = CURVE_FIGURES[name]
         for arm in s.arms:
-            per_seed = {seed: dict(run_curve(r.path, metric, grid))
-                        for (a, seed), r in zip(plan, runs) if a is arm}
+            per_seed = seed_curves(metric, {seed: run_curve(r.path, metric, grid)
+                                            for (a, seed), r in zip(plan, runs) if a is arm},
+                                   values[arm.label])
             if per_seed and all(per_seed.values()):
                 values[arm.label][name] = rule(per_seed)
     steps = int(attrgetter(s.steps_key)(runs[0].config))      # the dotted key the budget sets

@@ -366,11 +366,12 @@ STUDIES: Mapping[str, StudySpec] = MappingProxyType({s.name: s for s in (
                  "hyperparameters (the -paper presets, docs/dfac.md; DIQL, DDN and DMIX take "
                  "their base method's row). max_return and average_return are EPyMARL's "
                  "statistics of the test-return curves (the evaluation where the seeds' mean is "
-                 "highest; each seed's mean over evaluations); random_return is uniformly "
-                 "random agents on the same test episodes, the floor of the task",
+                 "highest; each seed's mean over evaluations), whose 41 evaluations start with "
+                 "initial_return, the untrained agents' test at step 0; random_return is "
+                 "uniformly random agents on the same test episodes, the floor of the task",
         quick={"steps": 800, "eval.interval": 400, "marl.test_episodes": 4, "marl.envs": 4,
                "marl.updates_per_round": 2, "marl.batch": 8, "marl.hidden": 16},
-        results="marl", xlabel="environment steps", extra=("random_return",),
+        results="marl", xlabel="environment steps", extra=("random_return", "initial_return"),
         from_curves=("max_return", "average_return"),
         # EPyMARL's rule: inside the published 95% interval of the maximum return, or above it
         calibration=tuple(Calibration(arm=f"{_LBF} {name}", metric="max_return",

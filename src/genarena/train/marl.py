@@ -133,14 +133,27 @@ class MARLTrainer(Trainer):
             task.close()
 
 
+def _untrained_test_return(cfg: Config, epsilon: float) -> float:
+    """The mean return on a run's test episodes of its agents before any training, at ε."""
+    trainer = MARLTrainer(cfg, None, torch.device(cfg.device))      # the trainer checks it
+    try:
+        return trainer.test_episodes(epsilon)["test_return"]
+    finally:
+        trainer.close()
+
+
 def random_test_return(cfg: Config) -> float:
     """The mean return of uniformly random agents on a run's test episodes (the same seeds as
     its tests): the floor a learned policy has to clear on that task."""
-    trainer = MARLTrainer(cfg, None, torch.device(cfg.device))      # the trainer checks it
-    try:
-        return trainer.test_episodes(epsilon=1.0)["test_return"]
-    finally:
-        trainer.close()
+    return _untrained_test_return(cfg, epsilon=1.0)
+
+
+def initial_test_return(cfg: Config) -> float:
+    """A run's evaluation at step 0, measured after the fact: its untrained agents on its test
+    episodes at marl.test_epsilon. EPyMARL's curves start with it (41 evaluations over 2 M
+    steps). The learner's first weights are a function of the run's seed alone and the tests
+    draw from their own generator, so this is the value a test at step 0 would have read."""
+    return _untrained_test_return(cfg, epsilon=cfg.marl.test_epsilon)
 
 
 def load_agents(cfg: Config, dataset: Any, state: dict[str, Any], device: torch.device) -> Any:
