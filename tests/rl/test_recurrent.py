@@ -65,6 +65,19 @@ def test_distributional_recurrent_utilities_are_monotone_quantiles():
     assert (z.diff(dim=1) >= 0).all()
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_the_recurrent_quantile_head_is_dfacs_one_linear_layer_on_h_times_phi(fast):
+    """DFAC's IQNRNNAgent: q(τ) = fc2(h ⊙ ReLU(φ(cos(π i τ)))), i = 0..63, the team's fractions
+    shared by its agents; genarena then sorts the outputs (monotone rearrangement)."""
+    agents = RecurrentAgentUtilities(2, 4, 3, 8, distributional=True, fast=fast)
+    h, taus = torch.randn(5, 2, 8), torch.rand(5, 6).sort(1).values
+    phi = torch.relu(torch.cos(torch.pi * taus[..., None] * torch.arange(64.0))
+                     @ agents.net.phi.linear.weight.T + agents.net.phi.linear.bias)   # (5, 6, 8)
+    head = agents.net.head
+    by_hand = (h[:, None] * phi[:, :, None]) @ head.weight.T + head.bias           # (5, 6, 2, 3)
+    torch.testing.assert_close(agents(h, taus), by_hand.sort(1).values, rtol=1e-5, atol=1e-5)
+
+
 def _episode(t, k=2, o=3, s=4, a=3, seed=0):
     g = torch.Generator().manual_seed(seed)
     avail = torch.ones(t + 1, k, a, dtype=torch.bool)

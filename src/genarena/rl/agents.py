@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from genarena.rl.dqn import q_network
-from genarena.rl.iqn import IQNNetwork
+from genarena.rl.iqn import IQNNetwork, QuantileEmbedding
 
 
 class AgentUtilities(nn.Module):
@@ -63,13 +63,13 @@ def _utilities(agents: AgentUtilities | RecurrentAgentUtilities, x: Tensor, taus
 
 
 class _QuantileHead(nn.Module):
-    """IQN head on a hidden state: f(h ⊙ φ(τ)), as DFAC's recurrent agents."""
+    """IQN head on a hidden state as DFAC's recurrent agent (`IQNRNNAgent`, j3soon/dfac@4ab58e4):
+    one linear layer on h ⊙ φ(τ), in place of the expected agent's linear layer on h."""
 
     def __init__(self, hidden: int, n_actions: int, n_cos: int) -> None:
         super().__init__()
-        from genarena.rl.iqn import QuantileEmbedding
         self.phi = QuantileEmbedding(hidden, n_cos)
-        self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_actions))
+        self.head = nn.Linear(hidden, n_actions)
 
     def forward(self, h: Tensor, taus: Tensor, repeat: int = 1) -> Tensor:
         """h (B·repeat, H), τ (B, N): each row of τ serves `repeat` consecutive hidden states."""
