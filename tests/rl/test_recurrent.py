@@ -76,6 +76,18 @@ def test_the_recurrent_quantile_head_is_dfacs_one_linear_layer_on_h_times_phi(fa
     head = agents.net.head
     by_hand = (h[:, None] * phi[:, :, None]) @ head.weight.T + head.bias           # (5, 6, 2, 3)
     torch.testing.assert_close(agents(h, taus), by_hand.sort(1).values, rtol=1e-5, atol=1e-5)
+    # each agent at its own fractions (DIQL): rows b·K + k of τ
+    own = torch.rand(10, 6).sort(1).values
+    z = agents(h, own)
+    for b, k in ((0, 0), (3, 1)):
+        torch.testing.assert_close(z[b, :, k], agents(h[b:b + 1, k:k + 1], own[2 * b + k][None])[0, :, 0])
+
+
+@pytest.mark.parametrize("method,rows", [("diql", 15), ("dmix", 5), ("ddn", 5)])
+def test_diqls_agents_draw_their_own_fractions_and_mixed_teams_share_them(method, rows):
+    """As DFAC's agents: each independent learner its own fractions; a mixer's agents one set."""
+    learner = MultiAgentLearner(method, 3, 4, 5, 3, 10, RLSettings(), seed=0, recurrent=True)
+    assert learner._sampled(5, 8).shape == (rows, 8)
 
 
 def _episode(t, k=2, o=3, s=4, a=3, seed=0):

@@ -49,14 +49,18 @@ class AgentUtilities(nn.Module):
 
 def _utilities(agents: AgentUtilities | RecurrentAgentUtilities, x: Tensor, taus: Tensor | None,
                b: int, k: int) -> Tensor:
-    """(B·K, F) per-agent rows -> utilities (B, N, K, A); quantiles rearranged ascending. The
-    team's fractions are embedded once per agent, or (`fast`) once and shared by its agents."""
+    """(B·K, F) per-agent rows -> utilities (B, N, K, A); quantiles rearranged ascending. `taus`:
+    a team's fractions (B, N), embedded once per agent or (`fast`) once and shared by its agents;
+    or each agent's own (B·K, N)."""
     net = agents.net
     if agents.distributional:
         if taus is None:
             raise ValueError("distributional agents need quantile fractions")
-        out = (net(x, taus, k) if agents.fast
-               else net(x, taus.repeat_interleave(k, 0))).sort(1).values  # (B·K, N, A)
+        if len(taus) == b * k:
+            out = net(x, taus)
+        else:
+            out = net(x, taus, k) if agents.fast else net(x, taus.repeat_interleave(k, 0))
+        out = out.sort(1).values                                          # (B·K, N, A)
     else:
         out = net(x)[:, None, :]                                          # (B·K, 1, A)
     return out.view(b, k, out.shape[1], -1).transpose(1, 2)

@@ -72,9 +72,13 @@ class MultiAgentLearner(ValueLearner):
         return ((torch.arange(n) + 0.5) / n).expand(batch, n)
 
     def _sampled(self, batch: int, n: int) -> Tensor | None:
+        """Sampled fractions for a batch of teams: one row per team, shared by its agents (DDN,
+        DMIX mix quantiles at the same fractions); DIQL's agents, each its own learner, draw
+        their own row each (B·K rows), as DFAC's IQNRNNAgent does for diql."""
         if not self.spec.distributional:
             return None
-        return torch.rand(batch, n, generator=self.rng).sort(1).values    # ascending, as agents need
+        rows = batch * (self.n_agents if self.spec.mixer is None else 1)
+        return torch.rand(rows, n, generator=self.rng).sort(1).values     # ascending, as agents need
 
     # acting ---------------------------------------------------------------------------------
     @torch.no_grad()
@@ -217,7 +221,6 @@ class MultiAgentLearner(ValueLearner):
         if self.spec.mixer is None:                  # every agent its own learner: fold agents in
             pred = pred.permute(0, 2, 1).reshape(m * k, -1)
             target = target.permute(0, 2, 1).reshape(m * k, -1)
-            taus = taus.repeat_interleave(k, 0) if taus is not None else None
         if self.spec.distributional:
             assert taus is not None
             return quantile_huber_loss(pred, target, taus)
