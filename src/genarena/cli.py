@@ -200,7 +200,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise UserError(f"bench: {flag} applies to the suites {', '.join(parallel)}")
     if args.workers is not None and args.workers < 0:
         raise UserError(f"--workers: expected 0 (in this process) or more, got {args.workers}")
-    for flag, value in (("--budget", args.budget), ("--estimate", args.estimate)):
+    for flag, value in (("--budget", args.budget), ("--estimate", args.estimate),
+                        ("--status", args.status)):
         if value and not set(args.suites) <= set(evidence):
             raise UserError(f"bench: {flag} applies to the suites {', '.join(evidence)}")
     studies = [SUITES[s].study for s in args.suites if SUITES[s].study]
@@ -210,6 +211,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.estimate:
         for study in studies:
             print("\n".join(estimate_minutes(study, args.budget, args.workers or 2)))
+        return 0
+    if args.status:
+        from genarena.bench.status import status_lines
+        for study in studies:
+            print("\n".join(status_lines(study, args.budget, out)))
         return 0
     for path in run_suites(args.suites, out, quick=args.quick, seeds=args.seeds,
                            launch=Launch(args.workers, args.address, args.replace),
@@ -389,6 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--estimate", action="store_true",
                    help="evidence-* and marl: time a short run of every method and print what the "
                         "study would cost, without running it")
+    b.add_argument("--status", action="store_true",
+                   help="evidence-* and marl: which runs are done, under way (and how far) or "
+                        "to start, and the hours left at the pace of the study's own runs; "
+                        "reads only")
     b.add_argument("--device", default=None, metavar="DEV",
                    help="throughput and mspg: the device their timings run on (default cpu; "
                         "cuda waits for the GPU before reading each clock)")

@@ -96,8 +96,8 @@ def _train_shared(study: StudySpec, root: Path, seeds: list[int], quick: bool, l
     if study.shared is None:
         return {}
     arms_recorded = records is not None and all(
-        records.has(root / f"{_slug(arm.label)}-s{seed}") for arm in study.arms for seed in seeds)
-    runs = train_all([(study.shared.preset, root / f"{_slug(study.shared.label)}-s{seed}",
+        records.has(run_dir(root, arm.label, seed)) for arm in study.arms for seed in seeds)
+    runs = train_all([(study.shared.preset, run_dir(root, study.shared.label, seed),
                        shared_overrides(study, seed, quick)) for seed in seeds], launch,
                      replace(records, restores=arms_recorded) if records is not None else None)
     return dict(zip(seeds, runs))
@@ -105,6 +105,11 @@ def _train_shared(study: StudySpec, root: Path, seeds: list[int], quick: bool, l
 
 def _slug(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
+def run_dir(root: Path, label: str, seed: int) -> Path:
+    """Where the run of an arm (or a shared stage) at a seed trains, under the study's root."""
+    return root / f"{_slug(label)}-s{seed}"
 
 
 def picture_name(study: str, group: str, metric: str) -> str:
@@ -193,7 +198,7 @@ def run(out: Path, quick: bool = False, study: str = "pacgan-grid25", budget: fl
     grid = (s.quick.get("eval.interval", 1) if quick else s.eval_every)
     records = records_beside(out, runs_root)
     shared = _train_shared(s, root, seeds, quick, launch, records)
-    runs = train_all([(arm.preset, root / f"{_slug(arm.label)}-s{seed}",
+    runs = train_all([(arm.preset, run_dir(root, arm.label, seed),
                        {**overrides_for(s, arm, seed, budget, quick),
                         **({s.shared_key: str(shared[seed].path)} if shared else {})})
                       for arm, seed in plan], launch, records)
