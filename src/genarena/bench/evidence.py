@@ -66,14 +66,17 @@ def training_order(study: StudySpec, seeds: list[int]) -> list[tuple[ArmSpec, in
             + [(arm, seed) for seed in seeds for arm in study.arms if arm.label not in first])
 
 
-def overrides_for(study: StudySpec, arm: ArmSpec, seed: int, budget: float, quick: bool) -> dict[str, Any]:
-    """The run's overrides: the arm's, the budget (or the smoke budget) and the seed; the
-    checkpoint interval is the evaluation interval, so a killed run loses at most one."""
+def overrides_for(study: StudySpec, arm: ArmSpec, seed: int, budget: float, quick: bool,
+                  shared: Path | None = None) -> dict[str, Any]:
+    """The run's overrides: the arm's, the budget (or the smoke budget), the seed and its seed's
+    shared stage (`shared`, under study.shared_key); the checkpoint interval is the evaluation
+    interval, so a killed run loses at most one."""
+    stage = {study.shared_key: str(shared)} if shared is not None else {}
     if quick:
-        return _smoke(study, arm.overrides, seed)
+        return {**_smoke(study, arm.overrides, seed), **stage}
     return {**arm.overrides, study.steps_key: steps_for(study, budget),
             "eval.interval": study.eval_every, "log.checkpoint_interval": study.eval_every,
-            "seed": seed}
+            "seed": seed, **stage}
 
 
 def shared_overrides(study: StudySpec, seed: int, quick: bool) -> dict[str, Any]:
@@ -199,8 +202,8 @@ def run(out: Path, quick: bool = False, study: str = "pacgan-grid25", budget: fl
     records = records_beside(out, runs_root)
     shared = _train_shared(s, root, seeds, quick, launch, records)
     runs = train_all([(arm.preset, run_dir(root, arm.label, seed),
-                       {**overrides_for(s, arm, seed, budget, quick),
-                        **({s.shared_key: str(shared[seed].path)} if shared else {})})
+                       overrides_for(s, arm, seed, budget, quick,
+                                     shared[seed].path if shared else None))
                       for arm, seed in plan], launch, records)
     values: dict[str, dict[str, dict[int, float]]] = {a.label: {} for a in s.arms}
     curves: dict[str, dict[str, list]] = {m: {} for m in s.metrics}

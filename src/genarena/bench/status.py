@@ -3,7 +3,6 @@ are done, which are under way and how far, and what is left, timed by the study'
 far. It reads the run folders and the kept records, and writes nothing."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
@@ -40,14 +39,15 @@ def run_state(path: Path, record: Path | None, label: str, seed: int, wanted: Co
     for where in (path, record):
         if where is None or not (where / "config.yaml").is_file():
             continue
-        stored = RunDir(where).read_config()
+        run = RunDir(where)
+        stored = run.read_config()
         if set(differences(stored, wanted)) - {steps_key}:
             continue
         trained = int(attrgetter(steps_key)(stored))
-        if (where / "summary.json").is_file():
-            seconds = float(json.loads((where / "summary.json").read_text())["train_seconds"])
+        if run.summary_file.is_file():
+            seconds = float(run.read_summary()["train_seconds"])
             return RunState(label, seed, total, min(trained, total), trained >= total, seconds)
-        timed = [r for r in RunDir(where).read_metrics() if "elapsed" in r and "step" in r]
+        timed = [r for r in run.read_metrics() if "elapsed" in r and "step" in r]
         if timed:
             last = max(timed, key=lambda r: r["step"])
             return RunState(label, seed, total, int(last["step"]), False, float(last["elapsed"]))
@@ -70,11 +70,10 @@ def study_states(study: str, budget: float | None = None, out: Path = Path("benc
                                     "steps"))
     for arm, seed in training_order(s, seeds):
         path = run_dir(root, arm.label, seed)
-        over = overrides_for(s, arm, seed, budget, False)
-        if s.shared is not None:            # the arm's score net: its seed's shared stage
-            over[s.shared_key] = str(run_dir(root, s.shared.label, seed))
+        stage = run_dir(root, s.shared.label, seed) if s.shared is not None else None
         states.append(run_state(path, records.record_of(path), arm.label, seed,
-                                load_config(arm.preset, over), s.steps_key))
+                                load_config(arm.preset, overrides_for(s, arm, seed, budget, False,
+                                                                      stage)), s.steps_key))
     return states
 
 
