@@ -201,7 +201,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 0:
         raise UserError(f"--workers: expected 0 (in this process) or more, got {args.workers}")
     for flag, value in (("--budget", args.budget), ("--estimate", args.estimate),
-                        ("--status", args.status)):
+                        ("--status", args.status), ("--uncalibrated", args.uncalibrated)):
         if value and not set(args.suites) <= set(evidence):
             raise UserError(f"bench: {flag} applies to the suites {', '.join(evidence)}")
     studies = [SUITES[s].study for s in args.suites if SUITES[s].study]
@@ -219,7 +219,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     for path in run_suites(args.suites, out, quick=args.quick, seeds=args.seeds,
                            launch=Launch(args.workers, args.address, args.replace),
-                           budget=args.budget, device=args.device):
+                           budget=args.budget, device=args.device,
+                           uncalibrated=args.uncalibrated):
         print(path)
     return 0
 
@@ -392,6 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="delete and retrain runs whose configuration differs from the suite's "
                         "(by default they are refused: a larger budget extends, nothing else is "
                         "thrown away)")
+    b.add_argument("--uncalibrated", action="store_true",
+                   help="evidence-* and marl: train the compared arms even when the calibration "
+                        "arms miss their published figures (by default the study stops after "
+                        "them: no verdict of an uncalibrated study counts)")
     b.add_argument("--estimate", action="store_true",
                    help="evidence-* and marl: time a short run of every method and print what the "
                         "study would cost, without running it")

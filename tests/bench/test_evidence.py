@@ -44,7 +44,7 @@ def test_every_arm_is_a_preset_and_every_claim_names_arms():
 def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
     out, runs = tmp_path / "results", tmp_path / "runs"
     paths = evidence.run(out, quick=True, study="pacgan-ring8", runs_root=runs,
-                         launch=evidence.Launch(workers=0))
+                         launch=evidence.Launch(workers=0), uncalibrated=True)
     record = json.loads((out / "evidence" / "pacgan-ring8.json").read_text())
     assert record["seeds"] == [0, 1] and len(record["claims"]) == 2
     assert all(c["verdict"] in VERDICTS for c in record["claims"])
@@ -75,17 +75,43 @@ def test_quick_study_writes_verdicts_curves_and_the_report(tmp_path):
         < min(v for k, v in others.items() if k.endswith("-s1"))
     stamp = (runs / "pacgan-ring8-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime
     evidence.run(out, quick=True, study="pacgan-ring8", runs_root=runs,
-                 launch=evidence.Launch(workers=0))
+                 launch=evidence.Launch(workers=0), uncalibrated=True)
     assert (runs / "pacgan-ring8-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime == stamp
     # a fresh scratch disk: every run comes back from the records kept beside the results
     kept = out / "records" / "runs" / "pacgan-ring8-quick" / "ring8-gan-s0"
     assert {p.name for p in kept.iterdir()} >= {"config.yaml", "summary.json", "metrics.jsonl"}
     shutil.rmtree(runs)
     evidence.run(out, quick=True, study="pacgan-ring8", runs_root=runs,
-                 launch=evidence.Launch(workers=0))
+                 launch=evidence.Launch(workers=0), uncalibrated=True)
     assert not (runs / "pacgan-ring8-quick" / "ring8-gan-s0" / "checkpoints").exists()  # not retrained
     again = json.loads((out / "evidence" / "pacgan-ring8.json").read_text())
     assert again["claims"] == record["claims"] and again["curves"] == record["curves"]
+
+
+
+def test_an_uncalibrated_study_trains_only_its_calibration_arms(tmp_path):
+    """No verdict of a study whose baseline missed its published figures counts, so its compared
+    arms are not trained (a smoke run misses them) unless asked; they train later on request,
+    reusing the calibration runs."""
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    evidence.run(out, quick=True, study="pacgan-ring8", seeds=[0], runs_root=runs,
+                 launch=evidence.Launch(workers=0))
+    assert {d.name for d in (runs / "pacgan-ring8-quick").iterdir()} == {"ring8-gan-s0"}
+    record = json.loads((out / "evidence" / "pacgan-ring8.json").read_text())
+    arms = {a["label"]: a for a in record["arms"]}
+    assert arms["ring8 GAN"]["train_seconds"] and not arms["ring8 PacGAN2"]["train_seconds"]
+    assert all(c["verdict"] == "not tested" and "uncalibrated" in c["reason"]
+               for c in record["claims"])
+    assert set(record["curves"]["reverse_kl"]) == {"ring8 GAN"} and record["floors"]
+    md = (out / "evidence.md").read_text()
+    assert "**uncalibrated at this budget**" in md
+    assert "Not trained: ring8 PacGAN2, ring8 PacGAN4." in md and "| ring8 PacGAN2 | – |" in md
+    stamp = (runs / "pacgan-ring8-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime
+    evidence.run(out, quick=True, study="pacgan-ring8", seeds=[0], runs_root=runs,
+                 launch=evidence.Launch(workers=0), uncalibrated=True)
+    assert {d.name for d in (runs / "pacgan-ring8-quick").iterdir()} == \
+        {"ring8-gan-s0", "ring8-pacgan2-s0", "ring8-pacgan4-s0"}
+    assert (runs / "pacgan-ring8-quick" / "ring8-gan-s0" / "summary.json").stat().st_mtime == stamp
 
 
 def test_the_report_keeps_the_dlsm_and_dfac_reproductions(tmp_path):
@@ -105,6 +131,7 @@ def test_the_report_keeps_the_dlsm_and_dfac_reproductions(tmp_path):
 def test_budget_flags_are_checked_before_anything_trains(tmp_path, cli):
     from helpers import assert_user_error
     assert_user_error(cli("bench", "modes", "--budget", "0.1", "--out", tmp_path), "--budget")
+    assert_user_error(cli("bench", "modes", "--uncalibrated", "--out", tmp_path), "--uncalibrated")
     assert_user_error(cli("bench", "evidence-stacked", "--budget", "0.001", "--out", tmp_path),
                       "--budget: 0.001")
     assert not list(tmp_path.iterdir())

@@ -80,11 +80,12 @@ def suite_table() -> str:
 
 def run_suites(names: list[str], out: Path, quick: bool = False, seeds: int | None = None,
                launch: Launch = Launch(), budget: float | None = None,
-               device: str | None = None) -> list[Path]:
+               device: str | None = None, uncalibrated: bool = False) -> list[Path]:
     """Run the named suites, returning the result files written (`seeds`: for the seeded
     suites; `launch`: how the parallel suites spread their training runs; `budget`: the
     fraction of the published budget the evidence suites train; `device`: where the timed
-    suites time their code)."""
+    suites time their code; `uncalibrated`: the evidence suites train their compared arms even
+    when the calibration arms miss their published figures)."""
     written: list[Path] = []
     for name in names:
         spec = SUITES[name]
@@ -95,6 +96,8 @@ def run_suites(names: list[str], out: Path, quick: bool = False, seeds: int | No
             options["seeds"] = list(range(seeds))
         if spec.study and budget is not None:
             options["budget"] = budget
+        if spec.study and (uncalibrated or quick):     # a smoke run tries every arm's code
+            options["uncalibrated"] = True
         if spec.timed and device is not None:
             options["device"] = device
         written += spec.run(out, quick, **options)

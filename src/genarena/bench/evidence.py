@@ -188,46 +188,36 @@ def seed_curves(metric: str, curves: Mapping[int, list[tuple[int, float]]],
 
 def run(out: Path, quick: bool = False, study: str = "pacgan-grid25", budget: float | None = None,
         seeds: list[int] | None = None, launch: Launch = Launch(),
-        runs_root: Path = RUNS_ROOT) -> list[Path]:
+        runs_root: Path = RUNS_ROOT, uncalibrated: bool = False) -> list[Path]:
     """Train (or reuse, resume, extend) every arm × seed of `study`, then write
-    evidence/STUDY.json, its curves, and evidence.md over every study on record."""
+    evidence/STUDY.json, its curves, and evidence.md over every study on record. The calibration
+    arms train first; when they miss their published figures the other arms are not trained
+    (no verdict could count) unless `uncalibrated`."""
     s = STUDIES[study]
     budget = s.budget if budget is None else budget
     seeds = seeds if seeds is not None else [0, 1] if quick else list(range(s.seeds))
     root = runs_root / (f"{study}-quick" if quick else study)
-    plan = training_order(s, seeds)
     # evaluations fall on the first step past each interval (a round of episodes may overrun):
     # each is placed at the interval it crossed, so seeds share their curve's steps
     grid = (s.quick.get("eval.interval", 1) if quick else s.eval_every)
     records = records_beside(out, runs_root)
     shared = _train_shared(s, root, seeds, quick, launch, records)
-    runs = train_all([(arm.preset, run_dir(root, arm.label, seed),
-                       overrides_for(s, arm, seed, budget, quick,
-                                     shared[seed].path if shared else None))
-                      for arm, seed in plan], launch, records)
-    values: dict[str, dict[str, dict[int, float]]] = {a.label: {} for a in s.arms}
-    curves: dict[str, dict[str, list]] = {m: {} for m in s.metrics}
-    seconds: dict[str, list[float]] = {a.label: [] for a in s.arms}
-    for (arm, seed), r in zip(plan, runs):
-        metrics = r.summary["metrics"]
-        for m in s.metrics:
-            v = ranked_value(metrics, m)
-            if isinstance(v, (int, float)) and math.isfinite(v):
-                values[arm.label].setdefault(m, {})[seed] = float(v)
-            curves[m].setdefault(arm.label, []).append(run_curve(r.path, m, grid))
-        for m in s.extra:
-            values[arm.label].setdefault(m, {})[seed] = EXTRA_FIGURES[m](r, quick)
-        if s.extra:
-            records.save(r.path)                   # the extra figures' caches join the record
-        seconds[arm.label].append(r.summary["train_seconds"])
-    for name in s.from_curves:
-        metric, rule = CURVE_FIGURES[name]
-        for arm in s.arms:
-            per_seed = seed_curves(metric, {seed: run_curve(r.path, metric, grid)
-                                            for (a, seed), r in zip(plan, runs) if a is arm},
-                                   values[arm.label])
-            if per_seed and all(per_seed.values()):
-                values[arm.label][name] = rule(per_seed)
+
+    def train(part: list[tuple[ArmSpec, int]]) -> list[Any]:
+        return train_all([(arm.preset, run_dir(root, arm.label, seed),
+                           overrides_for(s, arm, seed, budget, quick,
+                                         shared[seed].path if shared else None))
+                          for arm, seed in part], launch, records)
+
+    order = training_order(s, seeds)
+    gate = {c.arm for c in s.calibration}
+    first = [(arm, seed) for arm, seed in order if arm.label in gate] or order
+    plan, runs = first, train(first)
+    if len(first) < len(order):
+        values, _, seconds = _figures(s, plan, runs, grid, quick, records)
+        if calibration(study, _arm_records(s, values, seconds))[0] or uncalibrated:
+            plan, runs = order, runs + train(order[len(first):])
+    values, curves, seconds = _figures(s, plan, runs, grid, quick, records)
     steps = int(attrgetter(s.steps_key)(runs[0].config))      # the dotted key the budget sets
     folder = out / "evidence"
     folder.mkdir(parents=True, exist_ok=True)
@@ -235,20 +225,14 @@ def run(out: Path, quick: bool = False, study: str = "pacgan-grid25", budget: fl
     for group in dict.fromkeys(a.group for a in s.arms):
         arms = [a for a in s.arms if a.group == group]
         for m in s.metrics:
-            bands = {a.label: band(curves[m][a.label]) for a in arms}
+            bands = {a.label: band(curves[m].get(a.label, [])) for a in arms}
             refs = {a.label: a.published[m] for a in arms if m in a.published}
             png = bands_png({k: v for k, v in bands.items() if v}, s.xlabel, m,
                             f"{group or s.title}: {m} ({len(seeds)} seeds, mean, 95% band)", refs)
             name = picture_name(study, group, m)
             atomic_write_bytes(folder / name, png)
             pictures[f"{group} {m}".strip()] = name
-    arm_records = [ArmRecord(label=a.label, preset=a.preset, overrides=dict(a.overrides),
-                             published=dict(a.published), train_seconds=seconds[a.label],
-                             values={m: {str(k): v for k, v in values[a.label].get(m, {}).items()}
-                                     for m in (*s.metrics, *s.extra, *s.from_curves)},
-                             group=a.group,
-                             source=a.source)
-                   for a in s.arms]
+    arm_records = _arm_records(s, values, seconds)
     floors = _floors(s, plan, runs)
     record = StudyRecord(
         study=study, title=s.title, protocol=s.protocol, seeds=seeds,
@@ -275,13 +259,59 @@ def run(out: Path, quick: bool = False, study: str = "pacgan-grid25", budget: fl
     return [js, *(folder / p for p in pictures.values()), *own, *write_report(out)]
 
 
+def _figures(s: StudySpec, plan: list[tuple[ArmSpec, int]], runs: list[Any], grid: int,
+             quick: bool, records: Records) -> tuple[dict[str, dict[str, dict[int, float]]],
+                                                     dict[str, dict[str, list]],
+                                                     dict[str, list[float]]]:
+    """The trained runs' figures (arm -> metric -> seed -> value: final metrics, extra figures,
+    figures read off the curves), their curves (metric -> arm -> one per seed) and training
+    seconds (arm -> one per seed)."""
+    values: dict[str, dict[str, dict[int, float]]] = {a.label: {} for a in s.arms}
+    curves: dict[str, dict[str, list]] = {m: {} for m in s.metrics}
+    seconds: dict[str, list[float]] = {a.label: [] for a in s.arms}
+    for (arm, seed), r in zip(plan, runs):
+        metrics = r.summary["metrics"]
+        for m in s.metrics:
+            v = ranked_value(metrics, m)
+            if isinstance(v, (int, float)) and math.isfinite(v):
+                values[arm.label].setdefault(m, {})[seed] = float(v)
+            curves[m].setdefault(arm.label, []).append(run_curve(r.path, m, grid))
+        for m in s.extra:
+            values[arm.label].setdefault(m, {})[seed] = EXTRA_FIGURES[m](r, quick)
+        if s.extra:
+            records.save(r.path)                   # the extra figures' caches join the record
+        seconds[arm.label].append(r.summary["train_seconds"])
+    for name in s.from_curves:
+        metric, rule = CURVE_FIGURES[name]
+        for arm in s.arms:
+            per_seed = seed_curves(metric, {seed: run_curve(r.path, metric, grid)
+                                            for (a, seed), r in zip(plan, runs) if a is arm},
+                                   values[arm.label])
+            if per_seed and all(per_seed.values()):
+                values[arm.label][name] = rule(per_seed)
+    return values, curves, seconds
+
+
+def _arm_records(s: StudySpec, values: dict[str, dict[str, dict[int, float]]],
+                 seconds: dict[str, list[float]]) -> list[ArmRecord]:
+    """Every arm's record (an arm not trained has no figures and no seconds)."""
+    return [ArmRecord(label=a.label, preset=a.preset, overrides=dict(a.overrides),
+                      published=dict(a.published), train_seconds=seconds[a.label],
+                      values={m: {str(k): v for k, v in values[a.label].get(m, {}).items()}
+                              for m in (*s.metrics, *s.extra, *s.from_curves)},
+                      group=a.group, source=a.source)
+            for a in s.arms]
+
+
 def _floors(s: StudySpec, plan: list[tuple[ArmSpec, int]], runs: list[Any]) -> list[FloorRecord]:
     """The learned-nothing floors of each group of arms (its data), scored like the group's first
     run; none for a study that learns no data set (marl: its floor is random_return) or whose
     images come from a net that is not a GAN generator (a score net)."""
     out = []
     for group in dict.fromkeys(a.group for a in s.arms):
-        run = next(r for (arm, _), r in zip(plan, runs) if arm.group == group)
+        run = next((r for (arm, _), r in zip(plan, runs) if arm.group == group), None)
+        if run is None:                             # no arm of the group trained (uncalibrated)
+            continue
         cfg = run.config
         if not get_trainer(cfg.trainer.name).generative or (
                 len(run.dataset.sample_shape) > 1 and cfg.model.arch not in GAN_ARCHS):

@@ -4,7 +4,6 @@ the reproductions other suites keep. Settings are read from the runs' resolved c
 from __future__ import annotations
 
 import json
-import math
 import statistics
 from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
@@ -342,12 +341,17 @@ def study_section(r: StudyRecord) -> list[str]:
         cells = [_cell(a.estimate(m)) + (" (at its floor)" if (a.label, m) in floored else "")
                  for m in cols]
         pub = ", ".join(f"{k} {v:g}" for k, v in a.published.items()) or "–"
-        secs = statistics.fmean(a.train_seconds) if a.train_seconds else math.nan
-        lines.append(f"| {a.label} | " + " | ".join(cells) + f" | {pub} | {secs:.0f} |")
+        secs = f"{statistics.fmean(a.train_seconds):.0f}" if a.train_seconds else "–"
+        lines.append(f"| {a.label} | " + " | ".join(cells) + f" | {pub} | {secs} |")
     for f in r.floors:
         cells = [f"{f.values[m]:.3g}" if m in f.values else "–" for m in cols]
         label = f"*{f.group + ' ' if f.group else ''}{f.label}*"
         lines.append(f"| {label} | " + " | ".join(cells) + " | – | 0 |")
+    untrained = [a.label for a in r.arms if not a.train_seconds]
+    if untrained:
+        lines += ["", f"Not trained: {', '.join(untrained)}. The calibration arms missed their "
+                  "published figures, so no verdict could count; the command above with "
+                  "`--uncalibrated` trains them anyway."]
     sources = dict.fromkeys(a.source for a in r.arms if a.published and a.source)
     if sources:
         lines += ["", "Published figures: " + "; ".join(
