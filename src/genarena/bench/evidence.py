@@ -226,6 +226,8 @@ def run(out: Path, quick: bool = False, study: str = "pacgan-grid25", budget: fl
         arms = [a for a in s.arms if a.group == group]
         for m in s.metrics:
             bands = {a.label: band(curves[m].get(a.label, [])) for a in arms}
+            if not any(bands.values()):                 # no arm of the group trained
+                continue
             refs = {a.label: a.published[m] for a in arms if m in a.published}
             png = bands_png({k: v for k, v in bands.items() if v}, s.xlabel, m,
                             f"{group or s.title}: {m} ({len(seeds)} seeds, mean, 95% band)", refs)
