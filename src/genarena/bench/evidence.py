@@ -56,14 +56,22 @@ def steps_for(study: StudySpec, budget: float) -> int:
     return max(unit, round(budget * study.reference_steps / unit) * unit)
 
 
-def training_order(study: StudySpec, seeds: list[int]) -> list[tuple[ArmSpec, int]]:
+def training_groups(study: StudySpec, seeds: list[int]) -> tuple[list[tuple[ArmSpec, int]],
+                                                                  list[tuple[ArmSpec, int]]]:
     """The runs in the order they train, seed-major within two groups: the calibration arms
     first (no verdict counts before they reach the paper, so a study stopped part-way has learned
     that first, for every calibration arm at its first seeds), then the other arms (every arm at
-    its first seeds, so they compare)."""
+    its first seeds, so they compare). A study without calibration arms is all one group."""
     first = {c.arm for c in study.calibration}
-    return ([(arm, seed) for seed in seeds for arm in study.arms if arm.label in first]
-            + [(arm, seed) for seed in seeds for arm in study.arms if arm.label not in first])
+    groups = ([(arm, seed) for seed in seeds for arm in study.arms if arm.label in first],
+              [(arm, seed) for seed in seeds for arm in study.arms if arm.label not in first])
+    return groups if groups[0] else (groups[1], [])
+
+
+def training_order(study: StudySpec, seeds: list[int]) -> list[tuple[ArmSpec, int]]:
+    """Every run of the study in the order it trains (training_groups, one after the other)."""
+    first, rest = training_groups(study, seeds)
+    return first + rest
 
 
 def overrides_for(study: StudySpec, arm: ArmSpec, seed: int, budget: float, quick: bool,
@@ -209,14 +217,12 @@ def run(out: Path, quick: bool = False, study: str = "pacgan-grid25", budget: fl
                                          shared[seed].path if shared else None))
                           for arm, seed in part], launch, records)
 
-    order = training_order(s, seeds)
-    gate = {c.arm for c in s.calibration}
-    first = [(arm, seed) for arm, seed in order if arm.label in gate] or order
-    plan, runs = first, train(first)
-    if len(first) < len(order):
+    plan, rest = training_groups(s, seeds)
+    runs = train(plan)
+    if rest:
         values, _, seconds = _figures(s, plan, runs, grid, quick, records)
         if calibration(study, _arm_records(s, values, seconds))[0] or uncalibrated:
-            plan, runs = order, runs + train(order[len(first):])
+            plan, runs = plan + rest, runs + train(rest)
     values, curves, seconds = _figures(s, plan, runs, grid, quick, records)
     steps = int(attrgetter(s.steps_key)(runs[0].config))      # the dotted key the budget sets
     folder = out / "evidence"
